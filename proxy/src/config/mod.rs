@@ -1,0 +1,6 @@
+//! The dynamic configuration: the model, the rule language, and the label parser.
+
+pub mod model;
+pub mod rule;
+
+pub use model::*;

@@ -1,0 +1,302 @@
+//! The dynamic configuration model: routers, services and middlewares, in Traefik's shape.
+//!
+//! Every provider (labels from Docker, the file provider) produces a [`ProviderConfig`]; the
+//! proxy merges them, compiles the result into a routing snapshot and serves the API from it.
+//! Field names serialize in Traefik's camelCase so the file provider reads Traefik's format and
+//! the API writes Traefik's shapes.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+/// What one provider wants routed. Names are unqualified (`static`, not `static@docker`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DynamicConfig {
+    #[serde(default)]
+    pub routers: BTreeMap<String, Router>,
+    #[serde(default)]
+    pub services: BTreeMap<String, Service>,
+    #[serde(default)]
+    pub middlewares: BTreeMap<String, Middleware>,
+}
+
+/// A router: a rule that matches requests, the middlewares they go through, and a service.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Router {
+    /// The rule, in Traefik's rule language (``Host(`demo.res.ch`) && PathPrefix(`/`)``).
+    pub rule: String,
+    /// The service's name, unqualified (same provider) or qualified (`name@provider`).
+    pub service: String,
+    /// Middleware names, in the order requests go through them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub middlewares: Vec<String>,
+    /// Higher wins; `None` means the rule's length, as in Traefik.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub priority: Option<i64>,
+    /// Entrypoints this router listens on; empty means every entrypoint but the API's.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub entry_points: Vec<String>,
+}
+
+/// A service: a load balancer over servers.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Service {
+    pub load_balancer: LoadBalancer,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LoadBalancer {
+    /// Servers in a stable order (Docker: ordered by container id).
+    #[serde(default)]
+    pub servers: Vec<Server>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sticky: Option<Sticky>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health_check: Option<HealthCheck>,
+    #[serde(default = "yes")]
+    pub pass_host_header: bool,
+}
+
+impl Default for LoadBalancer {
+    fn default() -> Self {
+        Self {
+            servers: Vec::new(),
+            sticky: None,
+            health_check: None,
+            pass_host_header: true,
+        }
+    }
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// One upstream server.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Server {
+    /// `http://<ip>:<port>`.
+    pub url: String,
+    /// Who this server is, for people: the container name, or empty. Never sent to clients.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Sticky {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cookie: Option<StickyCookie>,
+}
+
+/// The sticky cookie's attributes. `name: None` means Traefik's default name
+/// (`_` + 5 hex chars of a hash of the service name).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct StickyCookie {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub secure: bool,
+    #[serde(default)]
+    pub http_only: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub same_site: Option<SameSite>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SameSite {
+    None,
+    Lax,
+    Strict,
+}
+
+/// Active health check. A server is DOWN after a failed check, UP again after
+/// consecutive successes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct HealthCheck {
+    pub path: String,
+    /// Traefik's duration strings on the wire (`"10s"`, `"500ms"`).
+    #[serde(with = "duration_str", default = "default_interval")]
+    pub interval: Duration,
+    #[serde(with = "duration_str", default = "default_timeout")]
+    pub timeout: Duration,
+    /// Check this port instead of the server's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
+}
+
+fn default_interval() -> Duration {
+    Duration::from_secs(30)
+}
+fn default_timeout() -> Duration {
+    Duration::from_secs(5)
+}
+
+/// A middleware, in Traefik's shape: one field per kind, exactly one of them set (the
+/// config's validation reports a middleware with none or several).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Middleware {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub strip_prefix: Option<StripPrefix>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry: Option<Retry>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct StripPrefix {
+    pub prefixes: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Retry {
+    /// Total tries, the first included.
+    pub attempts: u32,
+}
+
+/// Which element of a configuration an error is about.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", tag = "kind", content = "name")]
+pub enum Element {
+    Router(String),
+    Service(String),
+    Middleware(String),
+    /// The whole source: a file that does not parse, a container with no usable port.
+    Source(String),
+}
+
+/// A problem found while reading a provider's input. It disables only the element it names.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConfigIssue {
+    pub element: Element,
+    pub message: String,
+}
+
+/// What a provider hands to the proxy: the configuration and what was wrong with its input.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ProviderConfig {
+    pub config: DynamicConfig,
+    pub issues: Vec<ConfigIssue>,
+}
+
+/// Traefik-style durations: `"10s"`, `"250ms"`, `"1m"`, or a bare number of seconds.
+pub mod duration_str {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn parse(s: &str) -> Result<Duration, String> {
+        let s = s.trim();
+        let split = s
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(s.len());
+        let (num, unit) = s.split_at(split);
+        let value: f64 = num
+            .parse()
+            .map_err(|_| format!("`{s}` is not a duration; write it like `10s` or `500ms`"))?;
+        let secs = match unit {
+            "" | "s" => value,
+            "ms" => value / 1000.0,
+            "us" | "µs" => value / 1_000_000.0,
+            "m" => value * 60.0,
+            "h" => value * 3600.0,
+            other => {
+                return Err(format!(
+                    "unknown duration unit `{other}` in `{s}`; use ms, s, m or h"
+                ))
+            }
+        };
+        if !secs.is_finite() || secs < 0.0 || secs > 86_400.0 * 365.0 {
+            return Err(format!("duration `{s}` is out of range"));
+        }
+        Ok(Duration::from_secs_f64(secs))
+    }
+
+    pub fn format(d: &Duration) -> String {
+        if d.subsec_millis() == 0 && d.subsec_nanos() == 0 {
+            format!("{}s", d.as_secs())
+        } else {
+            format!("{}ms", d.as_millis())
+        }
+    }
+
+    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&format(d))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Num(f64),
+            Str(String),
+        }
+        match Raw::deserialize(d)? {
+            Raw::Num(n) => parse(&n.to_string()).map_err(serde::de::Error::custom),
+            Raw::Str(s) => parse(&s).map_err(serde::de::Error::custom),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_parse_like_traefik() {
+        assert_eq!(duration_str::parse("10s").unwrap(), Duration::from_secs(10));
+        assert_eq!(duration_str::parse("250ms").unwrap(), Duration::from_millis(250));
+        assert_eq!(duration_str::parse("2").unwrap(), Duration::from_secs(2));
+        assert!(duration_str::parse("ten").is_err());
+        assert!(duration_str::parse("5y").is_err());
+    }
+
+    #[test]
+    fn file_format_reads_traefik_yaml_shape() {
+        let yaml = r#"
+routers:
+  api:
+    rule: "PathPrefix(`/api`)"
+    service: jokes
+    middlewares: [strip]
+services:
+  jokes:
+    loadBalancer:
+      servers:
+        - url: "http://127.0.0.1:3000"
+      sticky:
+        cookie:
+          name: lb
+          httpOnly: true
+middlewares:
+  strip:
+    stripPrefix:
+      prefixes: ["/api"]
+"#;
+        let c: DynamicConfig = serde_norway::from_str(yaml).unwrap();
+        assert_eq!(c.routers["api"].service, "jokes");
+        let lb = &c.services["jokes"].load_balancer;
+        assert!(lb.pass_host_header);
+        assert!(lb.sticky.as_ref().unwrap().cookie.as_ref().unwrap().http_only);
+        assert_eq!(
+            c.middlewares["strip"],
+            Middleware {
+                strip_prefix: Some(StripPrefix {
+                    prefixes: vec!["/api".into()]
+                }),
+                ..Default::default()
+            }
+        );
+    }
+}
