@@ -2,3 +2,4 @@
 //! Docker labels and file format.
 
 pub mod config;
+pub mod provider;
