@@ -1491,6 +1491,29 @@ mod tests {
         }
     }
 
+    /// Not a test: prints the cost of matching the report's rules (no timing asserts).
+    /// `cargo test -p proxy --release --lib match_cost -- --ignored --nocapture`
+    #[test]
+    #[ignore = "measurement, run by hand"]
+    fn match_cost() {
+        let rules = [
+            "Host(`demo.res.ch`) && PathPrefix(`/api/jokes/`)",
+            "HostRegexp(`{sub:[a-z]+}.res.ch`) && (Path(`/users/{id:[0-9]+}`) || Query(`a=1`))",
+        ];
+        let r = req("DEMO.res.ch:8080", "/api/jokes/42").query("x=1&a=1");
+        for text in rules {
+            let rule = Rule::parse(text).unwrap();
+            let n = 1_000_000;
+            let start = std::time::Instant::now();
+            let mut hits = 0;
+            for _ in 0..n {
+                hits += usize::from(rule.matches(std::hint::black_box(&r.info())));
+            }
+            let per = start.elapsed() / n;
+            eprintln!("{per:?} per match ({hits} hits): {text}");
+        }
+    }
+
     fn arb_expr() -> impl Strategy<Value = Expr> {
         let matcher = prop::sample::select(Matcher::ALL.to_vec());
         let leaf = (matcher, prop::collection::vec(any::<String>(), 1..4))
