@@ -1477,6 +1477,19 @@ mod tests {
         }
     }
 
+    /// Found by cargo-fuzz: two `PathPrefix` that no path can satisfy together. Nothing
+    /// matches, so any prefix is right; what matters is that nothing panics and the cookie path
+    /// stays a path.
+    #[test]
+    fn regression_contradictory_prefixes() {
+        let r = Rule::parse(
+            "Host(`dres.ch`) && PathPrefix(`/:apie\u{1}\u{11}\0\0mo.res.ch`) && PathPrefix(`/:api/jokes(`)",
+        )
+        .unwrap();
+        assert!(!r.matches(&req("dres.ch", "/:api/jokes(").info()));
+        assert!(r.cookie_path().starts_with('/'));
+    }
+
     #[test]
     fn display_prints_a_rule_that_parses_back() {
         for rule in [
