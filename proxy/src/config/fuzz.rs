@@ -317,7 +317,8 @@ mod stable {
     #[test]
     fn past_crashes_stay_fixed() {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/regressions");
-        let targets: [(&str, fn(&[u8])); 3] = [
+        type Target = fn(&[u8]);
+        let targets: [(&str, Target); 3] = [
             ("rule", super::rule),
             ("labels", super::labels),
             ("file_config", super::file_config),
