@@ -8,11 +8,21 @@
 //! - [`whoami`]: the `/whoami` JSON and `/healthz`
 //! - [`serve`]: runs a router on a listener until shutdown, with both socket addresses known
 //!
-//! A service plugs them together with [`observe`]:
-//! ```ignore
-//! let app = Router::new().route("/", get(hello));
-//! let app = lab_common::observe(app, instance.clone());
-//! lab_common::serve(listener, app, lab_common::shutdown::signal()).await?;
+//! A service plugs them together like this (`static-server` and `jokes-api` do exactly this):
+//! ```no_run
+//! use std::sync::Arc;
+//! use axum::{routing::get, Router};
+//! use lab_common::{Instance, InstanceId};
+//!
+//! # async fn example() -> std::io::Result<()> {
+//! let instance = Arc::new(Instance::new("hello", InstanceId::detect(None)));
+//! let app = Router::new().route("/", get(|| async { "hello" }));
+//! let app = lab_common::observe(app, instance);
+//! let shutdown = lab_common::shutdown::signal()?; // before announcing the address
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+//! println!("listening on http://{}", listener.local_addr()?);
+//! lab_common::serve(listener, app, shutdown).await
+//! # }
 //! ```
 
 pub mod access_log;

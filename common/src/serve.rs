@@ -69,3 +69,79 @@ where
     })
     .await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use axum::extract::ConnectInfo;
+    use axum::routing::get;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::sync::{oneshot, Notify};
+
+    /// Sends one request on a new connection and returns the whole raw response.
+    async fn request(address: SocketAddr, path: &str) -> String {
+        let mut tcp = TcpStream::connect(address).await.unwrap();
+        let head = format!("GET {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n");
+        tcp.write_all(head.as_bytes()).await.unwrap();
+        let mut response = String::new();
+        tcp.read_to_string(&mut response).await.unwrap();
+        response
+    }
+
+    #[tokio::test]
+    async fn shutdown_lets_the_request_in_progress_finish() {
+        let started = Arc::new(Notify::new());
+        let release = Arc::new(Notify::new());
+        let app = Router::new().route(
+            "/slow",
+            get({
+                let (started, release) = (started.clone(), release.clone());
+                move || async move {
+                    started.notify_one();
+                    release.notified().await;
+                    "finished"
+                }
+            }),
+        );
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let server = tokio::spawn(serve(listener, app, stopped));
+
+        let client = tokio::spawn(request(address, "/slow"));
+        started.notified().await; // the request is in progress
+        stop.send(()).unwrap(); // ... when shutdown begins
+        tokio::time::sleep(Duration::from_millis(50)).await; // let the server see it
+        release.notify_one();
+
+        let response = client.await.unwrap();
+        assert!(response.starts_with("HTTP/1.1 200 OK"), "{response}");
+        assert!(response.ends_with("finished"), "{response}");
+        server.await.unwrap().unwrap();
+    }
+
+    #[tokio::test]
+    async fn handlers_see_both_ends_of_the_connection() {
+        let app = Router::new().route(
+            "/",
+            get(|ConnectInfo(conn): ConnectInfo<Connection>| async move {
+                format!("{} {}", conn.local, conn.remote.ip())
+            }),
+        );
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let server = tokio::spawn(serve(listener, app, stopped));
+
+        let response = request(address, "/").await;
+        assert!(
+            response.ends_with(&format!("{address} 127.0.0.1")),
+            "{response}"
+        );
+        stop.send(()).unwrap();
+        server.await.unwrap().unwrap();
+    }
+}

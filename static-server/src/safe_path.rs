@@ -215,3 +215,44 @@ mod tests {
         assert!(SafePath::parse("/docs/").unwrap().as_directory().is_none());
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+    use std::path::{Component, Path};
+
+    /// Paths made of the pieces traversal attacks are built from.
+    fn tricky_path() -> impl Strategy<Value = String> {
+        let piece = prop::sample::select(vec![
+            "/", "..", ".", "%2e", "%2E", "%2f", "%2F", "%5c", "%00", "%25", "\\", "a", "b.txt",
+            "%", "2e", "%c3%a9", "%ff",
+        ]);
+        prop::collection::vec(piece, 0..12).prop_map(|pieces| pieces.concat())
+    }
+
+    proptest! {
+        /// Whatever is accepted names something under the root, and only that.
+        #[test]
+        fn accepted_paths_stay_under_the_root(raw in tricky_path()) {
+            if let Ok(path) = SafePath::parse(&raw) {
+                let file = path.file();
+                prop_assert!(!file.contains(['\\', '\0']), "{raw:?} -> {file:?}");
+                let joined = Path::new("/srv/site").join(&file);
+                prop_assert!(joined.starts_with("/srv/site"), "{raw:?} -> {file:?}");
+                for component in Path::new(&file).components() {
+                    prop_assert!(
+                        matches!(component, Component::Normal(_)),
+                        "{raw:?} -> {file:?}"
+                    );
+                }
+            }
+        }
+
+        /// Any string at all: an answer, never a panic.
+        #[test]
+        fn never_panics(raw in ".*") {
+            let _ = SafePath::parse(&raw).map(|p| p.file());
+        }
+    }
+}

@@ -66,22 +66,40 @@ async fn the_page_names_its_server() {
     assert!(!page.contains("{{instance_id}}"), "a placeholder was left");
 }
 
-#[tokio::test]
-async fn every_asset_of_the_page_is_served_and_names_the_server() {
-    let app = router(Site::Bundled);
-    let page = text(get(&app, "/index.html").await).await;
+/// The same-origin URLs a page loads: `<link href>`, `<script src>`, `<img src>`, `<use href>`
+/// (links to other pages, `<a href>`, are not assets).
+fn assets_of(page: &str) -> Vec<String> {
     let mut assets = Vec::new();
-    for attribute in ["href=\"/", "src=\"/"] {
-        for (at, _) in page.match_indices(attribute) {
-            let rest = &page[at + attribute.len() - 1..];
-            let url = rest[..rest.find(['"', '#']).unwrap()].to_owned();
-            if url.len() > 1 && !url.starts_with("/whoami") && !url.starts_with("/healthz") {
-                assets.push(url);
+    for (tag, attribute) in [
+        ("<link ", "href=\""),
+        ("<script ", "src=\""),
+        ("<img ", "src=\""),
+        ("<use ", "href=\""),
+    ] {
+        for (at, _) in page.match_indices(tag) {
+            let element = &page[at..at + page[at..].find('>').unwrap()];
+            let Some(start) = element.find(attribute) else {
+                continue;
+            };
+            let value = &element[start + attribute.len()..];
+            let url = &value[..value.find(['"', '#']).unwrap()];
+            if url.starts_with('/') {
+                assets.push(url.to_owned());
             }
         }
     }
     assets.sort();
     assets.dedup();
+    assets
+}
+
+#[tokio::test]
+async fn every_asset_of_the_page_is_served_and_names_the_server() {
+    let app = router(Site::Bundled);
+    let page = text(get(&app, "/index.html").await).await;
+    let not_found_page = text(get(&app, "/missing").await).await;
+    let mut assets = assets_of(&page);
+    assets.extend(assets_of(&not_found_page));
     for expected in [
         "/css/site.css",
         "/js/app.js",

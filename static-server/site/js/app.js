@@ -39,6 +39,7 @@ function paint(el, id) {
 // 1. The jokes poller ----------------------------------------------------------------------
 
 const seen = new Map(); // API server id -> answers
+const order = []; // the servers of the last answers, oldest first
 let running = true;
 let timer = null;
 
@@ -108,7 +109,10 @@ function showJoke(joke, server) {
   while (history.children.length > HISTORY_LENGTH) history.lastElementChild.remove();
 
   seen.set(server, (seen.get(server) || 0) + 1);
+  order.push(server);
+  if (order.length > 24) order.shift();
   drawServers();
+  drawCycle();
 }
 
 function drawServers() {
@@ -130,6 +134,37 @@ function drawServers() {
     item.append(chip(server), bar, number);
     return item;
   }));
+}
+
+/**
+ * The shortest period p such that the recent answers repeat every p (each server once per
+ * cycle), seen at least twice over; 0 if there is none yet. Round robin over N servers gives N.
+ */
+function cyclePeriod(servers) {
+  for (let p = 1; 2 * p <= servers.length; p++) {
+    const cycle = servers.slice(-p);
+    if (new Set(cycle).size !== p) continue;
+    const window = servers.slice(-2 * p);
+    if (window.every((s, i) => s === cycle[i % p])) return p;
+  }
+  return 0;
+}
+
+function drawCycle() {
+  const line = $('api-cycle');
+  const p = cyclePeriod(order);
+  line.dataset.period = p;
+  if (p === 0) {
+    line.textContent = 'No repeating cycle yet.';
+    return;
+  }
+  const start = order.length - p;
+  const parts = [document.createTextNode(p === 1 ? 'Always the same server: ' : `Cycle of ${p}: `)];
+  order.slice(start).forEach((server, i) => {
+    if (i > 0) parts.push(Object.assign(document.createElement('span'), { className: 'arrow', textContent: '→' }));
+    parts.push(chip(server));
+  });
+  line.replaceChildren(...parts);
 }
 
 $('api-toggle').addEventListener('click', () => {
@@ -202,6 +237,11 @@ async function checkAssets() {
 
 $('sticky-recheck').addEventListener('click', checkAssets);
 
+function showCookies() {
+  $('sticky-cookie').textContent = document.cookie ||
+    'none (no sticky session yet, or its cookie is HttpOnly: see the developer tools)';
+}
+
 // 3. What the server saw -------------------------------------------------------------------
 
 const ADDED_BY_PROXIES = /^(x-forwarded-|x-real-ip|forwarded|via)/;
@@ -232,4 +272,5 @@ async function showWhoami() {
 paint($('served-by'), pageServer);
 pollJoke();
 checkAssets();
+showCookies();
 showWhoami();
