@@ -5,6 +5,10 @@
 //! but a symbolic link inside the root can point anywhere (`site/secrets -> /etc`). So we
 //! resolve the full path (`canonicalize` follows every link) and serve it only if it is still
 //! under the (canonical) root.
+//!
+//! Files are read whole into memory: right for a web site's pages and assets (kilobytes), and
+//! it lets HTML pages be filled in and fingerprinted (ETag) simply. A server for large
+//! downloads would stream them instead (tower-http's `ServeDir` does).
 
 use std::io::{self, ErrorKind};
 use std::path::{Path, PathBuf};
