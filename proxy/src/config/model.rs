@@ -217,7 +217,7 @@ pub mod duration_str {
                 ))
             }
         };
-        if !secs.is_finite() || secs < 0.0 || secs > 86_400.0 * 365.0 {
+        if !secs.is_finite() || !(0.0..=86_400.0 * 365.0).contains(&secs) {
             return Err(format!("duration `{s}` is out of range"));
         }
         Ok(Duration::from_secs_f64(secs))
@@ -256,7 +256,10 @@ mod tests {
     #[test]
     fn durations_parse_like_traefik() {
         assert_eq!(duration_str::parse("10s").unwrap(), Duration::from_secs(10));
-        assert_eq!(duration_str::parse("250ms").unwrap(), Duration::from_millis(250));
+        assert_eq!(
+            duration_str::parse("250ms").unwrap(),
+            Duration::from_millis(250)
+        );
         assert_eq!(duration_str::parse("2").unwrap(), Duration::from_secs(2));
         assert!(duration_str::parse("ten").is_err());
         assert!(duration_str::parse("5y").is_err());
@@ -288,7 +291,15 @@ middlewares:
         assert_eq!(c.routers["api"].service, "jokes");
         let lb = &c.services["jokes"].load_balancer;
         assert!(lb.pass_host_header);
-        assert!(lb.sticky.as_ref().unwrap().cookie.as_ref().unwrap().http_only);
+        assert!(
+            lb.sticky
+                .as_ref()
+                .unwrap()
+                .cookie
+                .as_ref()
+                .unwrap()
+                .http_only
+        );
         assert_eq!(
             c.middlewares["strip"],
             Middleware {

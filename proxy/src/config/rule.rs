@@ -54,4 +54,20 @@ impl Rule {
     pub fn path_prefix(&self) -> String {
         "/".to_string()
     }
+
+    /// A path for the sticky cookie's `Path` attribute.
+    pub fn cookie_path(&self) -> String {
+        "/".to_string()
+    }
+
+    /// Traefik's default priority: the rule's length.
+    pub fn default_priority(&self) -> i64 {
+        self.text.len() as i64
+    }
+}
+
+impl PartialEq for Rule {
+    fn eq(&self, other: &Self) -> bool {
+        self.text == other.text
+    }
 }
