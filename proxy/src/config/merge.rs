@@ -609,7 +609,6 @@ mod tests {
     }
 
     #[test]
-    #[ignore = "needs the rule parser (next commit)"]
     fn bad_rules_and_services_disable_routers_even_without_provider_validation() {
         let mut c = report_config();
         c.routers.get_mut("static").unwrap().rule = "Host(`a`".into();

@@ -345,7 +345,6 @@ mod tests {
     }
 
     #[test]
-    #[ignore = "needs the rule parser (next commit)"]
     fn each_problem_names_its_element() {
         let mut cfg = DynamicConfig::default();
         cfg.routers
