@@ -133,7 +133,10 @@ mod tests {
         assert_eq!(act("start", None), Action::Start);
         assert_eq!(act("health_status: healthy", None), Action::HealthStatus);
         assert_eq!(act("health_status: unhealthy", None), Action::HealthStatus);
-        assert_eq!(act("exec_start: sh", None), Action::Other("exec_start: sh".into()));
+        assert_eq!(
+            act("exec_start: sh", None),
+            Action::Other("exec_start: sh".into())
+        );
     }
 
     #[test]
@@ -151,9 +154,11 @@ mod tests {
     #[test]
     fn compose_names_need_both_labels() {
         let mut c = Container::default();
-        c.labels.insert("com.docker.compose.service".into(), "static".into());
+        c.labels
+            .insert("com.docker.compose.service".into(), "static".into());
         assert_eq!(c.compose(), None);
-        c.labels.insert("com.docker.compose.project".into(), "servers1".into());
+        c.labels
+            .insert("com.docker.compose.project".into(), "servers1".into());
         assert_eq!(c.compose(), Some(("static", "servers1")));
     }
 }

@@ -140,14 +140,19 @@ fn container_config(
         true
     });
 
-    let address = address(container, parsed.docker_network.as_deref(), opts, &mut warnings)
-        .ok_or_else(|| {
-            issue(format!(
-                "container `{}` has no IP address on any network (network_mode host or none?), \
+    let address = address(
+        container,
+        parsed.docker_network.as_deref(),
+        opts,
+        &mut warnings,
+    )
+    .ok_or_else(|| {
+        issue(format!(
+            "container `{}` has no IP address on any network (network_mode host or none?), \
                  so it is not routed; attach it to a network the proxy shares",
-                container.name
-            ))
-        })?;
+            container.name
+        ))
+    })?;
     for (service_name, service) in config.services.iter_mut() {
         let port = parsed
             .server_ports
@@ -198,7 +203,12 @@ fn address(
                     "container `{}` is not on network `{wanted}` (its networks: {}); using its \
                      first network instead",
                     container.name,
-                    container.networks.keys().cloned().collect::<Vec<_>>().join(", ")
+                    container
+                        .networks
+                        .keys()
+                        .cloned()
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ),
             });
         }
@@ -418,7 +428,10 @@ mod tests {
         unhealthy.health = Some(Health::Unhealthy);
         let mut healthy = container("e", "s", "10.0.0.5");
         healthy.health = Some(Health::Healthy);
-        let p = build([&stopped, &paused, &starting, &unhealthy, &healthy], &opts());
+        let p = build(
+            [&stopped, &paused, &starting, &unhealthy, &healthy],
+            &opts(),
+        );
         assert_eq!(urls(&p, "s-servers1"), ["http://10.0.0.5:80"]);
     }
 
@@ -436,16 +449,24 @@ mod tests {
         assert!(p.config.routers.is_empty());
         assert_eq!(p.issues.len(), 1);
         assert_eq!(p.issues[0].element, Element::Source(c.name.clone()));
-        assert!(p.issues[0].message.contains("exposes no port"), "{}", p.issues[0].message);
+        assert!(
+            p.issues[0].message.contains("exposes no port"),
+            "{}",
+            p.issues[0].message
+        );
     }
 
     #[test]
     fn network_option_picks_the_address_and_a_missing_network_is_reported() {
         let mut c = container("a", "s", "10.0.0.1");
         c.networks.insert("backend".into(), "10.9.0.1".into());
-        c.networks.insert("servers1_front".into(), "10.8.0.1".into());
+        c.networks
+            .insert("servers1_front".into(), "10.8.0.1".into());
         // First network by name without any choice.
-        assert_eq!(urls(&build([&c], &opts()), "s-servers1"), ["http://10.9.0.1:80"]);
+        assert_eq!(
+            urls(&build([&c], &opts()), "s-servers1"),
+            ["http://10.9.0.1:80"]
+        );
         let with = |n: &str| DockerOptions {
             network: Some(n.into()),
             ..opts()
@@ -476,7 +497,10 @@ mod tests {
     #[test]
     fn ipv6_addresses_are_bracketed() {
         let c = container("a", "s", "fd00::2");
-        assert_eq!(urls(&build([&c], &opts()), "s-servers1"), ["http://[fd00::2]:80"]);
+        assert_eq!(
+            urls(&build([&c], &opts()), "s-servers1"),
+            ["http://[fd00::2]:80"]
+        );
     }
 
     #[test]
@@ -538,7 +562,10 @@ mod tests {
                     "traefik.http.routers.static.rule",
                     "Host(`demo.res.ch`) && PathPrefix(`/`)",
                 ),
-                ("traefik.http.services.static.loadBalancer.sticky.cookie", "true"),
+                (
+                    "traefik.http.services.static.loadBalancer.sticky.cookie",
+                    "true",
+                ),
                 (
                     "traefik.http.services.static.loadBalancer.sticky.cookie.name",
                     "static_cookie",
@@ -555,7 +582,10 @@ mod tests {
                     "traefik.http.routers.dynamic.rule",
                     "Host(`demo.res.ch`) && PathPrefix(`/api/jokes/`)",
                 ),
-                ("traefik.http.middlewares.dynamic.stripprefix.prefixes", "/api/jokes/"),
+                (
+                    "traefik.http.middlewares.dynamic.stripprefix.prefixes",
+                    "/api/jokes/",
+                ),
                 ("traefik.http.routers.dynamic.middlewares", "dynamic@docker"),
             ],
         );
@@ -586,16 +616,29 @@ mod tests {
             urls(&p, "dynamic-servers1"),
             ["http://10.0.1.2:3000", "http://10.0.1.3:3000"]
         );
-        let sticky = p.config.services["static"].load_balancer.sticky.clone().unwrap();
-        assert_eq!(sticky.cookie.unwrap().name.as_deref(), Some("static_cookie"));
+        let sticky = p.config.services["static"]
+            .load_balancer
+            .sticky
+            .clone()
+            .unwrap();
+        assert_eq!(
+            sticky.cookie.unwrap().name.as_deref(),
+            Some("static_cookie")
+        );
         assert!(p.config.middlewares.contains_key("dynamic"));
     }
 
     #[test]
     #[ignore = "needs config::labels::parse (config helper)"]
     fn enable_label_and_exposed_by_default() {
-        let off = with_labels(container("a", "s", "10.0.0.1"), &[("traefik.enable", "false")]);
-        let on = with_labels(container("b", "t", "10.0.0.2"), &[("traefik.enable", "true")]);
+        let off = with_labels(
+            container("a", "s", "10.0.0.1"),
+            &[("traefik.enable", "false")],
+        );
+        let on = with_labels(
+            container("b", "t", "10.0.0.2"),
+            &[("traefik.enable", "true")],
+        );
         let plain = container("c", "u", "10.0.0.3");
         let p = build([&off, &on, &plain], &opts());
         let names: Vec<_> = p.config.services.keys().cloned().collect();
@@ -643,8 +686,16 @@ mod tests {
             .iter()
             .find(|i| i.element == Element::Service("static".into()))
             .expect("a conflict issue");
-        assert!(issue.message.contains("servers1-static-a"), "{}", issue.message);
-        assert!(issue.message.contains("servers1-static-b"), "{}", issue.message);
+        assert!(
+            issue.message.contains("servers1-static-a"),
+            "{}",
+            issue.message
+        );
+        assert!(
+            issue.message.contains("servers1-static-b"),
+            "{}",
+            issue.message
+        );
     }
 
     #[test]
@@ -661,6 +712,9 @@ mod tests {
         assert!(p.config.routers.is_empty());
         assert_eq!(urls(&p, "one"), ["http://10.0.0.1:80"]);
         assert_eq!(urls(&p, "two"), ["http://10.0.0.1:81"]);
-        assert!(p.issues.iter().any(|i| i.message.contains("several services")));
+        assert!(p
+            .issues
+            .iter()
+            .any(|i| i.message.contains("several services")));
     }
 }

@@ -116,7 +116,13 @@ impl Engine {
 
     async fn inspect_one(&self, id: &str) -> Result<Option<Container>, SourceError> {
         let docker = self.client().await?;
-        match docker.inspect_container(id, None::<bollard::query_parameters::InspectContainerOptions>).await {
+        match docker
+            .inspect_container(
+                id,
+                None::<bollard::query_parameters::InspectContainerOptions>,
+            )
+            .await
+        {
             Ok(response) => Ok(Some(from_inspect(response))),
             Err(BollardError::DockerResponseServerError {
                 status_code: 404, ..
@@ -245,7 +251,11 @@ pub fn from_inspect(r: ContainerInspectResponse) -> Container {
 
     Container {
         id: r.id.unwrap_or_default(),
-        name: r.name.unwrap_or_default().trim_start_matches('/').to_owned(),
+        name: r
+            .name
+            .unwrap_or_default()
+            .trim_start_matches('/')
+            .to_owned(),
         labels: config.labels.unwrap_or_default().into_iter().collect(),
         state,
         health,
@@ -291,8 +301,33 @@ mod tests {
         assert_eq!(c.labels["a"], "b");
     }
 
+    /// Needs a local engine: `cargo test -p proxy engine -- --ignored`. The Docker suite in
+    /// `tests/` covers the engine in CI.
+    #[tokio::test]
+    #[ignore = "needs a Docker engine"]
+    async fn talks_to_the_local_engine() {
+        let engine = Engine::new(None);
+        let docker = engine.client().await.expect("engine reachable");
+        let version = docker.client_version();
+        assert!(version.minor_version >= 24, "negotiated {version:?}");
+        let ids = engine.list().await.unwrap();
+        for id in &ids {
+            let c = engine
+                .inspect(id)
+                .await
+                .unwrap()
+                .expect("listed container exists");
+            assert_eq!(&c.id, id);
+        }
+        assert_eq!(engine.inspect("no-such-container").await, Ok(None));
+        println!("negotiated {version:?}, {} running containers", ids.len());
+    }
+
     #[test]
     fn endpoint_comes_from_the_option_first() {
-        assert_eq!(Engine::new(Some("tcp://127.0.0.1:2375")).endpoint(), "tcp://127.0.0.1:2375");
+        assert_eq!(
+            Engine::new(Some("tcp://127.0.0.1:2375")).endpoint(),
+            "tcp://127.0.0.1:2375"
+        );
     }
 }

@@ -74,3 +74,16 @@ pub async fn run_with<S>(
         () = shutdown => tracing::debug!("docker provider: stopped"),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The data plane spawns `run` on the runtime: it must be `Send`.
+    #[test]
+    fn run_can_be_spawned() {
+        fn spawnable<T: Future<Output = ()> + Send + 'static>(_: T) {}
+        let (tx, _rx) = tokio::sync::watch::channel(Default::default());
+        spawnable(run(DockerOptions::default(), tx, async {}));
+    }
+}

@@ -14,7 +14,7 @@
 use std::collections::{BTreeMap, HashSet};
 use std::time::Duration;
 
-use futures_util::stream::{self, StreamExt};
+use futures_util::stream::StreamExt;
 use tokio::sync::mpsc;
 use tokio::time::{sleep, sleep_until, Instant};
 
@@ -221,15 +221,13 @@ where
     S: ContainerSource + ?Sized,
 {
     let ids = source.list().await?;
-    let inspected: Vec<Result<Option<Container>, SourceError>> = stream::iter(ids.iter())
-        .map(|id| source.inspect(id))
-        .buffer_unordered(PARALLEL_INSPECTS)
-        .collect()
-        .await;
     let mut containers = BTreeMap::new();
-    for c in inspected {
-        if let Some(c) = c? {
-            containers.insert(c.id.clone(), c);
+    for chunk in ids.chunks(PARALLEL_INSPECTS) {
+        let inspections: Vec<_> = chunk.iter().map(|id| source.inspect(id)).collect();
+        for c in futures_util::future::join_all(inspections).await {
+            if let Some(c) = c? {
+                containers.insert(c.id.clone(), c);
+            }
         }
     }
     known.containers = containers;
@@ -276,5 +274,288 @@ struct AbortOnDrop(tokio::task::JoinHandle<()>);
 impl Drop for AbortOnDrop {
     fn drop(&mut self) {
         self.0.abort();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    use std::sync::{Arc, Mutex};
+
+    use futures_util::future::BoxFuture;
+    use futures_util::stream::{self, BoxStream};
+    use tokio::sync::watch;
+
+    use super::*;
+    use crate::provider::docker::State;
+
+    type EventTx = mpsc::UnboundedSender<Result<ContainerEvent, SourceError>>;
+
+    /// An engine in memory: containers, an up/down switch, and one event channel per
+    /// subscription.
+    #[derive(Default)]
+    struct Fake {
+        containers: Mutex<BTreeMap<String, Container>>,
+        down: AtomicBool,
+        lists: AtomicUsize,
+        subscribers: Mutex<Vec<EventTx>>,
+    }
+
+    impl Fake {
+        fn put(&self, c: Container) {
+            self.containers.lock().unwrap().insert(c.id.clone(), c);
+        }
+        fn remove(&self, id: &str) {
+            self.containers.lock().unwrap().remove(id);
+        }
+        fn send(&self, id: &str, action: Action) {
+            for tx in self.subscribers.lock().unwrap().iter() {
+                let _ = tx.send(Ok(ContainerEvent {
+                    id: id.into(),
+                    action: action.clone(),
+                }));
+            }
+        }
+        fn cut(&self) {
+            self.down.store(true, Ordering::SeqCst);
+            for tx in self.subscribers.lock().unwrap().drain(..) {
+                let _ = tx.send(Err(SourceError::StreamEnded {
+                    reason: "daemon restart".into(),
+                }));
+            }
+        }
+        fn unreachable() -> SourceError {
+            SourceError::Unreachable {
+                endpoint: "fake".into(),
+                reason: "down".into(),
+            }
+        }
+    }
+
+    impl ContainerSource for Fake {
+        fn endpoint(&self) -> String {
+            "fake".into()
+        }
+        fn list(&self) -> BoxFuture<'_, Result<Vec<String>, SourceError>> {
+            Box::pin(async move {
+                if self.down.load(Ordering::SeqCst) {
+                    return Err(Fake::unreachable());
+                }
+                self.lists.fetch_add(1, Ordering::SeqCst);
+                Ok(self.containers.lock().unwrap().keys().cloned().collect())
+            })
+        }
+        fn inspect<'a>(
+            &'a self,
+            id: &'a str,
+        ) -> BoxFuture<'a, Result<Option<Container>, SourceError>> {
+            Box::pin(async move {
+                if self.down.load(Ordering::SeqCst) {
+                    return Err(Fake::unreachable());
+                }
+                Ok(self.containers.lock().unwrap().get(id).cloned())
+            })
+        }
+        fn events(&self) -> BoxStream<'static, Result<ContainerEvent, SourceError>> {
+            if self.down.load(Ordering::SeqCst) {
+                return stream::iter([Err(Fake::unreachable())]).boxed();
+            }
+            let (tx, rx) = mpsc::unbounded_channel();
+            self.subscribers.lock().unwrap().push(tx);
+            stream::unfold(rx, |mut rx| async move {
+                rx.recv().await.map(|item| (item, rx))
+            })
+            .boxed()
+        }
+    }
+
+    fn static_container(id: &str, ip: &str) -> Container {
+        Container {
+            id: id.into(),
+            name: format!("lab-static-{id}"),
+            labels: BTreeMap::from([
+                ("com.docker.compose.service".into(), "static".into()),
+                ("com.docker.compose.project".into(), "lab".into()),
+            ]),
+            state: State::Running,
+            health: None,
+            exposed_ports: vec![80],
+            networks: BTreeMap::from([("lab_default".into(), ip.into())]),
+        }
+    }
+
+    fn servers(config: &ProviderConfig) -> Vec<String> {
+        config
+            .config
+            .services
+            .get("static-lab")
+            .map(|s| {
+                s.load_balancer
+                    .servers
+                    .iter()
+                    .map(|s| s.name.clone())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Starts the loop on `fake`; returns the receiving side.
+    fn start(fake: &Arc<Fake>) -> (watch::Receiver<ProviderConfig>, tokio::task::JoinHandle<()>) {
+        let (tx, rx) = watch::channel(ProviderConfig::default());
+        let fake = fake.clone();
+        let task = tokio::spawn(async move {
+            watch(&*fake, &DockerOptions::default(), &tx).await;
+        });
+        (rx, task)
+    }
+
+    /// Waits (in paused time) until the published configuration has `expected` servers.
+    async fn until_servers(
+        rx: &mut watch::Receiver<ProviderConfig>,
+        expected: &[&str],
+    ) -> Duration {
+        let started = Instant::now();
+        tokio::time::timeout(Duration::from_secs(30), async {
+            loop {
+                if servers(&rx.borrow_and_update()) == expected {
+                    return;
+                }
+                rx.changed().await.unwrap();
+            }
+        })
+        .await
+        .unwrap_or_else(|_| panic!("never saw {expected:?}; last {:?}", servers(&rx.borrow())));
+        started.elapsed()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn lists_at_start_then_follows_start_and_die() {
+        let fake = Arc::new(Fake::default());
+        fake.put(static_container("b", "10.0.0.3"));
+        fake.put(static_container("a", "10.0.0.2"));
+        let (mut rx, task) = start(&fake);
+        until_servers(&mut rx, &["lab-static-a", "lab-static-b"]).await;
+
+        fake.put(static_container("c", "10.0.0.4"));
+        fake.send("c", Action::Start);
+        let took = until_servers(&mut rx, &["lab-static-a", "lab-static-b", "lab-static-c"]).await;
+        assert!(took <= Duration::from_millis(250), "took {took:?}");
+
+        fake.send("a", Action::Die);
+        until_servers(&mut rx, &["lab-static-b", "lab-static-c"]).await;
+        task.abort();
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_stopping_container_leaves_before_it_dies_and_comes_back_on_start() {
+        let fake = Arc::new(Fake::default());
+        fake.put(static_container("a", "10.0.0.2"));
+        fake.put(static_container("b", "10.0.0.3"));
+        let (mut rx, task) = start(&fake);
+        until_servers(&mut rx, &["lab-static-a", "lab-static-b"]).await;
+
+        // `docker stop`: SIGTERM first; the engine still says "running".
+        fake.send(
+            "a",
+            Action::Kill {
+                signal: "15".into(),
+            },
+        );
+        let took = until_servers(&mut rx, &["lab-static-b"]).await;
+        assert_eq!(took, Duration::ZERO, "no engine round trip before leaving");
+        // A health event about it while it stops does not bring it back.
+        fake.send("a", Action::HealthStatus);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert_eq!(servers(&rx.borrow()), ["lab-static-b"]);
+
+        fake.send("a", Action::Die);
+        fake.send("a", Action::Stop);
+        fake.send("a", Action::Start);
+        until_servers(&mut rx, &["lab-static-a", "lab-static-b"]).await;
+
+        // `docker kill -s HUP` is no reason to leave.
+        fake.send(
+            "b",
+            Action::Kill {
+                signal: "SIGHUP".into(),
+            },
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert_eq!(servers(&rx.borrow()), ["lab-static-a", "lab-static-b"]);
+        task.abort();
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn health_and_pause_are_followed_and_unchanged_states_publish_nothing() {
+        let fake = Arc::new(Fake::default());
+        let mut a = static_container("a", "10.0.0.2");
+        a.health = Some(crate::provider::docker::Health::Starting);
+        fake.put(a.clone());
+        fake.put(static_container("b", "10.0.0.3"));
+        let (mut rx, task) = start(&fake);
+        until_servers(&mut rx, &["lab-static-b"]).await;
+
+        a.health = Some(crate::provider::docker::Health::Healthy);
+        fake.put(a.clone());
+        fake.send("a", Action::HealthStatus);
+        until_servers(&mut rx, &["lab-static-a", "lab-static-b"]).await;
+
+        // The same health again: nothing to publish.
+        fake.send("a", Action::HealthStatus);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert!(!rx.has_changed().unwrap());
+
+        let mut b = static_container("b", "10.0.0.3");
+        b.state = State::Paused;
+        fake.put(b.clone());
+        fake.send("b", Action::Pause);
+        until_servers(&mut rx, &["lab-static-a"]).await;
+        b.state = State::Running;
+        fake.put(b);
+        fake.send("b", Action::Unpause);
+        until_servers(&mut rx, &["lab-static-a", "lab-static-b"]).await;
+        task.abort();
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn engine_missing_at_start_then_restarted_keeps_config_and_catches_up() {
+        let fake = Arc::new(Fake::default());
+        fake.down.store(true, Ordering::SeqCst);
+        fake.put(static_container("a", "10.0.0.2"));
+        let (mut rx, task) = start(&fake);
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        assert!(servers(&rx.borrow()).is_empty());
+
+        fake.down.store(false, Ordering::SeqCst);
+        let took = until_servers(&mut rx, &["lab-static-a"]).await;
+        assert!(took <= BACKOFF_MAX, "reconnected after {took:?}");
+
+        // Daemon restart: the stream breaks; the last configuration stays meanwhile.
+        fake.cut();
+        fake.remove("a");
+        fake.put(static_container("b", "10.0.0.3"));
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        assert_eq!(servers(&rx.borrow()), ["lab-static-a"]);
+
+        // Back: a full re-list catches up with what changed while it was away.
+        let lists = fake.lists.load(Ordering::SeqCst);
+        fake.down.store(false, Ordering::SeqCst);
+        until_servers(&mut rx, &["lab-static-b"]).await;
+        assert!(fake.lists.load(Ordering::SeqCst) > lists);
+        task.abort();
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_burst_of_starts_is_inspected_together() {
+        let fake = Arc::new(Fake::default());
+        let (mut rx, task) = start(&fake);
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        for (id, ip) in [("a", "10.0.0.2"), ("b", "10.0.0.3"), ("c", "10.0.0.4")] {
+            fake.put(static_container(id, ip));
+            fake.send(id, Action::Start);
+        }
+        rx.mark_unchanged();
+        until_servers(&mut rx, &["lab-static-a", "lab-static-b", "lab-static-c"]).await;
+        task.abort();
     }
 }
