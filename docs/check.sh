@@ -4,7 +4,8 @@
 #     which still exits 0, so we read its output);
 #   - any relative link, image, script or stylesheet in the built HTML that points to a file
 #     that does not exist, or to a #fragment that is not an id in the target page;
-#   - any chapter that still contains an unexpanded {{#include ...}}.
+#   - any {{#include file:anchor}} whose file or anchor is missing, or left unexpanded;
+#   - any command file (docs/src/commands/*.sh) that bash cannot parse.
 # Links to other sites (http://, https://) are not fetched: the check runs offline.
 #
 #   bash docs/check.sh            # from anywhere in the repository
@@ -15,6 +16,11 @@ if ! command -v mdbook >/dev/null 2>&1; then
   echo "docs/check.sh: mdbook is not installed: run 'bash scripts/setup.sh' or 'cargo install --locked mdbook'" >&2
   exit 1
 fi
+
+# The command files must at least parse; docs/check-commands.sh runs them against a stack.
+for f in docs/src/commands/*.sh docs/check-commands.sh; do
+  bash -n "$f" || { echo "docs/check.sh: $f does not parse" >&2; exit 1; }
+done
 
 # mdbook includes nothing, silently, for an anchor that does not exist: check them first.
 python3 - docs/src <<'PY'

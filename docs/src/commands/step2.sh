@@ -7,8 +7,7 @@ CLEANUP+=('docker rm -f step2-jokes >/dev/null 2>&1 || true')
 
 {
 # ANCHOR: run
-bash scripts/build-images.sh jokes-api
-docker run -d --name step2-jokes -p 127.0.0.1::80 lab/jokes-api
+docker run -d --name step2-jokes -p 127.0.0.1::80 http-infra-lab/jokes-api
 docker port step2-jokes 80
 # ANCHOR_END: run
 } >"$OUT"; show run

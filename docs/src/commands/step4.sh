@@ -11,7 +11,7 @@ expect "<script"
 
 {
 # ANCHOR: script
-curl -s -H 'Host: demo.res.ch' "$WEB/js/jokes.js" | grep -n 'api/jokes'
+curl -s -H 'Host: demo.res.ch' "$WEB/js/app.js" | grep -n 'api/jokes'
 # ANCHOR_END: script
 } >"$OUT"; show script
 expect "/api/jokes/"
