@@ -5,7 +5,8 @@
 #   - any relative link, image, script or stylesheet in the built HTML that points to a file
 #     that does not exist, or to a #fragment that is not an id in the target page;
 #   - any {{#include file:anchor}} whose file or anchor is missing, or left unexpanded;
-#   - any command file (docs/src/commands/*.sh) that bash cannot parse.
+#   - any command file (docs/src/commands/*.sh) that bash cannot parse;
+#   - any SVG under docs/src that is not well-formed XML.
 # Links to other sites (http://, https://) are not fetched: the check runs offline.
 #
 #   bash docs/check.sh            # from anywhere in the repository
@@ -21,6 +22,20 @@ fi
 for f in docs/src/commands/*.sh docs/check-commands.sh; do
   bash -n "$f" || { echo "docs/check.sh: $f does not parse" >&2; exit 1; }
 done
+
+# A browser shows nothing for an SVG that is not well-formed XML, and mdbook does not look.
+python3 - docs/src <<'PY'
+import glob, sys, xml.etree.ElementTree as ET
+bad = []
+for f in sorted(glob.glob(sys.argv[1] + "/**/*.svg", recursive=True)):
+    try:
+        ET.parse(f)
+    except ET.ParseError as e:
+        bad.append(f"{f}: {e}")
+if bad:
+    print("docs/check.sh: SVG files that are not well-formed:\n  " + "\n  ".join(bad), file=sys.stderr)
+    sys.exit(1)
+PY
 
 # mdbook includes nothing, silently, for an anchor that does not exist: check them first.
 python3 - docs/src <<'PY'
