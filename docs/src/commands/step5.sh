@@ -16,7 +16,7 @@ curl -s "$API/api/http/services" | python3 -c '
 import json, sys
 for s in json.load(sys.stdin):
     for url, status in sorted(s.get("serverStatus", {}).items()):
-        print(f"{s[\"name\"]:20} {url:28} {status}")'
+        print("%-22s %-26s %s" % (s["name"], url, status))'
 # ANCHOR_END: services
 } >"$OUT"; show services
 expect "UP"
