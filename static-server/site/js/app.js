@@ -16,11 +16,15 @@ const HISTORY_LENGTH = 10;
 const $ = (id) => document.getElementById(id);
 const pageServer = $('served-by').textContent.trim();
 
-/** A stable colour for a server id, so each server keeps its colour everywhere on the page. */
+/**
+ * A colour for each server id, kept for the life of the page. Hues are handed out in order of
+ * first appearance, each 137.5° (the golden angle) from the last, so even "dynamic1" and
+ * "dynamic2" look clearly different.
+ */
+const hues = new Map();
 function hueOf(id) {
-  let hash = 0;
-  for (const ch of id) hash = (hash * 31 + ch.codePointAt(0)) >>> 0;
-  return hash % 360;
+  if (!hues.has(id)) hues.set(id, Math.round(220 + hues.size * 137.508) % 360);
+  return hues.get(id);
 }
 
 function chip(id) {
