@@ -76,6 +76,11 @@ async fn without_a_flag_the_id_is_detected() {
     let body: serde_json::Value = response.json().await.unwrap();
     assert!(!header.is_empty());
     assert_eq!(body["id"], header);
+    // Both ends of the TCP connection, as the server saw them.
+    let port = server.url.rsplit(':').next().unwrap();
+    assert_eq!(body["request"]["local_addr"], format!("127.0.0.1:{port}"));
+    let remote = body["request"]["remote_addr"].as_str().unwrap();
+    assert!(remote.starts_with("127.0.0.1:"), "{remote}");
 }
 
 #[test]

@@ -95,8 +95,17 @@ fn find_bundled(file: &str) -> Found {
     }
 }
 
+/// The disk lookup is a few blocking system calls (resolve links, stat, read): done in one
+/// trip to tokio's blocking thread pool rather than one trip each.
 async fn find_on_disk(root: &Path, file: &str) -> io::Result<Found> {
-    let real = match tokio::fs::canonicalize(root.join(file)).await {
+    let (root, file) = (root.to_owned(), file.to_owned());
+    tokio::task::spawn_blocking(move || find_on_disk_now(&root, &file))
+        .await
+        .map_err(io::Error::other)?
+}
+
+fn find_on_disk_now(root: &Path, file: &str) -> io::Result<Found> {
+    let real = match std::fs::canonicalize(root.join(file)) {
         Ok(real) => real,
         Err(e) if is_absent(&e) => return Ok(Found::Missing),
         Err(e) if e.kind() == ErrorKind::PermissionDenied => return Ok(Found::Forbidden),
@@ -109,14 +118,14 @@ async fn find_on_disk(root: &Path, file: &str) -> io::Result<Found> {
         );
         return Ok(Found::Missing);
     }
-    let metadata = tokio::fs::metadata(&real).await?;
+    let metadata = std::fs::metadata(&real)?;
     if metadata.is_dir() {
         return Ok(Found::Directory);
     }
     if !metadata.is_file() {
         return Ok(Found::Missing); // a socket, a FIFO, a device: not web content
     }
-    match tokio::fs::read(&real).await {
+    match std::fs::read(&real) {
         Ok(bytes) => Ok(Found::File(File {
             bytes: bytes.into(),
             modified: metadata.modified().ok(),
