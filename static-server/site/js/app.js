@@ -44,7 +44,8 @@ function paint(el, id) {
 
 const seen = new Map(); // API server id -> answers
 const order = []; // the servers of the last answers, oldest first
-let running = true;
+let running = true; // false while paused
+let inFlight = false; // a request is on its way; it schedules the next one when it ends
 let timer = null;
 
 function setStatus(state, text) {
@@ -55,6 +56,7 @@ function setStatus(state, text) {
 
 async function pollJoke() {
   timer = null;
+  inFlight = true;
   try {
     const url = new URL(API, location.href);
     url.searchParams.set('count', '1');
@@ -67,13 +69,14 @@ async function pollJoke() {
     const body = await response.json();
     // Cross-origin without CORS exposing the header, fall back to the id in the JSON.
     showJoke(body.jokes[0], servedBy || body.server.id);
-    setStatus('ok', `ok, every ${EVERY_MS / 1000} s`);
+    if (running) setStatus('ok', `ok, every ${EVERY_MS / 1000} s`);
   } catch (error) {
     const message = error instanceof TypeError
       ? `cannot reach ${API} (${error.message}). Cross-origin? Start jokes-api with --cors-origin ${location.origin}`
       : error.message;
-    setStatus('error', message);
+    if (running) setStatus('error', message);
   } finally {
+    inFlight = false;
     if (running) timer = setTimeout(pollJoke, EVERY_MS);
   }
 }
@@ -175,7 +178,7 @@ $('api-toggle').addEventListener('click', () => {
   running = !running;
   $('api-toggle').textContent = running ? 'Pause' : 'Resume';
   if (running) {
-    pollJoke();
+    if (!inFlight) pollJoke();
   } else {
     clearTimeout(timer);
     setStatus('paused', 'paused');
