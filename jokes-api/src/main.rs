@@ -4,6 +4,7 @@
 //! (and the tests) parse to find a server started with `--listen 127.0.0.1:0`. Logs go to stderr.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::Context;
@@ -24,6 +25,11 @@ struct Flags {
     /// hostname].
     #[arg(long, env = "INSTANCE_ID", value_parser = instance_id::check)]
     instance_id: Option<String>,
+
+    /// Serve the jokes in this JSON file (a list of {"id", "setup", "punchline"}) instead of the
+    /// bundled ones.
+    #[arg(long, env = "JOKES_FILE")]
+    jokes: Option<PathBuf>,
 
     /// Let pages from this origin call the API directly (CORS), e.g. http://localhost:8080,
     /// or * for any. Without it, browsers reach the API only through the proxy (same origin).
@@ -49,7 +55,14 @@ async fn main() -> anyhow::Result<()> {
     let flags = Flags::parse();
     lab_common::logging::init();
 
-    let catalog = Catalog::bundled().context("the bundled jokes are broken")?;
+    let catalog = match &flags.jokes {
+        Some(path) => {
+            let json = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read --jokes {}", path.display()))?;
+            Catalog::parse(&json).with_context(|| format!("--jokes {}", path.display()))?
+        }
+        None => Catalog::bundled().context("the bundled jokes are broken")?,
+    };
     let instance = Arc::new(Instance::new(
         "jokes-api",
         InstanceId::detect(flags.instance_id.as_deref()),
