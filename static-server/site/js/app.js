@@ -75,6 +75,10 @@ async function pollJoke() {
       ? `cannot reach ${API} (${error.message}). Cross-origin? Start jokes-api with --cors-origin ${location.origin}`
       : error.message;
     if (running) setStatus('error', message);
+    if (order.length === 0) {
+      $('joke-setup').textContent = 'No joke yet: the jokes API did not answer.';
+      $('joke-punchline').textContent = 'The reason is next to the Pause button.';
+    }
   } finally {
     inFlight = false;
     if (running) timer = setTimeout(pollJoke, EVERY_MS);
