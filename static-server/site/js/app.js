@@ -77,7 +77,7 @@ async function pollJoke() {
     if (running) setStatus('error', message);
     if (order.length === 0) {
       $('joke-setup').textContent = 'No joke yet: the jokes API did not answer.';
-      $('joke-punchline').textContent = 'The reason is next to the Pause button.';
+      $('joke-punchline').textContent = 'Why: see the red message above.';
     }
   } finally {
     inFlight = false;
