@@ -4,7 +4,10 @@
 //! On disk, a checked [`crate::safe_path::SafePath`] cannot climb out of the root by itself,
 //! but a symbolic link inside the root can point anywhere (`site/secrets -> /etc`). So we
 //! resolve the full path (`canonicalize` follows every link) and serve it only if it is still
-//! under the (canonical) root.
+//! under the (canonical) root. (A narrow race remains if someone can write into the root: a
+//! link swapped in between the check and the read. Servers facing that open files relative to
+//! the root's directory handle, refusing links as they go: Linux's `openat2` with
+//! `RESOLVE_BENEATH`.)
 //!
 //! Files are read whole into memory: right for a web site's pages and assets (kilobytes), and
 //! it lets HTML pages be filled in and fingerprinted (ETag) simply. A server for large
