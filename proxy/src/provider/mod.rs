@@ -10,4 +10,5 @@ use crate::config::ProviderConfig;
 /// (`send_if_modified` / compare before sending) so the proxy rebuilds only on real changes.
 pub type Publisher = watch::Sender<ProviderConfig>;
 
+pub mod docker;
 pub mod file;
