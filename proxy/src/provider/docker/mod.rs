@@ -8,7 +8,19 @@
 //! shutdown future. `run` never fails: an engine that is missing or goes away is retried with
 //! backoff while the last published configuration stays in place.
 
+mod container;
+mod desired;
+mod engine;
+mod source;
+mod watch;
+
 use std::future::Future;
+
+pub use container::{Action, Container, ContainerEvent, Health, State};
+pub use desired::{build as desired_config, default_name, is_serving, normalize};
+pub use engine::{Engine, DEFAULT_ENDPOINT};
+pub use source::{ContainerSource, SourceError};
+pub use watch::watch;
 
 use super::Publisher;
 
@@ -43,6 +55,35 @@ pub async fn run(
     publisher: Publisher,
     shutdown: impl Future<Output = ()> + Send,
 ) {
-    let _ = (opts, publisher);
-    shutdown.await;
+    let engine = Engine::new(opts.endpoint.as_deref());
+    run_with(&engine, opts, publisher, shutdown).await
+}
+
+/// [`run`] with any container source (a fake engine in tests, or an [`Engine`] shared with
+/// the management UI).
+pub async fn run_with<S>(
+    source: &S,
+    opts: DockerOptions,
+    publisher: Publisher,
+    shutdown: impl Future<Output = ()> + Send,
+) where
+    S: ContainerSource + ?Sized,
+{
+    tokio::select! {
+        () = watch(source, &opts, &publisher) => {}
+        () = shutdown => tracing::debug!("docker provider: stopped"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The data plane spawns `run` on the runtime: it must be `Send`.
+    #[test]
+    fn run_can_be_spawned() {
+        fn spawnable<T: Future<Output = ()> + Send + 'static>(_: T) {}
+        let (tx, _rx) = tokio::sync::watch::channel(Default::default());
+        spawnable(run(DockerOptions::default(), tx, async {}));
+    }
 }
