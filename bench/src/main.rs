@@ -1,1 +1,170 @@
-fn main() {}
+//! `bench`: the command line over the library (see `lib.rs`).
+
+use std::path::PathBuf;
+
+use anyhow::{bail, Result};
+use bench::backend::BackendKind;
+use bench::peers::Peer;
+use bench::suite::{self, Env, Options};
+use clap::{Parser, Subcommand, ValueEnum};
+
+#[derive(Parser)]
+#[command(
+    version,
+    about = "Benchmarks our proxy against HAProxy, nginx, Caddy and Apache httpd on loopback"
+)]
+struct Cli {
+    /// The workspace root (where `target/release/` and `docs/` are).
+    #[arg(long, global = true, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/.."))]
+    root: PathBuf,
+    /// Our proxy's binary [default: ROOT/target/release/proxy].
+    #[arg(long, global = true, env = "BENCH_PROXY")]
+    proxy: Option<PathBuf>,
+    /// Which backend process serves behind the proxies.
+    #[arg(long, global = true, value_enum, default_value_t = BackendChoice::Auto)]
+    backend: BackendChoice,
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum BackendChoice {
+    /// static-server when built in release, else the stand-in.
+    Auto,
+    StandIn,
+    StaticServer,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// The benchmark: every proxy, interleaved rounds, then config changes and failover;
+    /// writes bench/results/<mode>.json and the book's performance chapter.
+    Run {
+        /// A smoke test: 1 round, 2 concurrencies, 2 s runs (about 2 minutes).
+        #[arg(long)]
+        quick: bool,
+        /// Only these peers (none, ours, haproxy, nginx, caddy, apache), comma-separated.
+        #[arg(long, value_delimiter = ',')]
+        only: Vec<String>,
+        #[arg(long)]
+        rounds: Option<usize>,
+        /// Seconds per measured wrk run.
+        #[arg(long)]
+        duration: Option<u64>,
+        /// Skip the config-change and failover measurements.
+        #[arg(long)]
+        no_dynamic: bool,
+        /// Do not touch docs/ (results JSON only).
+        #[arg(long)]
+        no_docs: bool,
+    },
+    /// Render every peer's config and run the peer's own check (haproxy -c, nginx -t,
+    /// caddy validate, apache2 -t); no load.
+    Validate,
+    /// The stand-in backend (used when static-server is not built).
+    #[command(hide = true)]
+    Backend {
+        #[arg(long)]
+        port: u16,
+        #[arg(long)]
+        name: String,
+    },
+}
+
+fn env(cli: &Cli) -> Result<Env> {
+    let root = cli.root.canonicalize().unwrap_or_else(|_| cli.root.clone());
+    let release = root.join("target/release");
+    let ours = cli.proxy.clone().unwrap_or_else(|| release.join("proxy"));
+    let static_server = release.join("static-server");
+    let stand_in = BackendKind::StandIn {
+        exe: std::env::current_exe()?,
+    };
+    let backend = match cli.backend {
+        BackendChoice::StandIn => stand_in,
+        BackendChoice::StaticServer => {
+            if !static_server.exists() {
+                bail!(
+                    "{} not built: cargo build --release -p static-server",
+                    static_server.display()
+                );
+            }
+            BackendKind::StaticServer { exe: static_server }
+        }
+        BackendChoice::Auto if static_server.exists() => {
+            BackendKind::StaticServer { exe: static_server }
+        }
+        BackendChoice::Auto => stand_in,
+    };
+    let command = std::env::var("BENCH_COMMAND").unwrap_or_else(|_| {
+        let args: Vec<String> = std::env::args().skip(1).collect();
+        format!("cargo run -p bench --release -- {}", args.join(" "))
+    });
+    Ok(Env {
+        ours,
+        backend,
+        command,
+    })
+}
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    match &cli.cmd {
+        Cmd::Run {
+            quick,
+            only,
+            rounds,
+            duration,
+            no_dynamic,
+            no_docs,
+        } => {
+            let env = env(&cli)?;
+            let mut opts = if *quick {
+                Options::quick()
+            } else {
+                Options::full()
+            };
+            if !only.is_empty() {
+                opts.peers = only
+                    .iter()
+                    .map(|s| Peer::parse(s).ok_or_else(|| anyhow::anyhow!("unknown peer {s}")))
+                    .collect::<Result<_>>()?;
+            }
+            if let Some(r) = rounds {
+                opts.rounds = *r;
+            }
+            if let Some(d) = duration {
+                opts.duration_s = *d;
+            }
+            opts.dynamic = !no_dynamic;
+            let results = suite::run(&opts, &env)?;
+            let dir = cli.root.join("bench/results");
+            std::fs::create_dir_all(&dir)?;
+            let json = dir.join(if *quick { "quick.json" } else { "full.json" });
+            std::fs::write(&json, serde_json::to_string_pretty(&results)?)?;
+            let md = bench::report::markdown(&results);
+            println!("{md}");
+            eprintln!("bench: raw results in {}", json.display());
+            if !no_docs {
+                let docs = cli.root.join("docs/src");
+                bench::report::write_docs(
+                    &docs,
+                    "bench results",
+                    &md,
+                    &bench::report::charts(&results),
+                )?;
+                eprintln!(
+                    "bench: wrote {}/performance.md and images/bench-*.svg",
+                    docs.display()
+                );
+            }
+            Ok(())
+        }
+        Cmd::Validate => {
+            for line in suite::validate_all(&env(&cli)?)? {
+                println!("{line}");
+            }
+            Ok(())
+        }
+        Cmd::Backend { port, name } => bench::backend::serve_stand_in(*port, name.clone()),
+    }
+}

@@ -7,6 +7,7 @@ pub mod bins;
 pub mod check;
 pub mod child;
 pub mod control;
+pub mod docker;
 pub mod local;
 pub mod routes;
 pub mod up;

@@ -1,0 +1,366 @@
+//! From raw results to what people read: markdown tables, SVG charts, the JSON on disk, and the
+//! book's performance chapter (only the generated block between markers is replaced, so the
+//! prose around it stays).
+
+use std::path::Path;
+
+use anyhow::{Context, Result};
+
+use crate::peers::Peer;
+use crate::stats::{mb, ms, rps, Spread};
+use crate::suite::{Results, Sample};
+use crate::svg::{self, Bar};
+
+const HEADLINE_CONNS: u32 = 64;
+
+fn spread_of<'a>(
+    samples: impl Iterator<Item = &'a Sample>,
+    f: impl Fn(&Sample) -> Option<f64>,
+) -> Option<Spread> {
+    let v: Vec<f64> = samples.filter_map(f).collect();
+    Spread::of(&v)
+}
+
+fn select(r: &Results, peer: Peer, sticky: bool, conns: u32) -> impl Iterator<Item = &Sample> {
+    r.samples
+        .iter()
+        .filter(move |s| s.peer == peer && s.sticky == sticky && s.conns == conns)
+}
+
+/// Median of one figure for one variant.
+fn median(
+    r: &Results,
+    peer: Peer,
+    sticky: bool,
+    conns: u32,
+    f: impl Fn(&Sample) -> Option<f64>,
+) -> Option<f64> {
+    spread_of(select(r, peer, sticky, conns), f).map(|s| s.median)
+}
+
+/// Peers in table order, those with samples only.
+fn peers_with_samples(r: &Results, sticky: bool) -> Vec<Peer> {
+    Peer::ALL
+        .into_iter()
+        .filter(|p| r.samples.iter().any(|s| s.peer == *p && s.sticky == sticky))
+        .collect()
+}
+
+fn show(s: Option<Spread>, f: impl Fn(f64) -> String) -> String {
+    s.map(|s| s.show(f)).unwrap_or_else(|| "—".into())
+}
+
+/// The ratios the goals are judged on, at 64 connections in this run.
+#[derive(Debug, Clone, Default)]
+pub struct Ratios {
+    pub rps_vs_haproxy: Option<f64>,
+    pub rps_vs_nginx: Option<f64>,
+    pub p99_vs_haproxy: Option<f64>,
+    pub cpu_vs_haproxy: Option<f64>,
+}
+
+pub fn ratios(r: &Results) -> Ratios {
+    let c = HEADLINE_CONNS;
+    let m = |p, f: &dyn Fn(&Sample) -> Option<f64>| median(r, p, false, c, f);
+    let div = |a: Option<f64>, b: Option<f64>| match (a, b) {
+        (Some(a), Some(b)) if b > 0.0 => Some(a / b),
+        _ => None,
+    };
+    let rps_of = |s: &Sample| Some(s.wrk.rps);
+    let p99_of = |s: &Sample| Some(s.wrk.p99_ms);
+    let cpu_of = |s: &Sample| s.cpu_ms_per_10k();
+    Ratios {
+        rps_vs_haproxy: div(m(Peer::Ours, &rps_of), m(Peer::Haproxy, &rps_of)),
+        rps_vs_nginx: div(m(Peer::Ours, &rps_of), m(Peer::Nginx, &rps_of)),
+        p99_vs_haproxy: div(m(Peer::Ours, &p99_of), m(Peer::Haproxy, &p99_of)),
+        cpu_vs_haproxy: div(m(Peer::Ours, &cpu_of), m(Peer::Haproxy, &cpu_of)),
+    }
+}
+
+fn ratio(x: Option<f64>) -> String {
+    x.map(|v| format!("{v:.2}")).unwrap_or_else(|| "—".into())
+}
+
+fn headline_table(r: &Results, sticky: bool, conns: u32) -> String {
+    let mut t = String::from(
+        "| proxy | req/s | p50 ms | p99 ms | proxy CPU ms / 10k req | peak RSS MB | failed |\n|---|--:|--:|--:|--:|--:|--:|\n",
+    );
+    for p in peers_with_samples(r, sticky) {
+        let s = || select(r, p, sticky, conns);
+        if s().next().is_none() {
+            continue;
+        }
+        let name = if p == Peer::Ours {
+            format!("**{}**", p.label())
+        } else {
+            p.label().to_string()
+        };
+        let failed: u64 = s().map(|x| x.wrk.failed()).sum();
+        t.push_str(&format!(
+            "| {name} | {} | {} | {} | {} | {} | {failed} |\n",
+            show(spread_of(s(), |x| Some(x.wrk.rps)), rps),
+            show(spread_of(s(), |x| Some(x.wrk.p50_ms)), ms),
+            show(spread_of(s(), |x| Some(x.wrk.p99_ms)), ms),
+            show(spread_of(s(), Sample::cpu_ms_per_10k), |v| format!(
+                "{v:.0}"
+            )),
+            show(spread_of(s(), |x| x.peak_rss_kb.map(|k| k as f64)), mb),
+        ));
+    }
+    t
+}
+
+fn concurrency_table(r: &Results) -> String {
+    let conns = &r.options.concurrencies;
+    let mut t = String::from("| proxy |");
+    let mut sep = String::from("|---|");
+    for c in conns {
+        t.push_str(&format!(" c={c} req/s | c={c} p99 ms | c={c} peak MB |"));
+        sep.push_str("--:|--:|--:|");
+    }
+    t.push('\n');
+    t.push_str(&sep);
+    t.push('\n');
+    for p in peers_with_samples(r, false) {
+        t.push_str(&format!("| {} |", p.label()));
+        for c in conns {
+            let m = |f: &dyn Fn(&Sample) -> Option<f64>| median(r, p, false, *c, f);
+            t.push_str(&format!(
+                " {} | {} | {} |",
+                m(&|s| Some(s.wrk.rps)).map(rps).unwrap_or("—".into()),
+                m(&|s| Some(s.wrk.p99_ms)).map(ms).unwrap_or("—".into()),
+                m(&|s| s.peak_rss_kb.map(|k| k as f64))
+                    .map(mb)
+                    .unwrap_or("—".into()),
+            ));
+        }
+        t.push('\n');
+    }
+    t
+}
+
+fn starts_table(r: &Results) -> String {
+    let mut t = String::from(
+        "| proxy | start-up: spawn → first routed request, ms | idle RSS MB (1 s after start) |\n|---|--:|--:|\n",
+    );
+    for p in Peer::ALL {
+        let st: Vec<_> = r.starts.iter().filter(|s| s.peer == p).collect();
+        if st.is_empty() {
+            continue;
+        }
+        let a: Vec<f64> = st.iter().map(|s| s.start_ms).collect();
+        let b: Vec<f64> = st.iter().map(|s| s.idle_rss_kb as f64).collect();
+        t.push_str(&format!(
+            "| {} | {} | {} |\n",
+            p.label(),
+            show(Spread::of(&a), |v| format!("{v:.0}")),
+            show(Spread::of(&b), mb)
+        ));
+    }
+    t
+}
+
+fn reload_table(r: &Results) -> String {
+    let mut t = String::from(
+        "| proxy | how the change is applied | change → routed, ms | failed changes |\n|---|---|--:|--:|\n",
+    );
+    for p in Peer::ALL {
+        let rs: Vec<_> = r.reloads.iter().filter(|s| s.peer == p).collect();
+        if rs.is_empty() {
+            continue;
+        }
+        let v: Vec<f64> = rs.iter().filter_map(|s| s.ms).collect();
+        let failed = rs.iter().filter(|s| s.error.is_some()).count();
+        t.push_str(&format!(
+            "| {} | {} | {} | {failed} |\n",
+            p.label(),
+            p.reload_method(),
+            show(Spread::of(&v), |x| format!("{x:.0}"))
+        ));
+    }
+    t.push_str("| ours, Docker provider | container start → routed | measured by the Docker tests, see the Docker chapter | |\n");
+    t
+}
+
+fn failover_table(r: &Results) -> String {
+    let mut t = String::from(
+        "| proxy | backend stopped (SIGTERM): failed / total | backend killed (SIGKILL): failed / total |\n|---|--:|--:|\n",
+    );
+    for p in Peer::ALL {
+        let get = |sig: &str| {
+            r.failovers
+                .iter()
+                .find(|f| f.peer == p && f.signal == sig)
+                .map(|f| format!("{} / {}", f.wrk.failed(), f.wrk.requests))
+                .unwrap_or_else(|| "—".into())
+        };
+        if r.failovers.iter().any(|f| f.peer == p) {
+            t.push_str(&format!(
+                "| {} | {} | {} |\n",
+                p.label(),
+                get("SIGTERM"),
+                get("SIGKILL")
+            ));
+        }
+    }
+    t
+}
+
+/// The generated block of the performance chapter.
+pub fn markdown(r: &Results) -> String {
+    let c = HEADLINE_CONNS;
+    let ra = ratios(r);
+    let mut m = String::new();
+    m.push_str(&format!(
+        "Measured {} ({} mode, {} round(s), {} s per wrk run), in {:.0} s.\n\n",
+        r.started_utc,
+        if r.options.quick { "quick" } else { "full" },
+        r.options.rounds,
+        r.options.duration_s,
+        r.elapsed_s
+    ));
+    m.push_str(&format!(
+        "- Command: `{}`\n- Machine: {} cores, {}, Linux {}; load average {} at the start, {} at the end\n- Backends: 3 × {} on 127.0.0.1, ~100-byte responses (`/bench.txt`)\n- Load: wrk, `-t2` (`-t1` for one connection), `--latency`, keep-alive\n",
+        r.command,
+        r.machine.nproc,
+        r.machine.cpu,
+        r.machine.kernel,
+        r.machine.loadavg_start,
+        r.machine.loadavg_end,
+        r.backend
+    ));
+    for (p, v) in &r.versions {
+        m.push_str(&format!("- {}: {}\n", p.label(), v));
+    }
+    for (p, why) in &r.skipped {
+        m.push_str(&format!(
+            "- **{} left out**: {}\n",
+            p.label(),
+            why.lines().next().unwrap_or("")
+        ));
+    }
+    m.push_str(&format!(
+        "\n**Ratios at {c} connections (ours / peer, medians of this run):** throughput vs HAProxy {}, vs nginx {}; p99 vs HAProxy {} (lower is better); CPU per request vs HAProxy {} (lower is better).\n\n",
+        ratio(ra.rps_vs_haproxy),
+        ratio(ra.rps_vs_nginx),
+        ratio(ra.p99_vs_haproxy),
+        ratio(ra.cpu_vs_haproxy)
+    ));
+    m.push_str(&format!(
+        "### Round robin, {c} connections\n\nMedian (min–max) over the rounds. \"No proxy\" is wrk straight at one backend: with three backends behind a proxy it is a reference, not a bound. Peak RSS sums the process tree (nginx and Apache run several processes).\n\n![Requests per second at {c} connections](images/bench-throughput.svg)\n\n"
+    ));
+    m.push_str(&headline_table(r, false, c));
+    m.push_str("\n![p99 latency at 64 connections](images/bench-latency.svg)\n\n");
+    m.push_str("### Every concurrency (medians)\n\n");
+    m.push_str(&concurrency_table(r));
+    if let Some(sc) = r.options.sticky_concurrencies.first() {
+        m.push_str(&format!(
+            "\n### Sticky cookie, {sc} connections\n\nwrk sends the `lb` cookie the proxy set on a first request, as a browser would, so every request follows the cookie to one server. nginx is absent: open-source nginx has no sticky cookie (`sticky` is nginx Plus; `ip_hash` is not a cookie).\n\n"
+        ));
+        m.push_str(&headline_table(r, true, *sc));
+    }
+    m.push_str("\n### Start-up and idle memory\n\n");
+    m.push_str(&starts_table(r));
+    if !r.reloads.is_empty() {
+        m.push_str("\n### Config change → first routed request\n\nThe service is switched from servers a, b, c to a fourth server d and back; the clock starts before the new file is written (and before the reload command, for the peers that need one) and stops when a new connection is answered by the new set. Probes open a fresh connection every millisecond.\n\n");
+        m.push_str(&reload_table(r));
+    }
+    if !r.failovers.is_empty() {
+        m.push_str(&format!(
+            "\n### A backend stops under load\n\nwrk, 16 connections for {} s through each proxy (round robin over a, b, c, each peer with its default retry and health behaviour, no health checks configured); a third of the way in, backend b gets SIGTERM (graceful stop) or SIGKILL. Failed = non-2xx/3xx answers plus socket errors.\n\n",
+            r.options.failover_s
+        ));
+        m.push_str(&failover_table(r));
+    }
+    m
+}
+
+fn bar_rows(r: &Results, f: impl Fn(&Sample) -> Option<f64>) -> Vec<Bar> {
+    peers_with_samples(r, false)
+        .into_iter()
+        .filter_map(|p| {
+            let s = spread_of(select(r, p, false, HEADLINE_CONNS), &f)?;
+            Some(Bar {
+                label: p.label().to_string(),
+                value: s.median,
+                min: s.min,
+                max: s.max,
+                highlight: p == Peer::Ours,
+            })
+        })
+        .collect()
+}
+
+/// The two charts: throughput and p99 at 64 connections.
+pub fn charts(r: &Results) -> Vec<(&'static str, String)> {
+    let sub = format!(
+        "round robin over 3 backends, wrk 64 connections, median and min–max of {} round(s), {}",
+        r.options.rounds, r.started_utc
+    );
+    vec![
+        (
+            "bench-throughput.svg",
+            svg::bars(
+                "Requests per second (higher is better)",
+                &sub,
+                "req/s",
+                &bar_rows(r, |s| Some(s.wrk.rps)),
+                rps,
+            ),
+        ),
+        (
+            "bench-latency.svg",
+            svg::bars(
+                "p99 latency (lower is better)",
+                &sub,
+                "ms",
+                &bar_rows(r, |s| Some(s.wrk.p99_ms)),
+                ms,
+            ),
+        ),
+    ]
+}
+
+/// Replaces the text between `<!-- BEGIN {tag} -->` and `<!-- END {tag} -->` in `doc`, or
+/// appends the block when the markers are missing.
+pub fn replace_block(doc: &str, tag: &str, body: &str) -> String {
+    let begin = format!("<!-- BEGIN {tag} (generated by bench, do not edit) -->");
+    let end = format!("<!-- END {tag} -->");
+    let block = format!("{begin}\n{}\n{end}", body.trim_end());
+    match (doc.find(&begin), doc.find(&end)) {
+        (Some(a), Some(b)) if b > a => format!("{}{}{}", &doc[..a], block, &doc[b + end.len()..]),
+        _ => format!("{}\n\n{}\n", doc.trim_end(), block),
+    }
+}
+
+/// Writes the block into `docs/src/performance.md` and the charts into `docs/src/images/`.
+pub fn write_docs(docs_src: &Path, tag: &str, body: &str, charts: &[(&str, String)]) -> Result<()> {
+    let images = docs_src.join("images");
+    std::fs::create_dir_all(&images).with_context(|| format!("create {}", images.display()))?;
+    for (name, text) in charts {
+        std::fs::write(images.join(name), text)?;
+    }
+    let path = docs_src.join("performance.md");
+    let doc = std::fs::read_to_string(&path).unwrap_or_else(|_| "# Performance\n".into());
+    std::fs::write(&path, replace_block(&doc, tag, body))
+        .with_context(|| format!("write {}", path.display()))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn block_replacement_keeps_the_prose() {
+        let doc = "# P\n\nintro\n";
+        let once = replace_block(doc, "bench results", "table 1");
+        assert!(once.starts_with("# P\n\nintro\n"));
+        assert!(once.contains("table 1"));
+        let twice = replace_block(&once, "bench results", "table 2");
+        assert!(twice.contains("table 2") && !twice.contains("table 1"));
+        assert!(twice.starts_with("# P\n\nintro\n"));
+        let other = replace_block(&twice, "bench soak", "soak");
+        assert!(other.contains("table 2") && other.contains("soak"));
+    }
+}
