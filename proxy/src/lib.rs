@@ -144,19 +144,22 @@ pub async fn run(
     Ok(())
 }
 
-/// Starts the file provider. Interim hook until `provider::file` lands (config work): until
-/// then the file provider reports that it is missing.
+/// Starts the file provider (`--providers.file.filename` or `.directory`, `--providers.file.watch`).
 fn spawn_file_provider(
     opts: cli::FileOptions,
     publisher: provider::Publisher,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) {
-    tracing::error!(
-        ?opts,
-        "the file provider is not available in this build yet"
-    );
-    tokio::spawn(async move {
-        shutdown.await;
-        drop(publisher);
-    });
+    let source = match (opts.filename, opts.directory) {
+        (Some(f), _) => provider::file::FileSource::File(f.into()),
+        (None, Some(d)) => provider::file::FileSource::Dir(d.into()),
+        (None, None) => {
+            tracing::error!(
+                "the file provider needs --providers.file.filename or --providers.file.directory"
+            );
+            return;
+        }
+    };
+    let provider = provider::file::FileProvider::new(source, opts.watch);
+    tokio::spawn(provider.run(publisher, shutdown));
 }
