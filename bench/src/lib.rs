@@ -11,6 +11,7 @@ pub mod http;
 pub mod peers;
 pub mod procs;
 pub mod report;
+pub mod soak;
 pub mod stats;
 pub mod suite;
 pub mod svg;

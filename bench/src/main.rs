@@ -58,6 +58,30 @@ enum Cmd {
         #[arg(long)]
         no_docs: bool,
     },
+    /// Steady load through a proxy (ours by default) while servers are scaled up and down;
+    /// writes bench/results/soak.json and the soak section of the performance chapter.
+    Soak {
+        /// Seconds of load.
+        #[arg(long, default_value_t = 180)]
+        duration: u64,
+        /// Seconds between scale steps.
+        #[arg(long, default_value_t = 3)]
+        step: u64,
+        #[arg(long, default_value_t = 16)]
+        conns: u32,
+        /// Seconds before the memory baseline.
+        #[arg(long, default_value_t = 20)]
+        warmup: u64,
+        /// Stop a server's process before removing it from the config.
+        #[arg(long)]
+        abrupt: bool,
+        /// The proxy to soak (ours, haproxy, nginx, caddy, apache).
+        #[arg(long, default_value = "ours")]
+        peer: String,
+        /// Do not touch docs/ (results JSON only).
+        #[arg(long)]
+        no_docs: bool,
+    },
     /// Render every peer's config and run the peer's own check (haproxy -c, nginx -t,
     /// caddy validate, apache2 -t); no load.
     Validate,
@@ -156,6 +180,44 @@ fn main() -> Result<()> {
                     "bench: wrote {}/performance.md and images/bench-*.svg",
                     docs.display()
                 );
+            }
+            Ok(())
+        }
+        Cmd::Soak {
+            duration,
+            step,
+            conns,
+            warmup,
+            abrupt,
+            peer,
+            no_docs,
+        } => {
+            let env = env(&cli)?;
+            let opts = bench::soak::SoakOptions {
+                peer: Peer::parse(peer).ok_or_else(|| anyhow::anyhow!("unknown peer {peer}"))?,
+                duration_s: *duration,
+                step_s: *step,
+                conns: *conns,
+                warmup_s: (*warmup).min(duration / 2),
+                abrupt: *abrupt,
+                ..Default::default()
+            };
+            let r = bench::soak::run(&opts, &env.backend, &env.ours, &env.command)?;
+            let dir = cli.root.join("bench/results");
+            std::fs::create_dir_all(&dir)?;
+            let json = dir.join("soak.json");
+            std::fs::write(&json, serde_json::to_string_pretty(&r)?)?;
+            let md = bench::soak::markdown(&r);
+            println!("{md}");
+            eprintln!("bench: raw results in {}", json.display());
+            if !no_docs && opts.peer == Peer::Ours {
+                let docs = cli.root.join("docs/src");
+                bench::report::write_docs(
+                    &docs,
+                    "bench soak",
+                    &md,
+                    &[("bench-soak.svg", bench::soak::chart(&r))],
+                )?;
             }
             Ok(())
         }
