@@ -10,6 +10,7 @@ pub mod backend;
 pub mod http;
 pub mod peers;
 pub mod procs;
+pub mod profile;
 pub mod report;
 pub mod soak;
 pub mod stats;

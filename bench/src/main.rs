@@ -82,6 +82,16 @@ enum Cmd {
         #[arg(long)]
         no_docs: bool,
     },
+    /// Profile our proxy under load with perf (build it with symbols: bench/profile.sh);
+    /// writes bench/results/profile.txt.
+    Profile {
+        /// Seconds of recording.
+        #[arg(long, default_value_t = 10)]
+        duration: u64,
+        /// Profile the sticky-cookie path instead of plain round robin.
+        #[arg(long)]
+        sticky: bool,
+    },
     /// Render every peer's config and run the peer's own check (haproxy -c, nginx -t,
     /// caddy validate, apache2 -t); no load.
     Validate,
@@ -219,6 +229,19 @@ fn main() -> Result<()> {
                     &[("bench-soak.svg", bench::soak::chart(&r))],
                 )?;
             }
+            Ok(())
+        }
+        Cmd::Profile { duration, sticky } => {
+            let env = env(&cli)?;
+            let p = bench::profile::run(&env.ours, &env.backend, *duration, *sticky)?;
+            let text = format!(
+                "# {}\n# {} req/s while recording (perf slows it down)\n\n## by symbol (self time)\n{}\n\n## by shared object\n{}\n",
+                env.command, p.rps.round(), p.flat, p.by_dso
+            );
+            let path = cli.root.join("bench/results/profile.txt");
+            std::fs::write(&path, &text)?;
+            println!("{text}");
+            eprintln!("bench: profile in {}", path.display());
             Ok(())
         }
         Cmd::Validate => {
