@@ -1,5 +1,162 @@
 //! A label-driven reverse proxy for the HTTP infrastructure lab, compatible with Traefik v2's
 //! Docker labels and file format.
+//!
+//! The binary is thin: `main` parses the static configuration ([`cli`]), binds the entrypoints
+//! ([`bind`]), prints one line per entrypoint, and calls [`run`]. Tests call [`bind`] and
+//! [`run`] in-process with port-0 addresses, their own provider channels and shutdown future.
 
+pub mod api;
+pub mod balance;
+pub mod cli;
 pub mod config;
+pub mod entrypoint;
+pub mod middleware;
 pub mod provider;
+pub mod proxy;
+pub mod runtime;
+pub mod snapshot;
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+pub use cli::StaticConfig;
+use config::ProviderConfig;
+pub use runtime::{ProviderFeed, Runtime};
+
+/// A bound entrypoint.
+pub struct Listener {
+    pub name: String,
+    pub listener: TcpListener,
+}
+
+impl Listener {
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .expect("a bound listener has an address")
+    }
+}
+
+/// The line `main` prints for each entrypoint once it listens; tools (the `lab` command, tests)
+/// parse it to find ports chosen by the system: `entrypoint NAME listening on http://ADDR`.
+pub fn listening_line(name: &str, addr: SocketAddr) -> String {
+    format!("entrypoint {name} listening on http://{addr}")
+}
+
+/// Binds every entrypoint of `cfg`. Must run inside a Tokio runtime.
+pub fn bind(cfg: &StaticConfig) -> anyhow::Result<Vec<Listener>> {
+    cfg.entrypoints
+        .iter()
+        .map(|(name, ep)| {
+            let listener = entrypoint::bind(ep.socket).with_context(|| {
+                format!(
+                    "cannot listen on {} for entrypoint `{name}`; is the port free (and allowed)? \
+                     change it with --entrypoints.{name}.address",
+                    ep.socket
+                )
+            })?;
+            Ok(Listener {
+                name: name.clone(),
+                listener,
+            })
+        })
+        .collect()
+}
+
+/// Runs the proxy on `listeners` until `shutdown` completes, then drains in-flight requests
+/// within each entrypoint's grace period.
+///
+/// Providers named in `cfg` (`--providers.docker`, `--providers.file.*`) are started here;
+/// `feeds` adds providers of the caller's (tests publish on their own channels).
+pub async fn run(
+    cfg: StaticConfig,
+    listeners: Vec<Listener>,
+    mut feeds: Vec<ProviderFeed>,
+    shutdown: impl Future<Output = ()>,
+) -> anyhow::Result<()> {
+    let bound: BTreeMap<String, SocketAddr> = listeners
+        .iter()
+        .map(|l| (l.name.clone(), l.local_addr()))
+        .collect();
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let stopped = |mut rx: watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|s| *s).await;
+    };
+
+    if let Some(opts) = cfg.docker.clone() {
+        let (tx, rx) = watch::channel(ProviderConfig::default());
+        tokio::spawn(provider::docker::run(opts, tx, stopped(stop_rx.clone())));
+        feeds.push(("docker".into(), rx));
+    }
+    if let Some(opts) = cfg.file.clone() {
+        let (tx, rx) = watch::channel(ProviderConfig::default());
+        spawn_file_provider(opts, tx, stopped(stop_rx.clone()));
+        feeds.push(("file".into(), rx));
+    }
+
+    let serves_api = runtime::serves_api(&cfg);
+    let rt = Arc::new(Runtime::new(cfg, bound));
+    tokio::spawn(runtime::watch_providers(rt.clone(), feeds, stop_rx.clone()));
+
+    let mut tasks = Vec::new();
+    for l in listeners {
+        let ep_cfg = rt.static_config.entrypoints[&l.name].clone();
+        if l.name == cli::API_ENTRYPOINT && serves_api {
+            let app = api::app(rt.clone());
+            let stop = stopped(stop_rx.clone());
+            tasks.push(tokio::spawn(async move {
+                let serve = axum::serve(l.listener, app).with_graceful_shutdown(stop);
+                if let Err(e) = serve.await {
+                    tracing::error!(error = %e, "API entrypoint failed");
+                }
+            }));
+            continue;
+        }
+        let port = l.local_addr().port();
+        let ctx = proxy::EntryCtx {
+            name: l.name.clone(),
+            port_value: http::HeaderValue::from(port),
+            trust_all: ep_cfg.trust_all_forwarded,
+            trusted: ep_cfg.trusted_ips.clone(),
+        };
+        tasks.push(tokio::spawn(entrypoint::serve(
+            rt.clone(),
+            ctx,
+            l.listener,
+            ep_cfg.header_read_timeout,
+            ep_cfg.grace_timeout,
+            stop_rx.clone(),
+        )));
+    }
+
+    shutdown.await;
+    tracing::info!("shutting down: no new connections; finishing in-flight requests");
+    let _ = stop_tx.send(true);
+    for t in tasks {
+        let _ = t.await;
+    }
+    Ok(())
+}
+
+/// Starts the file provider. Interim hook until `provider::file` lands (config work): until
+/// then the file provider reports that it is missing.
+fn spawn_file_provider(
+    opts: cli::FileOptions,
+    publisher: provider::Publisher,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) {
+    tracing::error!(
+        ?opts,
+        "the file provider is not available in this build yet"
+    );
+    tokio::spawn(async move {
+        shutdown.await;
+        drop(publisher);
+    });
+}

@@ -1,7 +1,12 @@
-//! The dynamic configuration: the model, the rule language, and the label parser.
+//! The dynamic configuration: the model, the rule language, the label parser, validation and
+//! the merge of every provider's configuration.
 
+#[doc(hidden)]
+pub mod fuzz;
 pub mod labels;
+pub mod merge;
 pub mod model;
 pub mod rule;
+pub mod validate;
 
 pub use model::*;

@@ -1,11 +1,38 @@
-//! The rule language: `Host`, `PathPrefix`, `&&`, ... parsed into a matcher.
+//! The rule language: ``Host(`demo.res.ch`) && PathPrefix(`/api/`)`` parsed into a matcher.
 //!
-//! Interface contract (implemented in full by the config work):
-//! `Rule::parse(text) -> Result<Rule, RuleError>`, `rule.matches(&RequestInfo) -> bool`,
-//! `rule.path_prefix()` (the narrowest path prefix every match must have, for the sticky
-//! cookie's `Path`).
+//! Traefik v2's language, so rules copied from Traefik's docs and the lab's labels work as is:
+//! - Matchers: `Host` (alias `HostHeader`), `HostRegexp`, `Path`, `PathPrefix`, `Method`,
+//!   `Headers(name, value)`, `HeadersRegexp(name, regex)`, `Query`, `ClientIP`.
+//! - `&&` binds tighter than `||`; `!` negates; parentheses group.
+//! - Strings in backticks (raw) or double quotes (Go escapes: `\"`, `\\`, `\n`, `\t`, `\r`,
+//!   `\xHH`, `\u{..}`-style `\uHHHH`/`\UHHHHHHHH`).
+//! - Several arguments mean "any of them" (``Host(`a`, `b`)``), except `Query`, where, as in
+//!   Traefik v2 (gorilla/mux `Queries`), every `key=value` must be present.
+//!
+//! Matching semantics (Traefik v2's, with the differences written down):
+//! - `Host` compares without case, without the port, and ignores a trailing dot.
+//! - `HostRegexp` takes v2 templates (`{sub:[a-z]+}.example.com`, `{name}` = `[^.]+`), anchored,
+//!   matched against the host without its port; we match it without case (host names have none;
+//!   mux is case-sensitive). A pattern with no `{` but with regex syntax (`^`, `\`, `*`, ...) is
+//!   taken as a plain (unanchored) regular expression, Traefik v3's syntax.
+//! - `Path` is exact, `PathPrefix` a byte prefix, both case-sensitive; both accept mux templates
+//!   (`/users/{id:[0-9]+}`, `{name}` = `[^/]+`). Paths must start with `/` (mux refuses others).
+//! - `Method` compares with the upper-cased argument. `Headers` needs a header with exactly that
+//!   value (any value when the value is empty).
+//! - `Query(`k=v`)`: a parameter `k` whose percent-decoded value is `v` (`+` is a space);
+//!   `Query(`k`)` or `Query(`k=`)`: `k` present with any value (mux's default pattern `.*`).
+//! - `ClientIP`: the connection's peer address (not `X-Forwarded-For`), IPs or CIDRs, IPv4-mapped
+//!   IPv6 addresses treated as IPv4.
+//!
+//! Matching is on the hot path: host names are lowered and regexes compiled at parse time, and
+//! matching allocates nothing (except a `Query` value template on a percent-encoded value).
 
+use std::fmt;
 use std::net::IpAddr;
+use std::sync::Arc;
+
+use http::header::HeaderName;
+use regex::Regex;
 
 /// What a rule looks at in a request.
 #[derive(Debug, Clone, Copy)]
@@ -28,30 +55,1533 @@ pub struct RuleError {
     pub message: String,
 }
 
-/// A parsed rule.
+/// The matchers of the language.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Matcher {
+    Host,
+    HostHeader,
+    HostRegexp,
+    Path,
+    PathPrefix,
+    Method,
+    Headers,
+    HeadersRegexp,
+    Query,
+    ClientIP,
+}
+
+impl Matcher {
+    const ALL: [Matcher; 10] = [
+        Matcher::Host,
+        Matcher::HostHeader,
+        Matcher::HostRegexp,
+        Matcher::Path,
+        Matcher::PathPrefix,
+        Matcher::Method,
+        Matcher::Headers,
+        Matcher::HeadersRegexp,
+        Matcher::Query,
+        Matcher::ClientIP,
+    ];
+
+    /// The name as written in rules.
+    pub fn name(self) -> &'static str {
+        match self {
+            Matcher::Host => "Host",
+            Matcher::HostHeader => "HostHeader",
+            Matcher::HostRegexp => "HostRegexp",
+            Matcher::Path => "Path",
+            Matcher::PathPrefix => "PathPrefix",
+            Matcher::Method => "Method",
+            Matcher::Headers => "Headers",
+            Matcher::HeadersRegexp => "HeadersRegexp",
+            Matcher::Query => "Query",
+            Matcher::ClientIP => "ClientIP",
+        }
+    }
+
+    fn from_name(name: &str) -> Option<Matcher> {
+        Matcher::ALL.into_iter().find(|m| m.name() == name)
+    }
+}
+
+/// The syntax tree of a rule, as written (parentheses aside). `Display` prints it back in a form
+/// that parses to the same tree.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Expr {
+    /// `a && b && ...` (two or more operands).
+    And(Vec<Expr>),
+    /// `a || b || ...` (two or more operands).
+    Or(Vec<Expr>),
+    Not(Box<Expr>),
+    Call(Matcher, Vec<String>),
+}
+
+impl fmt::Display for Expr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fn operand(f: &mut fmt::Formatter<'_>, e: &Expr) -> fmt::Result {
+            match e {
+                Expr::And(_) | Expr::Or(_) => write!(f, "({e})"),
+                _ => write!(f, "{e}"),
+            }
+        }
+        match self {
+            Expr::And(items) | Expr::Or(items) => {
+                let op = if matches!(self, Expr::And(_)) {
+                    " && "
+                } else {
+                    " || "
+                };
+                for (i, e) in items.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(op)?;
+                    }
+                    operand(f, e)?;
+                }
+                Ok(())
+            }
+            Expr::Not(e) => {
+                f.write_str("!")?;
+                operand(f, e)
+            }
+            Expr::Call(m, args) => {
+                write!(f, "{}(", m.name())?;
+                for (i, a) in args.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    if a.contains('`') {
+                        f.write_str("\"")?;
+                        for c in a.chars() {
+                            match c {
+                                '"' => f.write_str("\\\"")?,
+                                '\\' => f.write_str("\\\\")?,
+                                '\n' => f.write_str("\\n")?,
+                                '\r' => f.write_str("\\r")?,
+                                '\t' => f.write_str("\\t")?,
+                                c if c.is_control() => write!(f, "\\U{:08x}", c as u32)?,
+                                c => write!(f, "{c}")?,
+                            }
+                        }
+                        f.write_str("\"")?;
+                    } else {
+                        write!(f, "`{a}`")?;
+                    }
+                }
+                f.write_str(")")
+            }
+        }
+    }
+}
+
+/// A parsed rule, cheap to clone (shared).
 #[derive(Debug, Clone)]
 pub struct Rule {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
     text: String,
+    expr: Expr,
+    node: Node,
+    prefix: PathInfo,
+}
+
+impl PartialEq for Rule {
+    /// Two rules are equal when their texts are.
+    fn eq(&self, other: &Self) -> bool {
+        self.inner.text == other.inner.text
+    }
+}
+
+impl fmt::Display for Rule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.inner.text)
+    }
 }
 
 impl Rule {
     pub fn parse(text: &str) -> Result<Rule, RuleError> {
+        let (expr, arg_starts) = Parser::new(text).parse()?;
+        let node = Compiler {
+            arg_starts,
+            next_arg: 0,
+        }
+        .node(&expr)?;
+        let prefix = path_info(&expr);
         Ok(Rule {
-            text: text.to_string(),
+            inner: Arc::new(Inner {
+                text: text.to_string(),
+                expr,
+                node,
+                prefix,
+            }),
         })
     }
 
     pub fn text(&self) -> &str {
-        &self.text
+        &self.inner.text
     }
 
-    pub fn matches(&self, _req: &RequestInfo<'_>) -> bool {
-        true
+    /// The syntax tree.
+    pub fn expr(&self) -> &Expr {
+        &self.inner.expr
+    }
+
+    pub fn matches(&self, req: &RequestInfo<'_>) -> bool {
+        self.inner.node.matches(req)
     }
 
     /// The longest path prefix that every request this rule matches must start with (`/` when
-    /// nothing narrower is known).
+    /// nothing narrower is known): ``PathPrefix(`/api/jokes/`)`` gives `/api/jokes/`,
+    /// ``Path(`/x`)`` gives `/x`, an `||` of two prefixes their common start.
     pub fn path_prefix(&self) -> String {
-        "/".to_string()
+        self.inner.prefix.prefix.clone()
+    }
+
+    /// A `Path` for the sticky cookie: the narrowest path such that the browser sends the cookie
+    /// back with *every* request this rule matches (RFC 6265 path-match). It is
+    /// [`path_prefix`](Self::path_prefix) when that ends with `/` or is an exact `Path`, else cut
+    /// back to its last `/`: for ``PathPrefix(`/api`)`` it is `/`, since `/apix` matches the rule
+    /// but a cookie scoped to `/api` would not be sent with it. Always safe to put in a
+    /// `Set-Cookie` header (no `;`, spaces or control characters; else `/`).
+    pub fn cookie_path(&self) -> String {
+        let c = &self.inner.prefix.cookie;
+        if c.starts_with('/')
+            && c.bytes()
+                .all(|b| b.is_ascii_graphic() && b != b';' && b != b',')
+        {
+            c.clone()
+        } else {
+            "/".to_string()
+        }
+    }
+
+    /// Traefik's default priority: the rule's length in bytes.
+    pub fn default_priority(&self) -> i64 {
+        i64::try_from(self.inner.text.len()).unwrap_or(i64::MAX)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Parsing
+
+/// Nesting deeper than this (parentheses, `!`) is refused, so no input can exhaust the stack.
+const MAX_DEPTH: usize = 64;
+
+struct Parser<'a> {
+    text: &'a str,
+    pos: usize,
+    depth: usize,
+    /// Start offset of each argument, in the order the parser met them.
+    arg_starts: Vec<usize>,
+}
+
+fn err<T>(position: usize, message: impl Into<String>) -> Result<T, RuleError> {
+    Err(RuleError {
+        position,
+        message: message.into(),
+    })
+}
+
+impl<'a> Parser<'a> {
+    fn new(text: &'a str) -> Self {
+        Parser {
+            text,
+            pos: 0,
+            depth: 0,
+            arg_starts: Vec::new(),
+        }
+    }
+
+    /// The tree, and the start offset of each argument in parse order (for the compiler's
+    /// errors: a bad regex or IP is reported where its argument starts).
+    fn parse(mut self) -> Result<(Expr, Vec<usize>), RuleError> {
+        self.skip_ws();
+        if self.pos == self.text.len() {
+            return err(0, "the rule is empty; write e.g. Host(`example.com`)");
+        }
+        let e = self.or_expr()?;
+        self.skip_ws();
+        if self.pos < self.text.len() {
+            let found = self.found();
+            if self.rest().starts_with(')') {
+                return err(self.pos, "unexpected `)`: no `(` to close here");
+            }
+            return err(
+                self.pos,
+                format!("expected `&&`, `||` or the end of the rule, found {found}"),
+            );
+        }
+        Ok((e, self.arg_starts))
+    }
+
+    fn rest(&self) -> &'a str {
+        &self.text[self.pos..]
+    }
+
+    fn skip_ws(&mut self) {
+        let rest = self.rest();
+        let trimmed = rest.trim_start();
+        self.pos += rest.len() - trimmed.len();
+    }
+
+    /// A short description of what is at the current position, for errors.
+    fn found(&self) -> String {
+        match self.rest().chars().next() {
+            None => "the end of the rule".to_string(),
+            Some(_) => {
+                let s: String = self.rest().chars().take(12).collect();
+                format!("`{s}`")
+            }
+        }
+    }
+
+    fn eat(&mut self, s: &str) -> bool {
+        self.skip_ws();
+        if self.rest().starts_with(s) {
+            self.pos += s.len();
+            true
+        } else {
+            false
+        }
+    }
+
+    fn or_expr(&mut self) -> Result<Expr, RuleError> {
+        let mut items = vec![self.and_expr()?];
+        while self.eat("||") {
+            items.push(self.and_expr()?);
+        }
+        Ok(if items.len() == 1 {
+            items.pop().expect("one item")
+        } else {
+            Expr::Or(items)
+        })
+    }
+
+    fn and_expr(&mut self) -> Result<Expr, RuleError> {
+        let mut items = vec![self.unary()?];
+        while self.eat("&&") {
+            items.push(self.unary()?);
+        }
+        Ok(if items.len() == 1 {
+            items.pop().expect("one item")
+        } else {
+            Expr::And(items)
+        })
+    }
+
+    fn unary(&mut self) -> Result<Expr, RuleError> {
+        self.skip_ws();
+        let start = self.pos;
+        if self.depth >= MAX_DEPTH {
+            return err(
+                start,
+                format!("the rule is nested more than {MAX_DEPTH} levels deep"),
+            );
+        }
+        if self.eat("!") {
+            self.depth += 1;
+            let e = self.unary()?;
+            self.depth -= 1;
+            return Ok(Expr::Not(Box::new(e)));
+        }
+        if self.eat("(") {
+            self.depth += 1;
+            let e = self.or_expr()?;
+            self.depth -= 1;
+            if !self.eat(")") {
+                return err(
+                    self.pos,
+                    format!(
+                        "expected `)` to close the `(` at position {start}, found {}",
+                        self.found()
+                    ),
+                );
+            }
+            return Ok(e);
+        }
+        self.call()
+    }
+
+    fn call(&mut self) -> Result<Expr, RuleError> {
+        self.skip_ws();
+        let start = self.pos;
+        let ident_len = self
+            .rest()
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .unwrap_or(self.rest().len());
+        if ident_len == 0 {
+            return err(
+                start,
+                format!(
+                    "expected a matcher such as Host(`example.com`), `!` or `(`, found {}",
+                    self.found()
+                ),
+            );
+        }
+        let name = &self.rest()[..ident_len];
+        let Some(matcher) = Matcher::from_name(name) else {
+            let hint = Matcher::ALL
+                .iter()
+                .find(|m| m.name().eq_ignore_ascii_case(name))
+                .map(|m| format!("did you mean `{}`? ", m.name()))
+                .unwrap_or_default();
+            let all: Vec<&str> = Matcher::ALL.iter().map(|m| m.name()).collect();
+            return err(
+                start,
+                format!(
+                    "unknown matcher `{name}`; {hint}matchers are {}",
+                    all.join(", ")
+                ),
+            );
+        };
+        self.pos += ident_len;
+        if !self.eat("(") {
+            return err(
+                self.pos,
+                format!("expected `(` after `{name}`, found {}", self.found()),
+            );
+        }
+        let mut args = Vec::new();
+        loop {
+            self.skip_ws();
+            if self.rest().starts_with(')') && !args.is_empty() {
+                self.pos += 1;
+                break;
+            }
+            if self.rest().starts_with(')') {
+                return err(
+                    self.pos,
+                    format!("`{name}` needs at least one argument, e.g. {name}(`...`)"),
+                );
+            }
+            self.arg_starts.push(self.pos);
+            args.push(self.string()?);
+            self.skip_ws();
+            if self.eat(",") {
+                continue;
+            }
+            if self.eat(")") {
+                break;
+            }
+            return err(
+                self.pos,
+                format!(
+                    "expected `,` or `)` after an argument of `{name}`, found {}",
+                    self.found()
+                ),
+            );
+        }
+        Ok(Expr::Call(matcher, args))
+    }
+
+    fn string(&mut self) -> Result<String, RuleError> {
+        let start = self.pos;
+        let rest = self.rest();
+        if let Some(body) = rest.strip_prefix('`') {
+            let Some(end) = body.find('`') else {
+                return err(start, "unterminated string: no closing backtick");
+            };
+            self.pos += end + 2;
+            return Ok(body[..end].to_string());
+        }
+        if let Some(body) = rest.strip_prefix('"') {
+            let mut out = String::new();
+            let mut chars = body.char_indices();
+            while let Some((i, c)) = chars.next() {
+                match c {
+                    '"' => {
+                        self.pos += 1 + i + 1;
+                        return Ok(out);
+                    }
+                    '\n' => {
+                        return err(
+                            start,
+                            "unterminated string: a newline before the closing `\"`",
+                        )
+                    }
+                    '\\' => {
+                        let esc_pos = start + 1 + i;
+                        let Some((_, e)) = chars.next() else { break };
+                        let hex = |n: usize, chars: &mut std::str::CharIndices<'_>| {
+                            let mut v: u32 = 0;
+                            for _ in 0..n {
+                                let d = chars.next().and_then(|(_, c)| c.to_digit(16));
+                                v = v * 16 + d?;
+                            }
+                            Some(v)
+                        };
+                        let decoded = match e {
+                            '"' => Some('"'),
+                            '\\' => Some('\\'),
+                            '\'' => Some('\''),
+                            'n' => Some('\n'),
+                            't' => Some('\t'),
+                            'r' => Some('\r'),
+                            'a' => Some('\u{7}'),
+                            'b' => Some('\u{8}'),
+                            'f' => Some('\u{c}'),
+                            'v' => Some('\u{b}'),
+                            'x' => hex(2, &mut chars)
+                                .and_then(char::from_u32)
+                                .filter(|c| c.is_ascii()),
+                            'u' => hex(4, &mut chars).and_then(char::from_u32),
+                            'U' => hex(8, &mut chars).and_then(char::from_u32),
+                            _ => None,
+                        };
+                        match decoded {
+                            Some(c) => out.push(c),
+                            None => {
+                                return err(
+                                    esc_pos,
+                                    "invalid escape in a double-quoted string; use backticks for text with backslashes",
+                                )
+                            }
+                        }
+                    }
+                    c => out.push(c),
+                }
+            }
+            return err(start, "unterminated string: no closing `\"`");
+        }
+        if rest.starts_with('\'') {
+            return err(
+                start,
+                "strings go in backticks or double quotes, not single quotes",
+            );
+        }
+        err(
+            start,
+            format!(
+                "expected a string in backticks or double quotes, found {}",
+                self.found()
+            ),
+        )
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Compiling
+
+#[derive(Debug)]
+enum Node {
+    And(Vec<Node>),
+    Or(Vec<Node>),
+    Not(Box<Node>),
+    /// Lower-cased host names without trailing dot or brackets.
+    Host(Vec<String>),
+    HostRegexp(Vec<HostPattern>),
+    Path(Vec<PathPattern>),
+    PathPrefix(Vec<PathPattern>),
+    Method(Vec<String>),
+    Header(HeaderName, String),
+    HeaderRegexp(HeaderName, Regex),
+    /// All must be present.
+    Query(Vec<QueryTest>),
+    ClientIp(Vec<(IpAddr, u8)>),
+}
+
+#[derive(Debug)]
+struct HostPattern {
+    regex: Regex,
+    /// The pattern names no port: match the host without it.
+    strip_port: bool,
+}
+
+#[derive(Debug)]
+enum PathPattern {
+    Literal(String),
+    Template(Regex),
+}
+
+#[derive(Debug)]
+struct QueryTest {
+    key: String,
+    value: QueryValue,
+}
+
+#[derive(Debug)]
+enum QueryValue {
+    Any,
+    Exact(String),
+    Template(Regex),
+}
+
+struct Compiler {
+    arg_starts: Vec<usize>,
+    next_arg: usize,
+}
+
+impl Compiler {
+    /// The position of the next argument (arguments are compiled in parse order).
+    fn pos(&mut self) -> usize {
+        let p = self.arg_starts.get(self.next_arg).copied().unwrap_or(0);
+        self.next_arg += 1;
+        p
+    }
+
+    fn node(&mut self, e: &Expr) -> Result<Node, RuleError> {
+        Ok(match e {
+            Expr::And(items) => Node::And(
+                items
+                    .iter()
+                    .map(|i| self.node(i))
+                    .collect::<Result<_, _>>()?,
+            ),
+            Expr::Or(items) => Node::Or(
+                items
+                    .iter()
+                    .map(|i| self.node(i))
+                    .collect::<Result<_, _>>()?,
+            ),
+            Expr::Not(inner) => Node::Not(Box::new(self.node(inner)?)),
+            Expr::Call(m, args) => self.call(*m, args)?,
+        })
+    }
+
+    fn call(&mut self, m: Matcher, args: &[String]) -> Result<Node, RuleError> {
+        let first = self.arg_starts.get(self.next_arg).copied().unwrap_or(0);
+        let name = m.name();
+        match m {
+            Matcher::Host | Matcher::HostHeader => {
+                let mut hosts = Vec::new();
+                for a in args {
+                    let p = self.pos();
+                    hosts.push(host_arg(a).map_err(|message| RuleError {
+                        position: p,
+                        message,
+                    })?);
+                }
+                Ok(Node::Host(hosts))
+            }
+            Matcher::HostRegexp => {
+                let mut pats = Vec::new();
+                for a in args {
+                    let p = self.pos();
+                    pats.push(host_regexp(a).map_err(|message| RuleError {
+                        position: p,
+                        message,
+                    })?);
+                }
+                Ok(Node::HostRegexp(pats))
+            }
+            Matcher::Path | Matcher::PathPrefix => {
+                let prefix = m == Matcher::PathPrefix;
+                let mut pats = Vec::new();
+                for a in args {
+                    let p = self.pos();
+                    pats.push(path_pattern(a, prefix).map_err(|message| RuleError {
+                        position: p,
+                        message,
+                    })?);
+                }
+                Ok(if prefix {
+                    Node::PathPrefix(pats)
+                } else {
+                    Node::Path(pats)
+                })
+            }
+            Matcher::Method => {
+                let mut methods = Vec::new();
+                for a in args {
+                    let p = self.pos();
+                    let upper = a.trim().to_ascii_uppercase();
+                    if upper.is_empty() || http::Method::from_bytes(upper.as_bytes()).is_err() {
+                        return err(p, format!("`{a}` is not an HTTP method; write e.g. `GET`"));
+                    }
+                    methods.push(upper);
+                }
+                Ok(Node::Method(methods))
+            }
+            Matcher::Headers | Matcher::HeadersRegexp => {
+                if args.len() != 2 {
+                    return err(
+                        first,
+                        format!(
+                            "`{name}` takes 2 arguments (header name, value), got {}",
+                            args.len()
+                        ),
+                    );
+                }
+                let p = self.pos();
+                let header = HeaderName::from_bytes(args[0].as_bytes()).map_err(|_| RuleError {
+                    position: p,
+                    message: format!("`{}` is not a valid header name", args[0]),
+                })?;
+                let p = self.pos();
+                if m == Matcher::Headers {
+                    Ok(Node::Header(header, args[1].clone()))
+                } else {
+                    let re = Regex::new(&args[1]).map_err(|e| RuleError {
+                        position: p,
+                        message: format!(
+                            "invalid regular expression: {}",
+                            one_line(&e.to_string())
+                        ),
+                    })?;
+                    Ok(Node::HeaderRegexp(header, re))
+                }
+            }
+            Matcher::Query => {
+                let mut tests = Vec::new();
+                for a in args {
+                    let p = self.pos();
+                    let (key, value) = match a.split_once('=') {
+                        Some((k, v)) => (k, Some(v)),
+                        None => (a.as_str(), None),
+                    };
+                    if key.is_empty() {
+                        return err(
+                            p,
+                            format!("`{a}` has no parameter name; write `key=value` or `key`"),
+                        );
+                    }
+                    let value = match value {
+                        None | Some("") => QueryValue::Any,
+                        Some(v) if v.contains('{') => {
+                            let re = template(v, "[^&]*", p)?;
+                            QueryValue::Template(Regex::new(&format!("^{re}$")).map_err(|e| {
+                                RuleError {
+                                    position: p,
+                                    message: format!(
+                                        "invalid template `{v}`: {}",
+                                        one_line(&e.to_string())
+                                    ),
+                                }
+                            })?)
+                        }
+                        Some(v) => QueryValue::Exact(v.to_string()),
+                    };
+                    tests.push(QueryTest {
+                        key: key.to_string(),
+                        value,
+                    });
+                }
+                Ok(Node::Query(tests))
+            }
+            Matcher::ClientIP => {
+                let mut nets = Vec::new();
+                for a in args {
+                    let p = self.pos();
+                    nets.push(parse_cidr(a.trim()).ok_or_else(|| RuleError {
+                        position: p,
+                        message: format!(
+                            "`{a}` is not an IP address or CIDR range; write e.g. `10.0.0.0/8` or `::1`"
+                        ),
+                    })?);
+                }
+                Ok(Node::ClientIp(nets))
+            }
+        }
+    }
+}
+
+fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn host_arg(a: &str) -> Result<String, String> {
+    let h = a.trim();
+    if h.is_empty() {
+        return Err("empty host name; write e.g. Host(`example.com`)".into());
+    }
+    let h = h.strip_suffix('.').unwrap_or(h);
+    let unbracketed = h
+        .strip_prefix('[')
+        .and_then(|x| x.strip_suffix(']'))
+        .unwrap_or(h);
+    if unbracketed.contains(':') && unbracketed.parse::<std::net::Ipv6Addr>().is_err() {
+        return Err(format!(
+            "`{a}`: Host compares host names without their port; write Host(`{}`)",
+            h.split(':').next().unwrap_or_default()
+        ));
+    }
+    if !unbracketed.is_ascii() {
+        return Err(format!(
+            "`{a}` is not ASCII; write the punycode form (xn--...)"
+        ));
+    }
+    Ok(unbracketed.to_ascii_lowercase())
+}
+
+fn host_regexp(a: &str) -> Result<HostPattern, String> {
+    if a.is_empty() {
+        return Err("empty HostRegexp pattern".into());
+    }
+    // Like mux: a pattern that names no port is matched against the host without its port.
+    let mut depth = 0usize;
+    let strip_port = !a.chars().any(|c| {
+        match c {
+            '{' => depth += 1,
+            '}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        c == ':' && depth == 0
+    });
+    let re = if a.contains('{') {
+        format!("(?i)^{}$", template(a, "[^.]+", 0).map_err(|e| e.message)?)
+    } else if a.contains(['^', '$', '\\', '*', '+', '?', '(', ')', '[', ']', '|']) {
+        format!("(?i){a}")
+    } else {
+        format!("(?i)^{}$", regex::escape(a))
+    };
+    let regex = Regex::new(&re).map_err(|e| {
+        format!(
+            "invalid HostRegexp pattern `{a}`: {}",
+            one_line(&e.to_string())
+        )
+    })?;
+    Ok(HostPattern { regex, strip_port })
+}
+
+fn path_pattern(a: &str, prefix: bool) -> Result<PathPattern, String> {
+    if !a.starts_with('/') {
+        return Err(format!("path `{a}` must start with `/`; write `/{a}`"));
+    }
+    if !a.contains('{') {
+        return Ok(PathPattern::Literal(a.to_string()));
+    }
+    let re = template(a, "[^/]+", 0).map_err(|e| e.message)?;
+    let re = if prefix {
+        format!("^{re}")
+    } else {
+        format!("^{re}$")
+    };
+    Regex::new(&re)
+        .map(PathPattern::Template)
+        .map_err(|e| format!("invalid path template `{a}`: {}", one_line(&e.to_string())))
+}
+
+/// A gorilla/mux template (`/users/{id:[0-9]+}`, `{name}`) as an unanchored regex.
+fn template(t: &str, default: &str, pos: usize) -> Result<String, RuleError> {
+    let mut out = String::new();
+    let mut rest = t;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&regex::escape(&rest[..open]));
+        let body = &rest[open + 1..];
+        let mut depth = 1;
+        let mut close = None;
+        for (i, c) in body.char_indices() {
+            match c {
+                '{' => depth += 1,
+                '}' => {
+                    depth -= 1;
+                    if depth == 0 {
+                        close = Some(i);
+                        break;
+                    }
+                }
+                _ => {}
+            }
+        }
+        let Some(close) = close else {
+            return err(
+                pos,
+                format!("unbalanced braces in `{t}`: a `{{` is never closed"),
+            );
+        };
+        let var = &body[..close];
+        let pattern = match var.split_once(':') {
+            Some((_, p)) if !p.is_empty() => p,
+            Some(_) => return err(pos, format!("empty pattern in `{{{var}}}` of `{t}`")),
+            None => default,
+        };
+        out.push_str("(?:");
+        out.push_str(pattern);
+        out.push(')');
+        rest = &body[close + 1..];
+    }
+    if rest.contains('}') {
+        return err(
+            pos,
+            format!("unbalanced braces in `{t}`: a `}}` has no `{{`"),
+        );
+    }
+    out.push_str(&regex::escape(rest));
+    Ok(out)
+}
+
+/// `10.0.0.0/8`, `::1`, `192.168.1.7`.
+fn parse_cidr(s: &str) -> Option<(IpAddr, u8)> {
+    let (ip, bits) = match s.split_once('/') {
+        Some((ip, bits)) => {
+            if bits.is_empty() || !bits.bytes().all(|b| b.is_ascii_digit()) {
+                return None;
+            }
+            (ip, Some(bits.parse::<u8>().ok()?))
+        }
+        None => (s, None),
+    };
+    let ip: IpAddr = ip.parse().ok()?;
+    let max = if ip.is_ipv4() { 32 } else { 128 };
+    let bits = bits.unwrap_or(max);
+    if bits > max {
+        return None;
+    }
+    // Store IPv4-mapped ranges as IPv4.
+    if let IpAddr::V6(v6) = ip {
+        if let Some(v4) = v6.to_ipv4_mapped() {
+            if bits >= 96 {
+                return Some((IpAddr::V4(v4), bits - 96));
+            }
+        }
+    }
+    Some((ip, bits))
+}
+
+fn in_net(ip: IpAddr, (net, bits): (IpAddr, u8)) -> bool {
+    let ip = match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        v4 => v4,
+    };
+    match (ip, net) {
+        (IpAddr::V4(a), IpAddr::V4(n)) => {
+            let mask = if bits == 0 {
+                0
+            } else {
+                u32::MAX << (32 - u32::from(bits))
+            };
+            u32::from(a) & mask == u32::from(n) & mask
+        }
+        (IpAddr::V6(a), IpAddr::V6(n)) => {
+            let mask = if bits == 0 {
+                0
+            } else {
+                u128::MAX << (128 - u32::from(bits))
+            };
+            u128::from(a) & mask == u128::from(n) & mask
+        }
+        _ => false,
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Matching
+
+/// The request's host without port, brackets or trailing dot.
+fn bare_host(host: &str) -> &str {
+    let h = if let Some(v6) = host.strip_prefix('[') {
+        v6.split(']').next().unwrap_or(v6)
+    } else if host.bytes().filter(|&b| b == b':').count() == 1 {
+        host.split(':').next().unwrap_or(host)
+    } else {
+        host
+    };
+    h.strip_suffix('.').unwrap_or(h)
+}
+
+impl Node {
+    fn matches(&self, req: &RequestInfo<'_>) -> bool {
+        match self {
+            Node::And(items) => items.iter().all(|n| n.matches(req)),
+            Node::Or(items) => items.iter().any(|n| n.matches(req)),
+            Node::Not(n) => !n.matches(req),
+            Node::Host(hosts) => {
+                let h = bare_host(req.host);
+                hosts.iter().any(|x| x.eq_ignore_ascii_case(h))
+            }
+            Node::HostRegexp(pats) => pats.iter().any(|p| {
+                let h = if p.strip_port {
+                    bare_host(req.host)
+                } else {
+                    req.host
+                };
+                p.regex.is_match(h)
+            }),
+            Node::Path(pats) => pats.iter().any(|p| match p {
+                PathPattern::Literal(l) => req.path == l,
+                PathPattern::Template(re) => re.is_match(req.path),
+            }),
+            Node::PathPrefix(pats) => pats.iter().any(|p| match p {
+                PathPattern::Literal(l) => req.path.starts_with(l.as_str()),
+                PathPattern::Template(re) => re.is_match(req.path),
+            }),
+            Node::Method(methods) => methods.iter().any(|m| m == req.method.as_str()),
+            Node::Header(name, value) => req
+                .headers
+                .get_all(name)
+                .iter()
+                .any(|v| value.is_empty() || v.as_bytes() == value.as_bytes()),
+            Node::HeaderRegexp(name, re) => req
+                .headers
+                .get_all(name)
+                .iter()
+                .any(|v| v.to_str().is_ok_and(|s| re.is_match(s))),
+            Node::Query(tests) => {
+                let q = req.query.unwrap_or("");
+                tests.iter().all(|t| query_has(q, t))
+            }
+            Node::ClientIp(nets) => nets.iter().any(|&n| in_net(req.client_ip, n)),
+        }
+    }
+}
+
+fn query_has(query: &str, t: &QueryTest) -> bool {
+    query.split('&').any(|pair| {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        if !decoded_eq(k, &t.key) {
+            return false;
+        }
+        match &t.value {
+            QueryValue::Any => true,
+            QueryValue::Exact(x) => decoded_eq(v, x),
+            QueryValue::Template(re) => re.is_match(&decode(v)),
+        }
+    })
+}
+
+fn hex_val(b: u8) -> Option<u8> {
+    (b as char).to_digit(16).map(|d| d as u8)
+}
+
+/// Iterates the bytes of a form-encoded component, decoded (`%41` = `A`, `+` = space; a `%` not
+/// followed by two hex digits is kept as is).
+fn decoded_bytes(raw: &str) -> impl Iterator<Item = u8> + '_ {
+    let b = raw.as_bytes();
+    let mut i = 0;
+    std::iter::from_fn(move || {
+        let c = *b.get(i)?;
+        i += 1;
+        Some(match c {
+            b'+' => b' ',
+            b'%' => match (
+                b.get(i).copied().and_then(hex_val),
+                b.get(i + 1).copied().and_then(hex_val),
+            ) {
+                (Some(h), Some(l)) => {
+                    i += 2;
+                    h * 16 + l
+                }
+                _ => b'%',
+            },
+            c => c,
+        })
+    })
+}
+
+fn decoded_eq(raw: &str, expected: &str) -> bool {
+    decoded_bytes(raw).eq(expected.bytes())
+}
+
+fn decode(raw: &str) -> std::borrow::Cow<'_, str> {
+    if raw.contains(['%', '+']) {
+        String::from_utf8_lossy(&decoded_bytes(raw).collect::<Vec<u8>>())
+            .into_owned()
+            .into()
+    } else {
+        raw.into()
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Path analysis
+
+#[derive(Debug, Clone, PartialEq)]
+struct PathInfo {
+    /// Every matching path starts with this.
+    prefix: String,
+    /// Every matching path path-matches this (RFC 6265): it ends with `/`, or is an exact path.
+    cookie: String,
+}
+
+impl PathInfo {
+    fn any() -> Self {
+        PathInfo {
+            prefix: "/".into(),
+            cookie: "/".into(),
+        }
+    }
+}
+
+fn common_prefix<'a>(a: &'a str, b: &str) -> &'a str {
+    let mut n = a.bytes().zip(b.bytes()).take_while(|(x, y)| x == y).count();
+    while !a.is_char_boundary(n) {
+        n -= 1;
+    }
+    &a[..n]
+}
+
+fn up_to_slash(s: &str) -> String {
+    s.rfind('/')
+        .map_or_else(|| "/".to_string(), |i| s[..=i].to_string())
+}
+
+fn either(a: PathInfo, b: PathInfo) -> PathInfo {
+    let prefix = common_prefix(&a.prefix, &b.prefix);
+    let prefix = if prefix.is_empty() { "/" } else { prefix }.to_string();
+    let cookie = if a.cookie == b.cookie {
+        a.cookie
+    } else {
+        up_to_slash(common_prefix(&a.cookie, &b.cookie))
+    };
+    PathInfo { prefix, cookie }
+}
+
+fn both(a: PathInfo, b: PathInfo) -> PathInfo {
+    let longer = |x: String, y: String| if y.len() > x.len() { y } else { x };
+    PathInfo {
+        prefix: longer(a.prefix, b.prefix),
+        cookie: longer(a.cookie, b.cookie),
+    }
+}
+
+fn path_info(e: &Expr) -> PathInfo {
+    match e {
+        Expr::And(items) => items.iter().map(path_info).fold(PathInfo::any(), both),
+        Expr::Or(items) => items
+            .iter()
+            .map(path_info)
+            .reduce(either)
+            .unwrap_or_else(PathInfo::any),
+        Expr::Not(_) => PathInfo::any(),
+        Expr::Call(m @ (Matcher::Path | Matcher::PathPrefix), args) => args
+            .iter()
+            .map(|a| {
+                let literal = &a[..a.find('{').unwrap_or(a.len())];
+                let exact = *m == Matcher::Path && literal.len() == a.len();
+                let cookie = if exact || literal.ends_with('/') {
+                    literal.to_string()
+                } else {
+                    up_to_slash(literal)
+                };
+                PathInfo {
+                    prefix: literal.to_string(),
+                    cookie,
+                }
+            })
+            .reduce(either)
+            .unwrap_or_else(PathInfo::any),
+        Expr::Call(..) => PathInfo::any(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::Ipv4Addr;
+
+    use http::{HeaderMap, HeaderValue, Method};
+    use proptest::prelude::*;
+
+    use super::*;
+
+    struct Req {
+        host: String,
+        path: String,
+        method: Method,
+        headers: HeaderMap,
+        query: Option<String>,
+        ip: IpAddr,
+    }
+
+    fn req(host: &str, path: &str) -> Req {
+        Req {
+            host: host.into(),
+            path: path.into(),
+            method: Method::GET,
+            headers: HeaderMap::new(),
+            query: None,
+            ip: IpAddr::V4(Ipv4Addr::new(192, 168, 1, 10)),
+        }
+    }
+
+    impl Req {
+        fn info(&self) -> RequestInfo<'_> {
+            RequestInfo {
+                host: &self.host,
+                path: &self.path,
+                method: &self.method,
+                headers: &self.headers,
+                query: self.query.as_deref(),
+                client_ip: self.ip,
+            }
+        }
+        fn query(mut self, q: &str) -> Self {
+            self.query = Some(q.into());
+            self
+        }
+        fn header(mut self, k: &'static str, v: &'static str) -> Self {
+            self.headers.append(k, HeaderValue::from_static(v));
+            self
+        }
+        fn method(mut self, m: Method) -> Self {
+            self.method = m;
+            self
+        }
+        fn ip(mut self, ip: &str) -> Self {
+            self.ip = ip.parse().unwrap();
+            self
+        }
+    }
+
+    fn m(rule: &str, r: &Req) -> bool {
+        Rule::parse(rule)
+            .unwrap_or_else(|e| panic!("{rule}: {e}"))
+            .matches(&r.info())
+    }
+
+    fn parse_err(rule: &str) -> RuleError {
+        Rule::parse(rule).expect_err(rule)
+    }
+
+    #[test]
+    fn the_reports_rules() {
+        let s = "Host(`demo.res.ch`) && PathPrefix(`/`)";
+        let d = "Host(`demo.res.ch`) && PathPrefix(`/api/jokes/`)";
+        assert!(m(s, &req("demo.res.ch", "/index.html")));
+        assert!(m(s, &req("DEMO.res.ch:80", "/")));
+        assert!(!m(s, &req("other.ch", "/")));
+        assert!(m(d, &req("demo.res.ch", "/api/jokes/")));
+        assert!(m(d, &req("demo.res.ch", "/api/jokes/3")));
+        assert!(!m(d, &req("demo.res.ch", "/api/jokes")));
+        assert_eq!(Rule::parse(d).unwrap().path_prefix(), "/api/jokes/");
+        assert_eq!(Rule::parse(d).unwrap().cookie_path(), "/api/jokes/");
+        assert_eq!(Rule::parse(s).unwrap().path_prefix(), "/");
+        assert_eq!(Rule::parse(d).unwrap().default_priority(), d.len() as i64);
+    }
+
+    #[test]
+    fn host_ignores_case_port_and_trailing_dot() {
+        let r = "Host(`Example.COM`)";
+        for h in [
+            "example.com",
+            "EXAMPLE.com:8080",
+            "example.com.",
+            "example.com.:80",
+        ] {
+            assert!(m(r, &req(h, "/")), "{h}");
+        }
+        for h in ["example.org", "www.example.com", "example.com:80:80", ""] {
+            assert!(!m(r, &req(h, "/")), "{h}");
+        }
+        assert!(m("Host(`a`, `b`)", &req("b", "/")));
+        assert!(m("HostHeader(`a`)", &req("a:1", "/")));
+        assert!(m("Host(`::1`)", &req("[::1]:8080", "/")));
+        assert!(m("Host(`[::1]`)", &req("[::1]", "/")));
+        assert!(m("Host(`127.0.0.1`)", &req("127.0.0.1:80", "/")));
+        assert!(parse_err("Host(`a:80`)")
+            .message
+            .contains("without their port"));
+        assert!(parse_err("Host(``)").message.contains("empty host"));
+    }
+
+    #[test]
+    fn host_regexp_templates_and_plain_regexes() {
+        let r = "HostRegexp(`{sub:[a-z]+}.example.com`)";
+        assert!(m(r, &req("api.example.com", "/")));
+        assert!(m(r, &req("API.example.com:8080", "/")));
+        assert!(!m(r, &req("api.example.com.evil", "/")));
+        assert!(!m(r, &req("a1.example.com", "/")));
+        assert!(!m(r, &req("api.exampleXcom", "/")));
+        assert!(m("HostRegexp(`{name}.res.ch`)", &req("demo.res.ch", "/")));
+        assert!(!m(
+            "HostRegexp(`{name}.res.ch`)",
+            &req("a.demo.res.ch", "/")
+        ));
+        assert!(m("HostRegexp(`{n:[a-z]{2,3}}.ch`)", &req("abc.ch", "/")));
+        assert!(!m("HostRegexp(`{n:[a-z]{2,3}}.ch`)", &req("abcd.ch", "/")));
+        // v3 style plain regex.
+        assert!(m(r"HostRegexp(`^.+\.res\.ch$`)", &req("demo.res.ch", "/")));
+        // Plain literal: the dot is literal.
+        assert!(m("HostRegexp(`demo.res.ch`)", &req("demo.res.ch", "/")));
+        assert!(!m("HostRegexp(`demo.res.ch`)", &req("demoxres.ch", "/")));
+        assert!(parse_err("HostRegexp(`{a:[}`)")
+            .message
+            .contains("HostRegexp"));
+        assert!(parse_err("HostRegexp(`{a`)").message.contains("unbalanced"));
+    }
+
+    #[test]
+    fn paths() {
+        assert!(m("Path(`/x`)", &req("h", "/x")));
+        assert!(!m("Path(`/x`)", &req("h", "/x/")));
+        assert!(!m("Path(`/x`)", &req("h", "/X")));
+        assert!(m("PathPrefix(`/api`)", &req("h", "/apix")));
+        assert!(m("PathPrefix(`/a`, `/b`)", &req("h", "/b/c")));
+        assert!(m("Path(`/users/{id:[0-9]+}`)", &req("h", "/users/42")));
+        assert!(!m("Path(`/users/{id:[0-9]+}`)", &req("h", "/users/42/x")));
+        assert!(m("Path(`/users/{id}`)", &req("h", "/users/bob")));
+        assert!(!m("Path(`/users/{id}`)", &req("h", "/users/bob/x")));
+        assert!(m(
+            "PathPrefix(`/users/{id:[0-9]+}`)",
+            &req("h", "/users/42/x")
+        ));
+        assert!(m("Path(`/a.b`)", &req("h", "/a.b")));
+        assert!(!m("Path(`/a{x:.}b`)", &req("h", "/a//b")));
+        let e = parse_err("PathPrefix(`api`)");
+        assert_eq!(e.position, 11);
+        assert!(e.message.contains("must start with `/`"));
+    }
+
+    #[test]
+    fn methods_headers_queries_client_ips() {
+        assert!(m("Method(`get`)", &req("h", "/")));
+        assert!(m("Method(`POST`, `GET`)", &req("h", "/")));
+        assert!(!m("Method(`POST`)", &req("h", "/")));
+        assert!(m("Method(`PUT`)", &req("h", "/").method(Method::PUT)));
+        assert!(parse_err("Method(`GE T`)")
+            .message
+            .contains("not an HTTP method"));
+
+        let r = req("h", "/").header("x-a", "1").header("x-a", "2");
+        assert!(m("Headers(`X-A`, `2`)", &r));
+        assert!(!m("Headers(`X-A`, `3`)", &r));
+        assert!(m("Headers(`X-A`, ``)", &r));
+        assert!(!m("Headers(`X-B`, ``)", &r));
+        assert!(m("HeadersRegexp(`x-a`, `^[0-9]$`)", &r));
+        assert!(parse_err("Headers(`x`)").message.contains("2 arguments"));
+        assert!(parse_err("Headers(`bad name`, `x`)")
+            .message
+            .contains("header name"));
+
+        let r = req("h", "/").query("a=1&b=hello+world&c=%41&flag");
+        assert!(m("Query(`a=1`)", &r));
+        assert!(m("Query(`b=hello world`)", &r));
+        assert!(m("Query(`c=A`)", &r));
+        assert!(m("Query(`flag`)", &r));
+        assert!(m("Query(`a=`)", &r));
+        assert!(m("Query(`a=1`, `c=A`)", &r), "all must match");
+        assert!(!m("Query(`a=1`, `c=B`)", &r));
+        assert!(!m("Query(`a=2`)", &r));
+        assert!(!m("Query(`d`)", &r));
+        assert!(m("Query(`a={n:[0-9]+}`)", &r));
+        assert!(m("Query(`b={w:hello w.*}`)", &r));
+        assert!(!m("Query(`a`)", &req("h", "/")));
+        assert!(m("Query(`a=%`)", &req("h", "/").query("a=%25")));
+        assert!(m("Query(`a=%`)", &req("h", "/").query("a=%")));
+        assert!(parse_err("Query(`=x`)")
+            .message
+            .contains("no parameter name"));
+
+        let r = req("h", "/").ip("10.1.2.3");
+        assert!(m("ClientIP(`10.0.0.0/8`)", &r));
+        assert!(m("ClientIP(`10.1.2.3`)", &r));
+        assert!(!m("ClientIP(`10.1.2.4`)", &r));
+        assert!(m("ClientIP(`0.0.0.0/0`)", &r));
+        assert!(!m("ClientIP(`::/0`)", &r));
+        assert!(m(
+            "ClientIP(`10.0.0.0/8`)",
+            &req("h", "/").ip("::ffff:10.9.9.9")
+        ));
+        assert!(m("ClientIP(`::ffff:10.0.0.0/104`)", &r));
+        assert!(m("ClientIP(`fd00::/8`)", &req("h", "/").ip("fd12::1")));
+        assert!(m("ClientIP(`::1`)", &req("h", "/").ip("::1")));
+        for bad in [
+            "10.0.0.0/33",
+            "10.0.0/8",
+            "x",
+            "::1/129",
+            "1.2.3.4/",
+            "1.2.3.4/+1",
+        ] {
+            assert!(
+                parse_err(&format!("ClientIP(`{bad}`)"))
+                    .message
+                    .contains("not an IP"),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn operators_and_precedence() {
+        let r = req("a", "/x");
+        assert!(
+            m("Host(`a`) || Host(`b`) && Path(`/no`)", &r),
+            "&& binds tighter"
+        );
+        assert!(!m("(Host(`a`) || Host(`b`)) && Path(`/no`)", &r));
+        assert!(m("!Host(`b`)", &r));
+        assert!(m("!!Host(`a`)", &r));
+        assert!(m("! ( Host(`b`) || Path(`/y`) )", &r));
+        assert!(m("Host(\"a\") && Path(\"/x\")", &r));
+        assert!(
+            m("Host(`a`,) && Path(`/x`)", &r),
+            "trailing comma, as Go allows"
+        );
+        assert!(m("\n\tHost(`a`)\n&&\nPath(`/x`)\n", &r));
+        assert!(m(r#"Path("/\x78")"#, &r));
+    }
+
+    #[test]
+    fn errors_say_where_and_what() {
+        let cases: &[(&str, usize, &str)] = &[
+            ("", 0, "empty"),
+            ("   ", 0, "empty"),
+            ("Host(`a`", 8, "expected `,` or `)`"),
+            ("Host(`a`) &&", 12, "expected a matcher"),
+            ("Host(`a`) & Path(`/`)", 10, "expected `&&`, `||`"),
+            ("Host(`a`) Path(`/`)", 10, "expected `&&`, `||`"),
+            ("host(`a`)", 0, "did you mean `Host`"),
+            ("Hots(`a`)", 0, "unknown matcher `Hots`"),
+            ("Host`a`", 4, "expected `(` after `Host`"),
+            ("Host()", 5, "at least one argument"),
+            ("Host(`a)", 5, "unterminated string"),
+            ("Host(\"a)", 5, "unterminated string"),
+            ("Host('a')", 5, "single quotes"),
+            ("Host(a)", 5, "expected a string"),
+            (
+                "(Host(`a`)",
+                10,
+                "expected `)` to close the `(` at position 0",
+            ),
+            ("Host(`a`))", 9, "unexpected `)`"),
+            (r#"Host("\q")"#, 6, "invalid escape"),
+            ("Host(`a`) && PathPrefix(`x`)", 24, "must start with `/`"),
+            ("Host(`a`, `b:1`)", 10, "without their port"),
+        ];
+        for (rule, pos, needle) in cases {
+            let e = parse_err(rule);
+            assert_eq!(e.position, *pos, "{rule}: {e}");
+            assert!(e.message.contains(needle), "{rule}: {e}");
+        }
+        let deep = format!("{}Host(`a`){}", "(".repeat(100), ")".repeat(100));
+        assert!(parse_err(&deep).message.contains("nested"));
+        let nots = format!("{}Host(`a`)", "!".repeat(1000));
+        assert!(parse_err(&nots).message.contains("nested"));
+        // Long flat chains are fine (no recursion per operand).
+        let chain = vec!["Host(`a`)"; 5000].join(" && ");
+        assert!(Rule::parse(&chain).unwrap().matches(&req("a", "/").info()));
+    }
+
+    #[test]
+    fn path_prefix_and_cookie_path() {
+        let cases: &[(&str, &str, &str)] = &[
+            ("Host(`a`)", "/", "/"),
+            ("PathPrefix(`/api/jokes/`)", "/api/jokes/", "/api/jokes/"),
+            ("PathPrefix(`/api`)", "/api", "/"),
+            ("PathPrefix(`/v1/api`)", "/v1/api", "/v1/"),
+            ("Path(`/x`)", "/x", "/x"),
+            ("Path(`/x`) || Path(`/y`)", "/", "/"),
+            ("PathPrefix(`/api/a/`, `/api/b/`)", "/api/", "/api/"),
+            (
+                "PathPrefix(`/api/a`) || PathPrefix(`/api/ab`)",
+                "/api/a",
+                "/api/",
+            ),
+            (
+                "Host(`a`) && PathPrefix(`/api/`) && PathPrefix(`/api/v2/`)",
+                "/api/v2/",
+                "/api/v2/",
+            ),
+            ("!PathPrefix(`/api/`)", "/", "/"),
+            ("PathPrefix(`/api/`) || Host(`b`)", "/", "/"),
+            ("Path(`/users/{id}`)", "/users/", "/users/"),
+            ("Path(`/a;b`)", "/a;b", "/"),
+        ];
+        for (rule, prefix, cookie) in cases {
+            let r = Rule::parse(rule).unwrap();
+            assert_eq!(r.path_prefix(), *prefix, "{rule}");
+            assert_eq!(r.cookie_path(), *cookie, "{rule}");
+        }
+    }
+
+    #[test]
+    fn display_prints_a_rule_that_parses_back() {
+        for rule in [
+            "Host(`a`) && (Path(`/x`) || !Method(`GET`))",
+            "(Host(`a`) && Path(`/`)) && Path(`/b`)",
+            "!(Host(`a`) || Host(`b`))",
+            "Headers(\"x-a\", \"`tick`\")",
+        ] {
+            let r = Rule::parse(rule).unwrap();
+            let printed = r.expr().to_string();
+            assert_eq!(Rule::parse(&printed).unwrap().expr(), r.expr(), "{printed}");
+        }
+    }
+
+    fn arb_expr() -> impl Strategy<Value = Expr> {
+        let matcher = prop::sample::select(Matcher::ALL.to_vec());
+        let leaf = (matcher, prop::collection::vec(any::<String>(), 1..4))
+            .prop_map(|(m, args)| Expr::Call(m, args));
+        leaf.prop_recursive(4, 32, 4, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 2..4).prop_map(Expr::And),
+                prop::collection::vec(inner.clone(), 2..4).prop_map(Expr::Or),
+                inner.prop_map(|e| Expr::Not(Box::new(e))),
+            ]
+        })
+    }
+
+    /// Rule-like text: fragments of the language glued at random, to reach deep parser states.
+    fn arb_rule_text() -> impl Strategy<Value = String> {
+        let frag = prop::sample::select(vec![
+            "Host(",
+            "HostRegexp(",
+            "Path(",
+            "PathPrefix(",
+            "Method(",
+            "Headers(",
+            "Query(",
+            "ClientIP(",
+            ")",
+            "(",
+            "!",
+            "&&",
+            "||",
+            ",",
+            "`",
+            "\"",
+            "\\",
+            "`a`",
+            "`/`",
+            "`/a/`",
+            "`{x:[0-9]+}`",
+            "`{`",
+            "`}`",
+            "`10.0.0.0/8`",
+            "`k=v`",
+            " ",
+            "\n",
+            "é",
+            "`GET`",
+        ]);
+        prop::collection::vec(frag, 0..24).prop_map(|v| v.concat())
+    }
+
+    proptest! {
+        #[test]
+        fn print_then_parse_gives_the_same_tree(e in arb_expr()) {
+            let printed = e.to_string();
+            let (parsed, _) = Parser::new(&printed).parse().unwrap_or_else(|err| panic!("{printed}: {err}"));
+            prop_assert_eq!(parsed, e);
+        }
+
+        #[test]
+        fn never_panics_on_arbitrary_text(text in any::<String>()) {
+            if let Ok(r) = Rule::parse(&text) {
+                let _ = r.matches(&req("a", "/").info());
+                let _ = r.path_prefix();
+                let _ = r.cookie_path();
+            }
+        }
+
+        #[test]
+        fn never_panics_on_rule_like_text(text in arb_rule_text(), host in "[a-zA-Z0-9.:\\[\\]]{0,12}", path in "/[a-z/]{0,8}") {
+            match Rule::parse(&text) {
+                Ok(r) => {
+                    let _ = r.matches(&req(&host, &path).query("k=v&%zz").info());
+                    let c = r.cookie_path();
+                    prop_assert!(c.starts_with('/'));
+                }
+                Err(e) => prop_assert!(e.position <= text.len()),
+            }
+        }
+
+        #[test]
+        fn cookie_path_covers_every_matching_path(
+            prefixes in prop::collection::vec("/[ab/]{0,6}", 1..4),
+            path in "/[ab/]{0,8}",
+        ) {
+            let args: Vec<String> = prefixes.iter().map(|p| format!("`{p}`")).collect();
+            let r = Rule::parse(&format!("PathPrefix({})", args.join(", "))).unwrap();
+            if r.matches(&req("h", &path).info()) {
+                let c = r.cookie_path();
+                prop_assert!(path.starts_with(&r.path_prefix()));
+                // RFC 6265 path-match.
+                prop_assert!(path == c || (path.starts_with(&c) && (c.ends_with('/') || path.as_bytes()[c.len()] == b'/')), "{} {}", path, c);
+            }
+        }
     }
 }

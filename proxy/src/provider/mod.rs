@@ -9,3 +9,6 @@ use crate::config::ProviderConfig;
 /// The sending side a provider publishes on. Publish only when the configuration changed
 /// (`send_if_modified` / compare before sending) so the proxy rebuilds only on real changes.
 pub type Publisher = watch::Sender<ProviderConfig>;
+
+pub mod docker;
+pub mod file;

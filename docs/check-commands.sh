@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# Runs the commands the book shows (docs/src/commands/*.sh) against a running stack, so a
+# command that is wrong in the book fails here. Each file checks its own output.
+#
+#   WEB=http://127.0.0.1:8000 API=http://127.0.0.1:8080 bash docs/check-commands.sh
+#   bash docs/check-commands.sh step3 step7        # only these files
+#   bash docs/check-commands.sh --capture          # also refresh docs/src/outputs/ (the
+#                                                  # "what you should see" blocks of the book)
+#
+# Environment:
+#   WEB, API     the proxy's web and API entrypoints (default http://localhost, :8080)
+#   LAB_DOCKER   1 (default): the stack is the README's Docker stack (compose project
+#                `servers1`); the files also build, run, stop and scale containers.
+#                0: a stack without Docker (`lab up`); the Docker blocks are skipped.
+# Traffic goes only to WEB and API (loopback) and to containers this machine runs.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+capture=0
+files=()
+for arg in "$@"; do
+  case "$arg" in
+    --capture) capture=1 ;;
+    -h | --help) sed -n '2,15p' "$0"; exit 0 ;;
+    *) files+=("docs/src/commands/${arg%.sh}.sh") ;;
+  esac
+done
+if [ ${#files[@]} -eq 0 ]; then
+  # The book's order: the report's tests after the steps, and those that stop or scale
+  # containers last.
+  files=(docs/src/commands/step{1,2,3,4,5,6,7,9}.sh docs/src/commands/{sticky,cookie}.sh
+         docs/src/commands/{step8,servers-down,scaling}.sh)
+fi
+
+: "${WEB:=http://localhost}"
+: "${API:=http://localhost:8080}"
+: "${LAB_DOCKER:=1}"
+export WEB API LAB_DOCKER
+
+if [ "$capture" = 1 ] && [ "$LAB_DOCKER" != 1 ]; then
+  echo "check-commands: --capture needs the Docker stack (LAB_DOCKER=1): the book shows every block" >&2
+  exit 1
+fi
+if ! curl -s -o /dev/null --max-time 5 "$API/api/version"; then
+  echo "check-commands: no proxy API at $API: start the stack first (README), or set WEB and API" >&2
+  exit 1
+fi
+
+failed=()
+for f in "${files[@]}"; do
+  [ -f "$f" ] || { echo "check-commands: no such command file: $f" >&2; exit 1; }
+  name=$(basename "$f" .sh)
+  printf '== %s\n' "$name"
+  log=$(mktemp)
+  if CAPTURE=$capture bash "$f" >"$log"; then
+    status=ok
+  else
+    status=FAIL
+    failed+=("$name")
+  fi
+  if [ "$capture" = 1 ]; then
+    if [ "$status" = ok ] && grep -q 'ANCHOR: ' "$log"; then
+      # The book shows the default addresses, not the ports this run happened to use.
+      sed -e "s#${WEB%/}#http://localhost#g" -e "s#${API%/}#http://localhost:8080#g" "$log" \
+        >"docs/src/outputs/$name.txt"
+    elif [ "$status" = ok ]; then
+      echo "   (nothing to capture: its blocks were skipped)"
+    fi
+  else
+    sed 's/^/   /' "$log"
+  fi
+  rm -f "$log"
+  printf '   %s\n' "$status"
+done
+
+if [ ${#failed[@]} -gt 0 ]; then
+  echo "check-commands: FAILED: ${failed[*]}" >&2
+  exit 1
+fi
+echo "check-commands: every command the book shows works"

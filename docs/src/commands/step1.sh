@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Lab step 1: the static web server, alone in its container.
+source "$(dirname "$0")/lib.sh"
+docker_on || exit 0
+
+CLEANUP+=('docker rm -f step1-static >/dev/null 2>&1 || true')
+
+{
+# ANCHOR: build
+bash scripts/build-images.sh
+# ANCHOR_END: build
+} >"$OUT"; show build
+expect "http-infra-lab/static-server"
+
+{
+# ANCHOR: run
+docker run -d --name step1-static -p 127.0.0.1::80 http-infra-lab/static-server
+docker port step1-static 80
+# ANCHOR_END: run
+} >"$OUT"; show run
+expect "127.0.0.1:"
+
+{
+# ANCHOR: curl
+curl -si "http://$(docker port step1-static 80)/"
+# ANCHOR_END: curl
+} >"$OUT"; show curl
+expect "HTTP/1.1 200"
+expect "X-Served-By:"
+expect "<html"
+
+{
+# ANCHOR: whoami
+docker ps --filter name=step1-static --format '{{.ID}}  {{.Image}}  {{.Ports}}'
+# ANCHOR_END: whoami
+} >"$OUT"; show whoami
+id=$(awk '{print $1}' <<<"$out")
+curl -si "http://$(docker port step1-static 80)/" | grep -qi "x-served-by: $id" ||
+  fail "X-Served-By should be the container id $id"
+
+{
+# ANCHOR: stop
+docker rm -f step1-static
+# ANCHOR_END: stop
+} >"$OUT"; show stop

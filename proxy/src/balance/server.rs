@@ -1,0 +1,143 @@
+//! One upstream server's live state: health (active and passive) and request counts.
+//!
+//! The state is keyed by the server's URL and shared between routing snapshots, so a reload
+//! keeps the health and counters of servers that did not change.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+
+use http::uri::{Authority, Scheme};
+
+/// A server's URL, parsed once, and its state.
+#[derive(Debug)]
+pub struct ServerState {
+    pub url: Arc<str>,
+    /// Who this server is for people (container name); never sent to clients.
+    pub name: String,
+    pub scheme: Scheme,
+    pub authority: Authority,
+    /// Path prefix of the server URL (`""` for `http://host:port`), prepended to request paths.
+    pub base_path: String,
+    /// Marked down by the proxy itself: a refused or reset connection.
+    passive_down: AtomicBool,
+    /// Marked down by a failed active health check.
+    active_down: AtomicBool,
+    /// Set while a recovery prober runs for a passively-downed server.
+    pub(crate) probing: AtomicBool,
+    requests: AtomicU64,
+}
+
+/// Why a server URL cannot be used.
+#[derive(Debug, thiserror::Error)]
+#[error("server url `{url}` is not usable: {reason}; write it like `http://10.0.0.2:80`")]
+pub struct BadServerUrl {
+    pub url: String,
+    pub reason: String,
+}
+
+impl ServerState {
+    pub fn new(url: &str, name: &str) -> Result<Self, BadServerUrl> {
+        let bad = |reason: &str| BadServerUrl {
+            url: url.to_string(),
+            reason: reason.to_string(),
+        };
+        let uri: http::Uri = url.parse().map_err(|_| bad("it does not parse as a URL"))?;
+        let scheme = uri
+            .scheme()
+            .cloned()
+            .ok_or_else(|| bad("it has no scheme"))?;
+        if scheme != Scheme::HTTP {
+            return Err(bad("only http:// servers are supported"));
+        }
+        let authority = uri
+            .authority()
+            .cloned()
+            .ok_or_else(|| bad("it has no host"))?;
+        if authority.as_str().contains('@') {
+            return Err(bad("it must not contain credentials"));
+        }
+        let base_path = uri.path().trim_end_matches('/').to_string();
+        Ok(Self {
+            url: Arc::from(url),
+            name: name.to_string(),
+            scheme,
+            authority,
+            base_path,
+            passive_down: AtomicBool::new(false),
+            active_down: AtomicBool::new(false),
+            probing: AtomicBool::new(false),
+            requests: AtomicU64::new(0),
+        })
+    }
+
+    /// Whether the balancer may pick this server.
+    #[inline]
+    pub fn is_up(&self) -> bool {
+        !self.passive_down.load(Ordering::Relaxed) && !self.active_down.load(Ordering::Relaxed)
+    }
+
+    /// Marks the server down after a failed connection; returns true when it was up before.
+    pub fn mark_passive_down(&self) -> bool {
+        !self.passive_down.swap(true, Ordering::AcqRel)
+    }
+
+    pub fn clear_passive_down(&self) {
+        self.passive_down.store(false, Ordering::Release);
+    }
+
+    pub fn set_active_down(&self, down: bool) {
+        self.active_down.store(down, Ordering::Release);
+    }
+
+    pub fn is_active_down(&self) -> bool {
+        self.active_down.load(Ordering::Acquire)
+    }
+
+    #[inline]
+    pub fn count_request(&self) {
+        self.requests.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn requests(&self) -> u64 {
+        self.requests.load(Ordering::Relaxed)
+    }
+
+    /// `host:port` for a TCP probe.
+    pub fn socket_target(&self) -> String {
+        let port = self.authority.port_u16().unwrap_or(80);
+        format!("{}:{}", self.authority.host(), port)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_urls_and_rejects_bad_ones() {
+        let s = ServerState::new("http://10.0.0.2:8080", "web1").unwrap();
+        assert_eq!(s.authority.as_str(), "10.0.0.2:8080");
+        assert_eq!(s.base_path, "");
+        assert!(s.is_up());
+        assert!(ServerState::new("ftp://x", "").is_err());
+        assert!(ServerState::new("not a url", "").is_err());
+        assert!(ServerState::new("http://u:p@h:1", "").is_err());
+        assert_eq!(
+            ServerState::new("http://h:1/base/", "").unwrap().base_path,
+            "/base"
+        );
+    }
+
+    #[test]
+    fn passive_and_active_health_combine() {
+        let s = ServerState::new("http://h:1", "").unwrap();
+        assert!(s.mark_passive_down());
+        assert!(!s.mark_passive_down());
+        assert!(!s.is_up());
+        s.clear_passive_down();
+        s.set_active_down(true);
+        assert!(!s.is_up());
+        s.set_active_down(false);
+        assert!(s.is_up());
+    }
+}

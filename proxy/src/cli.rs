@@ -1,0 +1,689 @@
+//! The static configuration, from flags and environment in Traefik's spelling.
+//!
+//! Traefik's flags are dotted paths with user-chosen segments (`--entrypoints.web.address`),
+//! which clap's derive cannot express, so this file parses them itself against a table of
+//! known keys ([`KEYS`]). Accepted forms: `--a.b=v`, `--a.b v`, and a bare `--a.b` for booleans
+//! (and for `--providers.docker`, `--api`, `--ping`, `--accesslog`, `--metrics.prometheus`).
+//! Environment: `TRAEFIK_API_INSECURE=true` is `--api.insecure=true` (`_` separates segments).
+//! Precedence: flag > environment > default. Keys are case-insensitive, as in Traefik.
+
+use std::collections::BTreeMap;
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
+
+use crate::config::duration_str;
+use crate::provider::docker::DockerOptions;
+
+/// The name of the API's entrypoint, as in Traefik.
+pub const API_ENTRYPOINT: &str = "traefik";
+
+/// Everything fixed at start-up.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StaticConfig {
+    /// Entrypoints by name (the API's `traefik` one included when the API is on).
+    pub entrypoints: BTreeMap<String, EntryPointConfig>,
+    /// `--api.insecure`: serve the API and dashboard on the `traefik` entrypoint.
+    pub api: bool,
+    /// `--api.dashboard` (default true): serve `/dashboard/` with the API.
+    pub dashboard: bool,
+    pub file: Option<FileOptions>,
+    pub docker: Option<DockerOptions>,
+    /// `--log.level`: error, warn, info, debug, trace.
+    pub log_level: String,
+    /// `--accesslog`: one line per request on stdout.
+    pub access_log: bool,
+    /// `--metrics.prometheus`: `/metrics` on the API entrypoint.
+    pub metrics: bool,
+    /// `--ping`: `/ping` on the API entrypoint.
+    pub ping: bool,
+    /// `--serverstransport.forwardingtimeouts.responseheadertimeout` (default 30s): 504 after.
+    pub response_header_timeout: Duration,
+    /// `--serverstransport.forwardingtimeouts.dialtimeout` (default 5s): 502 after.
+    pub dial_timeout: Duration,
+    /// `--serverstransport.forwardingtimeouts.idleconntimeout` (default 90s).
+    pub idle_conn_timeout: Duration,
+}
+
+/// `--providers.file.*`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct FileOptions {
+    pub filename: Option<String>,
+    pub directory: Option<String>,
+    pub watch: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct EntryPointConfig {
+    /// As written (`:80`), for the API.
+    pub address: String,
+    pub socket: SocketAddr,
+    /// `forwardedheaders.insecure`: trust X-Forwarded-* from every client.
+    pub trust_all_forwarded: bool,
+    /// `forwardedheaders.trustedips`: trust X-Forwarded-* from these clients.
+    pub trusted_ips: Vec<IpNet>,
+    /// `transport.respondingtimeouts.readtimeout` (default 10s here): a client must send its
+    /// headers within this time.
+    pub header_read_timeout: Duration,
+    /// `transport.lifecycle.gracetimeout` (default 10s): in-flight requests get this long at
+    /// shutdown.
+    pub grace_timeout: Duration,
+}
+
+/// An address or CIDR range (`10.0.0.0/8`, `127.0.0.1`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IpNet {
+    pub addr: IpAddr,
+    pub prefix: u8,
+}
+
+impl IpNet {
+    pub fn parse(s: &str) -> Result<Self, String> {
+        let (a, p) = s.split_once('/').unwrap_or((s, ""));
+        let addr: IpAddr = a
+            .trim()
+            .parse()
+            .map_err(|_| format!("`{s}` is not an IP address or CIDR range"))?;
+        let max = if addr.is_ipv4() { 32 } else { 128 };
+        let prefix = if p.is_empty() {
+            max
+        } else {
+            p.parse::<u8>()
+                .ok()
+                .filter(|p| *p <= max)
+                .ok_or_else(|| format!("`{s}` has a bad prefix length"))?
+        };
+        Ok(Self { addr, prefix })
+    }
+
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        let ip = match (self.addr, ip) {
+            (IpAddr::V4(_), IpAddr::V6(v6)) => match v6.to_ipv4_mapped() {
+                Some(v4) => IpAddr::V4(v4),
+                None => return false,
+            },
+            _ => ip,
+        };
+        match (self.addr, ip) {
+            (IpAddr::V4(n), IpAddr::V4(a)) => {
+                let mask = u32::MAX.checked_shl(32 - self.prefix as u32).unwrap_or(0);
+                u32::from(n) & mask == u32::from(a) & mask
+            }
+            (IpAddr::V6(n), IpAddr::V6(a)) => {
+                let mask = u128::MAX.checked_shl(128 - self.prefix as u32).unwrap_or(0);
+                u128::from(n) & mask == u128::from(a) & mask
+            }
+            _ => false,
+        }
+    }
+}
+
+/// A flag or environment variable that cannot be used; the message says which and what to do.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CliError {
+    #[error("unknown flag `{0}`; run with --help to see the supported flags")]
+    Unknown(String),
+    #[error("flag `{flag}` needs a value, like `{flag}=VALUE`")]
+    MissingValue { flag: String },
+    #[error("bad value `{value}` for `{flag}`: {reason}")]
+    BadValue {
+        flag: String,
+        value: String,
+        reason: String,
+    },
+    #[error("unexpected argument `{0}`; flags look like `--entrypoints.web.address=:80`")]
+    Stray(String),
+}
+
+/// What the command line asks for.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Command {
+    Run(Box<StaticConfig>),
+    Help,
+    Version,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Bool,
+    Value,
+}
+
+/// The known keys, `*` standing for an entrypoint name, with a one-line help.
+pub const KEYS: &[(&str, &str)] = &[
+    (
+        "entrypoints.*.address",
+        "address to listen on, e.g. `:80` or `127.0.0.1:0`",
+    ),
+    (
+        "entrypoints.*.forwardedheaders.insecure",
+        "trust X-Forwarded-* from every client",
+    ),
+    (
+        "entrypoints.*.forwardedheaders.trustedips",
+        "comma-separated IPs/CIDRs whose X-Forwarded-* are kept",
+    ),
+    (
+        "entrypoints.*.transport.respondingtimeouts.readtimeout",
+        "time a client has to send its headers (10s)",
+    ),
+    (
+        "entrypoints.*.transport.lifecycle.gracetimeout",
+        "time in-flight requests get at shutdown (10s)",
+    ),
+    (
+        "api",
+        "enable the API (with --api.insecure, on the `traefik` entrypoint, :8080)",
+    ),
+    (
+        "api.insecure",
+        "serve the API and dashboard on the `traefik` entrypoint",
+    ),
+    ("api.dashboard", "serve the dashboard with the API (true)"),
+    ("api.debug", "accepted for compatibility; no effect"),
+    (
+        "providers.file.filename",
+        "a YAML or TOML file of dynamic configuration",
+    ),
+    ("providers.file.directory", "a directory of such files"),
+    (
+        "providers.file.watch",
+        "reload the file(s) when they change",
+    ),
+    ("providers.docker", "enable the Docker provider"),
+    (
+        "providers.docker.endpoint",
+        "Docker engine endpoint (unix:///var/run/docker.sock)",
+    ),
+    (
+        "providers.docker.exposedbydefault",
+        "route containers without traefik.enable=true (true)",
+    ),
+    (
+        "providers.docker.network",
+        "network used to reach containers",
+    ),
+    (
+        "providers.docker.watch",
+        "accepted for compatibility; always watching",
+    ),
+    (
+        "providers.providersthrottleduration",
+        "accepted for compatibility; changes apply at once",
+    ),
+    ("log.level", "error, warn, info, debug or trace (info)"),
+    ("accesslog", "one line per request on stdout"),
+    ("metrics.prometheus", "serve /metrics on the API entrypoint"),
+    ("ping", "serve /ping on the API entrypoint"),
+    (
+        "serverstransport.forwardingtimeouts.responseheadertimeout",
+        "504 when a server sends no response headers within this time (30s)",
+    ),
+    (
+        "serverstransport.forwardingtimeouts.dialtimeout",
+        "502 when a server does not accept a connection within this time (5s)",
+    ),
+    (
+        "serverstransport.forwardingtimeouts.idleconntimeout",
+        "how long idle connections to servers are kept (90s)",
+    ),
+    (
+        "global.checknewversion",
+        "accepted for compatibility; no effect",
+    ),
+    (
+        "global.sendanonymoususage",
+        "accepted for compatibility; no effect",
+    ),
+];
+
+fn kind_of(key: &str) -> Option<Kind> {
+    const BOOLS: &[&str] = &[
+        "entrypoints.*.forwardedheaders.insecure",
+        "api",
+        "api.insecure",
+        "api.dashboard",
+        "api.debug",
+        "providers.file.watch",
+        "providers.docker",
+        "providers.docker.exposedbydefault",
+        "providers.docker.watch",
+        "accesslog",
+        "metrics.prometheus",
+        "ping",
+        "global.checknewversion",
+        "global.sendanonymoususage",
+    ];
+    let pattern = pattern_of(key)?;
+    Some(if BOOLS.contains(&pattern.as_str()) {
+        Kind::Bool
+    } else {
+        Kind::Value
+    })
+}
+
+/// The table pattern a key matches (`entrypoints.web.address` -> `entrypoints.*.address`).
+fn pattern_of(key: &str) -> Option<String> {
+    let pattern = match key.strip_prefix("entrypoints.") {
+        Some(rest) => {
+            let (name, tail) = rest.split_once('.')?;
+            if name.is_empty() {
+                return None;
+            }
+            format!("entrypoints.*.{tail}")
+        }
+        None => key.to_string(),
+    };
+    KEYS.iter().any(|(k, _)| *k == pattern).then_some(pattern)
+}
+
+fn parse_bool(flag: &str, v: &str) -> Result<bool, CliError> {
+    match v.to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" | "on" => Ok(true),
+        "false" | "0" | "no" | "off" => Ok(false),
+        _ => Err(CliError::BadValue {
+            flag: flag.to_string(),
+            value: v.to_string(),
+            reason: "expected true or false".into(),
+        }),
+    }
+}
+
+/// Parses an address like Traefik: `:80` means every interface.
+pub fn parse_address(s: &str) -> Result<SocketAddr, String> {
+    let s = s.trim();
+    let s = s.strip_suffix("/tcp").unwrap_or(s);
+    if let Some(port) = s.strip_prefix(':') {
+        let port: u16 = port
+            .parse()
+            .map_err(|_| format!("`{s}` has a bad port; write it like `:80`"))?;
+        return Ok(SocketAddr::from(([0, 0, 0, 0], port)));
+    }
+    if let Some(port) = s.strip_prefix("localhost:") {
+        let port: u16 = port.parse().map_err(|_| format!("`{s}` has a bad port"))?;
+        return Ok(SocketAddr::from(([127, 0, 0, 1], port)));
+    }
+    s.parse()
+        .map_err(|_| format!("`{s}` is not an address; write it like `:80` or `127.0.0.1:8080`"))
+}
+
+/// Reads `TRAEFIK_*` variables as `(flag, value)` pairs.
+pub fn env_settings(vars: impl Iterator<Item = (String, String)>) -> Vec<(String, String)> {
+    vars.filter_map(|(k, v)| {
+        let rest = k.strip_prefix("TRAEFIK_")?;
+        Some((rest.to_ascii_lowercase().replace('_', "."), v))
+    })
+    .collect()
+}
+
+/// Parses the arguments (without the program name) and `TRAEFIK_*` environment settings.
+pub fn parse(args: &[String], env: &[(String, String)]) -> Result<Command, CliError> {
+    let mut settings: Vec<(String, String, String)> = Vec::new(); // (key, value, as written)
+    for (k, v) in env {
+        if pattern_of(k).is_none() {
+            return Err(CliError::Unknown(format!(
+                "TRAEFIK_{} (environment)",
+                k.replace('.', "_").to_ascii_uppercase()
+            )));
+        }
+        settings.push((
+            k.clone(),
+            v.clone(),
+            format!("TRAEFIK_{}", k.replace('.', "_").to_ascii_uppercase()),
+        ));
+    }
+    let mut i = 0;
+    while i < args.len() {
+        let arg = &args[i];
+        i += 1;
+        match arg.as_str() {
+            "-h" | "--help" | "help" => return Ok(Command::Help),
+            "-V" | "--version" | "version" => return Ok(Command::Version),
+            _ => {}
+        }
+        let Some(body) = arg.strip_prefix("--") else {
+            return Err(CliError::Stray(arg.clone()));
+        };
+        let (key, inline) = match body.split_once('=') {
+            Some((k, v)) => (k.to_ascii_lowercase(), Some(v.to_string())),
+            None => (body.to_ascii_lowercase(), None),
+        };
+        let flag = format!("--{key}");
+        let kind = kind_of(&key).ok_or_else(|| CliError::Unknown(flag.clone()))?;
+        let value = match (inline, kind) {
+            (Some(v), _) => v,
+            (None, Kind::Bool) => match args.get(i) {
+                Some(next) if parse_bool(&flag, next).is_ok() => {
+                    i += 1;
+                    next.clone()
+                }
+                _ => "true".to_string(),
+            },
+            (None, Kind::Value) => match args.get(i) {
+                Some(next) if !next.starts_with("--") => {
+                    i += 1;
+                    next.clone()
+                }
+                _ => return Err(CliError::MissingValue { flag }),
+            },
+        };
+        settings.push((key, value, flag));
+    }
+    build(settings).map(|c| Command::Run(Box::new(c)))
+}
+
+fn build(settings: Vec<(String, String, String)>) -> Result<StaticConfig, CliError> {
+    let mut cfg = StaticConfig {
+        entrypoints: BTreeMap::new(),
+        api: false,
+        dashboard: true,
+        file: None,
+        docker: None,
+        log_level: "info".into(),
+        access_log: false,
+        metrics: false,
+        ping: false,
+        response_header_timeout: Duration::from_secs(30),
+        dial_timeout: Duration::from_secs(5),
+        idle_conn_timeout: Duration::from_secs(90),
+    };
+    let mut api_enabled = false;
+    let mut api_insecure = false;
+    // Raw per-entrypoint settings, applied once all are known.
+    let mut eps: BTreeMap<String, BTreeMap<String, (String, String)>> = BTreeMap::new();
+    for (key, value, flag) in settings {
+        let bad = |reason: String| CliError::BadValue {
+            flag: flag.clone(),
+            value: value.clone(),
+            reason,
+        };
+        let boolean = || parse_bool(&flag, &value);
+        let duration = || duration_str::parse(&value).map_err(bad);
+        if let Some(rest) = key.strip_prefix("entrypoints.") {
+            let (name, tail) = rest.split_once('.').expect("checked by kind_of");
+            eps.entry(name.to_string())
+                .or_default()
+                .insert(tail.to_string(), (value.clone(), flag.clone()));
+            continue;
+        }
+        match key.as_str() {
+            "api" => api_enabled = boolean()?,
+            "api.insecure" => api_insecure = boolean()?,
+            "api.dashboard" => cfg.dashboard = boolean()?,
+            "providers.file.filename" => {
+                cfg.file.get_or_insert_with(Default::default).filename = Some(value.clone())
+            }
+            "providers.file.directory" => {
+                cfg.file.get_or_insert_with(Default::default).directory = Some(value.clone())
+            }
+            "providers.file.watch" => {
+                cfg.file.get_or_insert_with(Default::default).watch = boolean()?
+            }
+            "providers.docker" => {
+                if boolean()? {
+                    cfg.docker.get_or_insert_with(Default::default);
+                } else {
+                    cfg.docker = None;
+                }
+            }
+            "providers.docker.endpoint" => {
+                cfg.docker.get_or_insert_with(Default::default).endpoint = Some(value.clone())
+            }
+            "providers.docker.exposedbydefault" => {
+                let b = boolean()?;
+                cfg.docker
+                    .get_or_insert_with(Default::default)
+                    .exposed_by_default = b
+            }
+            "providers.docker.network" => {
+                cfg.docker.get_or_insert_with(Default::default).network = Some(value.clone())
+            }
+            "log.level" => {
+                let l = value.to_ascii_lowercase();
+                if !["error", "warn", "info", "debug", "trace", "fatal", "panic"]
+                    .contains(&l.as_str())
+                {
+                    return Err(bad("use error, warn, info, debug or trace".into()));
+                }
+                cfg.log_level = match l.as_str() {
+                    "fatal" | "panic" => "error".into(),
+                    _ => l,
+                };
+            }
+            "accesslog" => cfg.access_log = boolean()?,
+            "metrics.prometheus" => cfg.metrics = boolean()?,
+            "ping" => cfg.ping = boolean()?,
+            "serverstransport.forwardingtimeouts.responseheadertimeout" => {
+                cfg.response_header_timeout = duration()?
+            }
+            "serverstransport.forwardingtimeouts.dialtimeout" => cfg.dial_timeout = duration()?,
+            "serverstransport.forwardingtimeouts.idleconntimeout" => {
+                cfg.idle_conn_timeout = duration()?
+            }
+            "api.debug"
+            | "providers.docker.watch"
+            | "providers.providersthrottleduration"
+            | "global.checknewversion"
+            | "global.sendanonymoususage" => {}
+            other => unreachable!("key `{other}` is in KEYS but not handled"),
+        }
+    }
+    // Traefik: `--api.insecure` alone turns the API on.
+    cfg.api = api_insecure;
+    if api_enabled && !api_insecure {
+        tracing::warn!("--api without --api.insecure: the API is only served with --api.insecure=true (there is no secure router for it here)");
+    }
+    if (cfg.api || cfg.metrics || cfg.ping) && !eps.contains_key(API_ENTRYPOINT) {
+        eps.entry(API_ENTRYPOINT.into())
+            .or_default()
+            .insert("address".into(), (":8080".into(), "default".into()));
+    }
+    if eps.keys().all(|k| k == API_ENTRYPOINT) {
+        // Traefik's default entrypoint when none is configured.
+        eps.entry("http".into())
+            .or_default()
+            .insert("address".into(), (":80".into(), "default".into()));
+    }
+    for (name, settings) in eps {
+        let (address, flag) =
+            settings
+                .get("address")
+                .cloned()
+                .ok_or_else(|| CliError::MissingValue {
+                    flag: format!("--entrypoints.{name}.address"),
+                })?;
+        let bad = |flag: &str, value: &str, reason: String| CliError::BadValue {
+            flag: flag.to_string(),
+            value: value.to_string(),
+            reason,
+        };
+        let socket = parse_address(&address).map_err(|r| bad(&flag, &address, r))?;
+        let mut ep = EntryPointConfig {
+            address: address.clone(),
+            socket,
+            trust_all_forwarded: false,
+            trusted_ips: Vec::new(),
+            header_read_timeout: Duration::from_secs(10),
+            grace_timeout: Duration::from_secs(10),
+        };
+        for (tail, (value, flag)) in &settings {
+            match tail.as_str() {
+                "address" => {}
+                "forwardedheaders.insecure" => ep.trust_all_forwarded = parse_bool(flag, value)?,
+                "forwardedheaders.trustedips" => {
+                    ep.trusted_ips = value
+                        .split(',')
+                        .filter(|s| !s.trim().is_empty())
+                        .map(IpNet::parse)
+                        .collect::<Result<_, _>>()
+                        .map_err(|r| bad(flag, value, r))?
+                }
+                "transport.respondingtimeouts.readtimeout" => {
+                    ep.header_read_timeout =
+                        duration_str::parse(value).map_err(|r| bad(flag, value, r))?
+                }
+                "transport.lifecycle.gracetimeout" => {
+                    ep.grace_timeout =
+                        duration_str::parse(value).map_err(|r| bad(flag, value, r))?
+                }
+                other => unreachable!("entrypoint key `{other}` is in KEYS but not handled"),
+            }
+        }
+        cfg.entrypoints.insert(name, ep);
+    }
+    Ok(cfg)
+}
+
+/// The `--help` text.
+pub fn help() -> String {
+    let mut s = String::from(
+        "proxy: a reverse proxy that reads Traefik v2's labels and file format\n\n\
+         Usage: proxy [--key=value | --key value | --flag]...\n\
+         Every flag can also be set as TRAEFIK_<KEY> with `_` for `.` (TRAEFIK_API_INSECURE=true).\n\
+         On start, each entrypoint prints `entrypoint NAME listening on http://ADDR` on stdout.\n\nFlags:\n",
+    );
+    for (k, h) in KEYS {
+        s.push_str(&format!("  --{:<60} {h}\n", k.replace('*', "<name>")));
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(args: &[&str]) -> Result<StaticConfig, CliError> {
+        run_env(args, &[])
+    }
+
+    fn run_env(args: &[&str], env: &[(&str, &str)]) -> Result<StaticConfig, CliError> {
+        let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        let env = env_settings(env.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        match parse(&args, &env)? {
+            Command::Run(c) => Ok(*c),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn reads_the_lab_compose_flags() {
+        let c = run(&[
+            "--api.insecure=true",
+            "--providers.docker",
+            "--entrypoints.web.address=:80",
+            "--providers.docker.exposedbydefault=false",
+        ])
+        .unwrap();
+        assert!(c.api);
+        assert_eq!(c.entrypoints["web"].socket, "0.0.0.0:80".parse().unwrap());
+        assert_eq!(
+            c.entrypoints["traefik"].socket,
+            "0.0.0.0:8080".parse().unwrap()
+        );
+        let d = c.docker.unwrap();
+        assert!(!d.exposed_by_default);
+    }
+
+    #[test]
+    fn values_may_follow_as_separate_arguments() {
+        let c = run(&[
+            "--entrypoints.web.address",
+            "127.0.0.1:0",
+            "--api.insecure",
+            "--accesslog",
+            "false",
+            "--providers.file.filename",
+            "/tmp/x.yml",
+            "--providers.file.watch",
+        ])
+        .unwrap();
+        assert_eq!(c.entrypoints["web"].socket, "127.0.0.1:0".parse().unwrap());
+        assert!(c.api && !c.access_log);
+        let f = c.file.unwrap();
+        assert_eq!(f.filename.as_deref(), Some("/tmp/x.yml"));
+        assert!(f.watch);
+    }
+
+    #[test]
+    fn unknown_flags_are_named() {
+        let e = run(&["--entrypoints.web.address=:80", "--api.insecur=true"]).unwrap_err();
+        assert_eq!(e, CliError::Unknown("--api.insecur".into()));
+        assert!(e.to_string().contains("--api.insecur"));
+        assert!(matches!(
+            run(&["--entrypoints.web.port=1"]),
+            Err(CliError::Unknown(_))
+        ));
+        assert!(matches!(run(&["stray"]), Err(CliError::Stray(_))));
+        assert!(matches!(
+            run(&["--log.level"]),
+            Err(CliError::MissingValue { .. })
+        ));
+        assert!(matches!(
+            run(&["--entrypoints.web.address=nope"]),
+            Err(CliError::BadValue { .. })
+        ));
+        assert!(matches!(
+            run(&["--api.insecure=maybe"]),
+            Err(CliError::BadValue { .. })
+        ));
+    }
+
+    #[test]
+    fn environment_applies_and_flags_win() {
+        let c = run_env(
+            &["--log.level=debug"],
+            &[
+                ("TRAEFIK_API_INSECURE", "true"),
+                ("TRAEFIK_LOG_LEVEL", "warn"),
+                ("TRAEFIK_ENTRYPOINTS_WEB_ADDRESS", ":8000"),
+                ("PATH", "/bin"),
+            ],
+        )
+        .unwrap();
+        assert!(c.api);
+        assert_eq!(c.log_level, "debug");
+        assert_eq!(c.entrypoints["web"].socket.port(), 8000);
+        assert!(matches!(
+            run_env(&[], &[("TRAEFIK_NOPE", "1")]),
+            Err(CliError::Unknown(_))
+        ));
+    }
+
+    #[test]
+    fn defaults_follow_traefik() {
+        let c = run(&[]).unwrap();
+        assert!(!c.api);
+        assert_eq!(c.entrypoints.len(), 1);
+        assert_eq!(c.entrypoints["http"].socket.port(), 80);
+        let c = run(&[
+            "--API.Insecure",
+            "--entrypoints.traefik.address=127.0.0.1:0",
+        ])
+        .unwrap();
+        assert!(c.api);
+        assert_eq!(c.entrypoints["traefik"].socket.port(), 0);
+    }
+
+    #[test]
+    fn trusted_ips_and_timeouts() {
+        let c = run(&[
+            "--entrypoints.web.address=:80",
+            "--entrypoints.web.forwardedheaders.trustedips=10.0.0.0/8,127.0.0.1",
+            "--entrypoints.web.transport.lifecycle.gracetimeout=2s",
+            "--serverstransport.forwardingtimeouts.responseheadertimeout=250ms",
+        ])
+        .unwrap();
+        let ep = &c.entrypoints["web"];
+        assert!(ep.trusted_ips[0].contains("10.1.2.3".parse().unwrap()));
+        assert!(!ep.trusted_ips[0].contains("11.1.2.3".parse().unwrap()));
+        assert!(ep.trusted_ips[1].contains("::ffff:127.0.0.1".parse().unwrap()));
+        assert_eq!(ep.grace_timeout, Duration::from_secs(2));
+        assert_eq!(c.response_header_timeout, Duration::from_millis(250));
+    }
+
+    #[test]
+    fn help_and_version() {
+        let args = vec!["--help".to_string()];
+        assert_eq!(parse(&args, &[]).unwrap(), Command::Help);
+        assert!(help().contains("--entrypoints.<name>.address"));
+    }
+}

@@ -1,0 +1,503 @@
+//! Validation of a provider's configuration, shared by the file and Docker providers.
+//!
+//! Why "report, don't reject": one wrong label or file entry must not take the rest of the
+//! routing down. Each problem becomes a [`ConfigIssue`] naming the one element it disables; the
+//! element stays in the configuration so the API can list it, disabled, with its error (the merge
+//! disables every element an issue names). Messages say what to change.
+
+use super::model::{
+    ConfigIssue, DynamicConfig, Element, HealthCheck, Middleware, ProviderConfig, Service,
+};
+use super::rule::Rule;
+
+/// Checks `cfg` and returns it with every problem found. `provider` names the provider in
+/// messages (`docker`, `file`).
+pub fn validate(provider: &str, cfg: DynamicConfig) -> ProviderConfig {
+    let _ = provider;
+    let issues = check(&cfg);
+    ProviderConfig {
+        config: cfg,
+        issues,
+    }
+}
+
+/// Every problem in `cfg`, in a stable order (routers, services, middlewares, by name).
+pub fn check(cfg: &DynamicConfig) -> Vec<ConfigIssue> {
+    let mut issues = Vec::new();
+    for (name, router) in &cfg.routers {
+        let mut bad = |message: String| {
+            issues.push(ConfigIssue {
+                element: Element::Router(name.clone()),
+                message,
+            })
+        };
+        if let Some(m) = check_name(name, "router") {
+            bad(m);
+        }
+        if router.rule.trim().is_empty() {
+            bad("the router has no rule; give it one, e.g. Host(`example.com`)".into());
+        } else if let Err(e) = Rule::parse(&router.rule) {
+            bad(format!("rule `{}`: {e}", router.rule));
+        }
+        if router.service.trim().is_empty() {
+            bad("the router has no service; name the service its requests go to".into());
+        } else if let Some(m) = check_reference(&router.service, "service") {
+            bad(m);
+        }
+        for m in &router.middlewares {
+            if let Some(msg) = check_reference(m, "middleware") {
+                bad(msg);
+            }
+        }
+        for ep in &router.entry_points {
+            if ep.trim().is_empty() {
+                bad("an entrypoint name is empty; list entrypoints like `web`".into());
+            }
+        }
+    }
+    for (name, service) in &cfg.services {
+        for message in check_service(name, service) {
+            issues.push(ConfigIssue {
+                element: Element::Service(name.clone()),
+                message,
+            });
+        }
+    }
+    for (name, m) in &cfg.middlewares {
+        for message in check_middleware(name, m) {
+            issues.push(ConfigIssue {
+                element: Element::Middleware(name.clone()),
+                message,
+            });
+        }
+    }
+    issues
+}
+
+fn check_name(name: &str, what: &str) -> Option<String> {
+    if name.is_empty() {
+        Some(format!("a {what} has an empty name; give it a name"))
+    } else if name.contains('@') {
+        Some(format!(
+            "the {what} name `{name}` contains `@`, which is reserved for `name@provider` references; rename it"
+        ))
+    } else {
+        None
+    }
+}
+
+fn check_reference(r: &str, what: &str) -> Option<String> {
+    let (name, provider) = r.split_once('@').unwrap_or((r, "x"));
+    if name.trim().is_empty() || provider.is_empty() || provider.contains('@') {
+        Some(format!(
+            "`{r}` is not a valid {what} reference; write `name` or `name@provider`"
+        ))
+    } else {
+        None
+    }
+}
+
+fn check_service(name: &str, service: &Service) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Some(m) = check_name(name, "service") {
+        out.push(m);
+    }
+    let lb = &service.load_balancer;
+    for server in &lb.servers {
+        if let Err(e) = parse_server_url(&server.url) {
+            out.push(e);
+        }
+    }
+    if let Some(cookie) = lb.sticky.as_ref().and_then(|s| s.cookie.as_ref()) {
+        if let Some(n) = &cookie.name {
+            if !is_cookie_token(n) {
+                out.push(format!(
+                    "sticky cookie name `{n}` is not a valid cookie name; use letters, digits and `!#$%&'*+-.^_`|~` only (or leave it out for the default)"
+                ));
+            }
+        }
+    }
+    if let Some(hc) = &lb.health_check {
+        out.extend(check_health(hc));
+    }
+    out
+}
+
+fn check_health(hc: &HealthCheck) -> Vec<String> {
+    let mut out = Vec::new();
+    if !hc.path.starts_with('/') {
+        out.push(format!(
+            "health check path `{}` must start with `/`, e.g. `/health`",
+            hc.path
+        ));
+    } else if hc.path.bytes().any(|b| b <= b' ' || b == 0x7f) {
+        out.push(format!(
+            "health check path `{}` contains spaces or control characters; percent-encode them",
+            hc.path.escape_debug()
+        ));
+    }
+    if hc.interval.is_zero() {
+        out.push("health check interval must be more than 0, e.g. `10s`".into());
+    }
+    if hc.timeout.is_zero() {
+        out.push("health check timeout must be more than 0, e.g. `2s`".into());
+    }
+    if hc.port == Some(0) {
+        out.push("health check port 0 is not a port; use 1-65535 or leave it out".into());
+    }
+    out
+}
+
+fn check_middleware(name: &str, m: &Middleware) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Some(msg) = check_name(name, "middleware") {
+        out.push(msg);
+    }
+    let kinds = usize::from(m.strip_prefix.is_some()) + usize::from(m.retry.is_some());
+    match kinds {
+        0 => out.push(
+            "the middleware has no type; give it exactly one of stripPrefix or retry".into(),
+        ),
+        1 => {}
+        _ => out.push(
+            "the middleware has several types; split it into one middleware per type and list them all on the router".into(),
+        ),
+    }
+    if let Some(sp) = &m.strip_prefix {
+        if sp.prefixes.is_empty() {
+            out.push("stripPrefix has no prefixes; list at least one, e.g. `/api`".into());
+        }
+        for p in &sp.prefixes {
+            if !p.starts_with('/') {
+                out.push(format!(
+                    "stripPrefix prefix `{p}` does not start with `/` so it can never match; write `/{p}`"
+                ));
+            }
+        }
+    }
+    if let Some(r) = &m.retry {
+        if r.attempts == 0 {
+            out.push("retry attempts must be at least 1 (the first try counts)".into());
+        }
+    }
+    out
+}
+
+/// A server URL split into host and port. Only `http://host[:port][/]` is accepted: the proxy
+/// speaks plain HTTP to its servers. The port defaults to 80, as in Traefik. IPv6 hosts are
+/// written in brackets and returned without them.
+pub fn parse_server_url(url: &str) -> Result<(String, u16), String> {
+    let rest = match url.split_once("://") {
+        Some((scheme, rest)) if scheme.eq_ignore_ascii_case("http") => rest,
+        Some((scheme, _)) => {
+            return Err(format!(
+                "server URL `{url}`: scheme `{scheme}` is not supported; servers are reached over plain http://"
+            ))
+        }
+        None => {
+            return Err(format!(
+                "server URL `{url}` has no scheme; write it like `http://10.0.0.2:80`"
+            ))
+        }
+    };
+    let authority = rest.strip_suffix('/').unwrap_or(rest);
+    if authority.contains(['/', '?', '#', '@']) {
+        return Err(format!(
+            "server URL `{url}` may not carry a path, query or user; write it like `http://10.0.0.2:80`"
+        ));
+    }
+    let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
+        let Some((h, after)) = v6.split_once(']') else {
+            return Err(format!(
+                "server URL `{url}`: unclosed `[` in the IPv6 address"
+            ));
+        };
+        if h.parse::<std::net::Ipv6Addr>().is_err() {
+            return Err(format!("server URL `{url}`: `{h}` is not an IPv6 address"));
+        }
+        match after {
+            "" => (h, None),
+            p => match p.strip_prefix(':') {
+                Some(p) => (h, Some(p)),
+                None => return Err(format!("server URL `{url}`: expected `:port` after `]`")),
+            },
+        }
+    } else {
+        match authority.rsplit_once(':') {
+            Some((h, p)) => (h, Some(p)),
+            None => (authority, None),
+        }
+    };
+    if host.is_empty() {
+        return Err(format!(
+            "server URL `{url}` has no host; write it like `http://10.0.0.2:80`"
+        ));
+    }
+    if !host
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_' | b':'))
+    {
+        return Err(format!(
+            "server URL `{url}`: `{host}` is not a valid host name or address"
+        ));
+    }
+    let port = match port {
+        None => 80,
+        Some(p) => match p.parse::<u16>() {
+            Ok(n) if n > 0 && p.bytes().all(|b| b.is_ascii_digit()) => n,
+            _ => {
+                return Err(format!(
+                    "server URL `{url}`: `{p}` is not a port; use a number from 1 to 65535"
+                ))
+            }
+        },
+    };
+    Ok((host.to_string(), port))
+}
+
+/// A valid cookie name: an RFC 6265 token (visible ASCII except separators).
+pub fn is_cookie_token(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 256
+        && s.bytes().all(|b| {
+            b.is_ascii_graphic()
+                && !matches!(
+                    b,
+                    b'(' | b')'
+                        | b'<'
+                        | b'>'
+                        | b'@'
+                        | b','
+                        | b';'
+                        | b':'
+                        | b'\\'
+                        | b'"'
+                        | b'/'
+                        | b'['
+                        | b']'
+                        | b'?'
+                        | b'='
+                        | b'{'
+                        | b'}'
+                )
+        })
+}
+
+/// Traefik's default sticky cookie name for a service (pass the qualified name, e.g.
+/// `static@docker`): `_` followed by the first 5 hex digits of
+/// SHA-1(`"_TRAEFIK_BACKEND_" + name`), exactly as Traefik v2 computes it
+/// (`pkg/server/cookie.GenerateName`), so the names students see match Traefik's.
+pub fn default_cookie_name(service: &str) -> String {
+    use sha1::{Digest, Sha1};
+    let digest = Sha1::digest(format!("_TRAEFIK_BACKEND_{service}").as_bytes());
+    let hex: String = digest.iter().take(3).map(|b| format!("{b:02x}")).collect();
+    format!("_{}", &hex[..5])
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::config::model::*;
+
+    fn router(rule: &str, service: &str) -> Router {
+        Router {
+            rule: rule.into(),
+            service: service.into(),
+            ..Default::default()
+        }
+    }
+
+    fn elements(issues: &[ConfigIssue]) -> Vec<Element> {
+        issues.iter().map(|i| i.element.clone()).collect()
+    }
+
+    #[test]
+    fn a_good_config_has_no_issues() {
+        let mut cfg = DynamicConfig::default();
+        cfg.routers
+            .insert("r".into(), router("Host(`a`) && PathPrefix(`/`)", "s"));
+        cfg.services.insert(
+            "s".into(),
+            Service {
+                load_balancer: LoadBalancer {
+                    servers: vec![Server {
+                        url: "http://10.0.0.2:80".into(),
+                        name: String::new(),
+                    }],
+                    ..Default::default()
+                },
+            },
+        );
+        cfg.middlewares.insert(
+            "m".into(),
+            Middleware {
+                strip_prefix: Some(StripPrefix {
+                    prefixes: vec!["/api".into()],
+                }),
+                ..Default::default()
+            },
+        );
+        let pc = validate("file", cfg.clone());
+        assert!(pc.issues.is_empty(), "{:?}", pc.issues);
+        assert_eq!(pc.config, cfg);
+    }
+
+    #[test]
+    fn each_problem_names_its_element() {
+        let mut cfg = DynamicConfig::default();
+        cfg.routers
+            .insert("badrule".into(), router("Host(`a`", "s"));
+        cfg.routers.insert("norule".into(), router("", "s"));
+        cfg.routers
+            .insert("noservice".into(), router("Path(`/`)", ""));
+        cfg.routers.insert("a@b".into(), router("Path(`/`)", "s"));
+        cfg.services.insert(
+            "https".into(),
+            Service {
+                load_balancer: LoadBalancer {
+                    servers: vec![Server {
+                        url: "https://x:1".into(),
+                        name: String::new(),
+                    }],
+                    ..Default::default()
+                },
+            },
+        );
+        cfg.services.insert(
+            "cookie".into(),
+            Service {
+                load_balancer: LoadBalancer {
+                    sticky: Some(Sticky {
+                        cookie: Some(StickyCookie {
+                            name: Some("bad name".into()),
+                            ..Default::default()
+                        }),
+                    }),
+                    ..Default::default()
+                },
+            },
+        );
+        cfg.services.insert(
+            "hc".into(),
+            Service {
+                load_balancer: LoadBalancer {
+                    health_check: Some(HealthCheck {
+                        path: "health".into(),
+                        interval: Duration::ZERO,
+                        timeout: Duration::from_secs(1),
+                        port: Some(0),
+                    }),
+                    ..Default::default()
+                },
+            },
+        );
+        cfg.middlewares
+            .insert("empty".into(), Middleware::default());
+        cfg.middlewares.insert(
+            "two".into(),
+            Middleware {
+                strip_prefix: Some(StripPrefix {
+                    prefixes: vec!["/a".into()],
+                }),
+                retry: Some(Retry { attempts: 2 }),
+            },
+        );
+        cfg.middlewares.insert(
+            "noprefix".into(),
+            Middleware {
+                strip_prefix: Some(StripPrefix { prefixes: vec![] }),
+                ..Default::default()
+            },
+        );
+        cfg.middlewares.insert(
+            "zero".into(),
+            Middleware {
+                retry: Some(Retry { attempts: 0 }),
+                ..Default::default()
+            },
+        );
+        let issues = check(&cfg);
+        let e = elements(&issues);
+        for (el, needle) in [
+            (Element::Router("badrule".into()), "position"),
+            (Element::Router("norule".into()), "no rule"),
+            (Element::Router("noservice".into()), "no service"),
+            (Element::Router("a@b".into()), "`@`"),
+            (Element::Service("https".into()), "https"),
+            (Element::Service("cookie".into()), "cookie name"),
+            (Element::Service("hc".into()), "must start with `/`"),
+            (Element::Service("hc".into()), "interval"),
+            (Element::Service("hc".into()), "port 0"),
+            (Element::Middleware("empty".into()), "no type"),
+            (Element::Middleware("two".into()), "several types"),
+            (Element::Middleware("noprefix".into()), "no prefixes"),
+            (Element::Middleware("zero".into()), "at least 1"),
+        ] {
+            assert!(
+                issues
+                    .iter()
+                    .any(|i| i.element == el && i.message.contains(needle)),
+                "missing {el:?} {needle}: {issues:#?}"
+            );
+        }
+        assert!(!e.contains(&Element::Router("noservice2".into())));
+    }
+
+    #[test]
+    fn server_urls() {
+        assert_eq!(
+            parse_server_url("http://10.0.0.2:8080").unwrap(),
+            ("10.0.0.2".into(), 8080)
+        );
+        assert_eq!(parse_server_url("HTTP://web").unwrap(), ("web".into(), 80));
+        assert_eq!(
+            parse_server_url("http://web:81/").unwrap(),
+            ("web".into(), 81)
+        );
+        assert_eq!(
+            parse_server_url("http://[::1]:9").unwrap(),
+            ("::1".into(), 9)
+        );
+        assert_eq!(
+            parse_server_url("http://[::1]").unwrap(),
+            ("::1".into(), 80)
+        );
+        for bad in [
+            "10.0.0.2:80",
+            "https://a:1",
+            "http://:80",
+            "http://a:0",
+            "http://a:65536",
+            "http://a:x",
+            "http://a:80/path",
+            "http://u@a:80",
+            "http://[::1",
+            "http://[zz]:1",
+            "http://a b:1",
+            "http://a:+1",
+        ] {
+            assert!(parse_server_url(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn cookie_tokens() {
+        assert!(is_cookie_token("static_cookie"));
+        assert!(is_cookie_token("_abcde"));
+        for bad in ["", "a b", "a;b", "a=b", "é", "a\"", "a,b"] {
+            assert!(!is_cookie_token(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn default_cookie_name_is_stable_and_a_token() {
+        let a = default_cookie_name("static@docker");
+        assert_eq!(a.len(), 6);
+        assert!(a.starts_with('_'));
+        assert!(is_cookie_token(&a));
+        assert_eq!(a, default_cookie_name("static@docker"));
+        assert_ne!(a, default_cookie_name("dynamic@docker"));
+    }
+}

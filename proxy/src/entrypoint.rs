@@ -1,0 +1,104 @@
+//! Entrypoints: the listening sockets. Each accepted connection is served by hyper's HTTP/1.1
+//! server (keep-alive, upgrades) with the data plane as its service.
+//!
+//! Graceful shutdown: when `shutdown` fires the listener closes (no new connections), every
+//! connection finishes its in-flight request and closes, and [`serve`] returns once all have,
+//! or when the entrypoint's grace period has run out.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::net::TcpListener;
+use tokio::sync::{mpsc, watch};
+
+use crate::proxy::{self, EntryCtx};
+use crate::runtime::Runtime;
+
+/// hyper's read buffer limit; requests whose head does not fit get 431.
+pub const MAX_BUF: usize = 64 * 1024;
+
+/// Binds `addr` with the options a proxy wants (reuse, large backlog).
+pub fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.set_nodelay(true)?;
+    socket.bind(addr)?;
+    socket.listen(4096)
+}
+
+struct Conn {
+    rt: Arc<Runtime>,
+    ep: Arc<EntryCtx>,
+    remote: SocketAddr,
+}
+
+/// Serves the data plane on `listener` until `shutdown` fires, then drains connections for at
+/// most `grace`.
+pub async fn serve(
+    rt: Arc<Runtime>,
+    ep: EntryCtx,
+    listener: TcpListener,
+    header_read_timeout: Duration,
+    grace: Duration,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let ep = Arc::new(ep);
+    let (alive_tx, mut alive_rx) = mpsc::channel::<()>(1);
+    loop {
+        let (stream, remote) = tokio::select! {
+            r = listener.accept() => match r {
+                Ok(x) => x,
+                Err(e) => {
+                    // Out of file descriptors and the like: back off instead of spinning.
+                    tracing::warn!(entrypoint = %ep.name, error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                    continue;
+                }
+            },
+            _ = shutdown.changed() => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let conn = Arc::new(Conn {
+            rt: rt.clone(),
+            ep: ep.clone(),
+            remote,
+        });
+        let alive = alive_tx.clone();
+        let mut stop = shutdown.clone();
+        tokio::spawn(async move {
+            let svc = service_fn(move |req| {
+                let c = conn.clone();
+                async move { proxy::handle(&c.rt, &c.ep, c.remote, req).await }
+            });
+            let http = http1::Builder::new()
+                .timer(TokioTimer::new())
+                .keep_alive(true)
+                .header_read_timeout(header_read_timeout)
+                .max_buf_size(MAX_BUF)
+                .serve_connection(TokioIo::new(stream), svc)
+                .with_upgrades();
+            tokio::pin!(http);
+            tokio::select! {
+                _ = http.as_mut() => {}
+                _ = stop.changed() => {
+                    http.as_mut().graceful_shutdown();
+                    let _ = http.await;
+                }
+            }
+            drop(alive);
+        });
+    }
+    drop(listener);
+    drop(alive_tx);
+    if tokio::time::timeout(grace, alive_rx.recv()).await.is_err() {
+        tracing::warn!(entrypoint = %ep.name, "grace period over; closing remaining connections");
+    }
+}

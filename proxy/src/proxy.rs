@@ -1,0 +1,534 @@
+//! The data plane: route -> middlewares -> balancer -> server, for one request.
+//!
+//! Reads the routing snapshot the request started with (one atomic load), never locks.
+//! Errors are classified at this edge: no router 404, no live server 503, a server that cannot
+//! be reached or answers garbage 502, no response headers in time 504.
+//!
+//! Failover: a refused or reset connection marks the server down at once (passive health) and
+//! the request goes to a server not tried yet. Requests that never reached a server are always
+//! retried; requests that did but got no response byte are retried only when idempotent. Bodies
+//! up to [`REPLAY_LIMIT`] are buffered so they can be replayed; larger ones get one try.
+
+use std::convert::Infallible;
+use std::net::{IpAddr, SocketAddr};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http::header::{self, HeaderValue};
+use http::uri::{PathAndQuery, Scheme};
+use http::{Method, Request, Response, StatusCode, Uri, Version};
+use http_body_util::{BodyExt, Either, Full, Limited};
+use hyper::body::{Body as _, Incoming};
+use hyper_util::client::legacy::{connect::HttpConnector, Client};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+
+use crate::balance::{health, sticky, Balancer, Pick};
+use crate::cli::IpNet;
+use crate::config::rule::RequestInfo;
+use crate::middleware::{forwarded, hop_by_hop, strip_prefix::X_FORWARDED_PREFIX};
+use crate::runtime::Runtime;
+
+/// The body of a request to a server and of a response to a client.
+pub type Body = Either<Incoming, Full<Bytes>>;
+/// The pooled HTTP/1.1 client to servers.
+pub type Upstream = Client<HttpConnector, Body>;
+
+/// Request bodies up to this size are buffered so a failed try can be replayed elsewhere.
+pub const REPLAY_LIMIT: u64 = 64 * 1024;
+/// Longest request target accepted (nginx's default large buffer); longer: 414.
+pub const MAX_URI_LEN: usize = 8 * 1024;
+/// Largest total size of request headers accepted; larger: 431.
+pub const MAX_HEADERS_LEN: usize = 32 * 1024;
+
+/// Builds the client to servers: keep-alive pool, no Nagle, bounded connect time.
+pub fn upstream(dial_timeout: Duration, idle_timeout: Duration) -> Upstream {
+    let mut connector = HttpConnector::new();
+    connector.set_nodelay(true);
+    connector.set_connect_timeout(Some(dial_timeout));
+    connector.enforce_http(true);
+    Client::builder(TokioExecutor::new())
+        .pool_timer(TokioTimer::new())
+        .pool_idle_timeout(idle_timeout)
+        .pool_max_idle_per_host(1024)
+        .set_host(true)
+        .build(connector)
+}
+
+/// What an entrypoint tells the data plane about itself.
+#[derive(Debug)]
+pub struct EntryCtx {
+    pub name: String,
+    /// The port clients connected to, for X-Forwarded-Port.
+    pub port_value: HeaderValue,
+    pub trust_all: bool,
+    pub trusted: Vec<IpNet>,
+}
+
+impl EntryCtx {
+    fn trusts(&self, ip: IpAddr) -> bool {
+        self.trust_all || self.trusted.iter().any(|n| n.contains(ip))
+    }
+}
+
+/// A short text response, as Traefik sends for its own errors.
+pub fn text(status: StatusCode, body: &'static str) -> Response<Body> {
+    let mut r = Response::new(Either::Right(Full::new(Bytes::from_static(
+        body.as_bytes(),
+    ))));
+    *r.status_mut() = status;
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    r
+}
+
+fn bad_request(status: StatusCode, body: &'static str) -> Response<Body> {
+    let mut r = text(status, body);
+    r.headers_mut()
+        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    r
+}
+
+/// Rejects what trusted proxies reject before routing.
+/// Returns the refusal, if any.
+fn validate<B>(req: &Request<B>) -> Option<Response<Body>> {
+    let uri_len = req.uri().path_and_query().map_or(0, |p| p.as_str().len());
+    if uri_len > MAX_URI_LEN {
+        return Some(bad_request(StatusCode::URI_TOO_LONG, "414 URI too long\n"));
+    }
+    let headers = req.headers();
+    let size: usize = headers
+        .iter()
+        .map(|(n, v)| n.as_str().len() + v.len() + 4)
+        .sum();
+    if size > MAX_HEADERS_LEN {
+        return Some(bad_request(
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            "431 request header fields too large\n",
+        ));
+    }
+    let mut hosts = headers.get_all(header::HOST).iter();
+    match (hosts.next(), hosts.next()) {
+        (None, _) if req.version() == Version::HTTP_11 && req.uri().authority().is_none() => {
+            return Some(bad_request(
+                StatusCode::BAD_REQUEST,
+                "400 missing Host header\n",
+            ))
+        }
+        (Some(_), Some(_)) => {
+            return Some(bad_request(
+                StatusCode::BAD_REQUEST,
+                "400 several Host headers\n",
+            ))
+        }
+        (Some(h), None) => {
+            let valid = h
+                .to_str()
+                .ok()
+                .and_then(|s| s.parse::<http::uri::Authority>().ok())
+                .is_some_and(|a| !a.as_str().contains('@') && !a.host().is_empty());
+            if !valid {
+                return Some(bad_request(
+                    StatusCode::BAD_REQUEST,
+                    "400 invalid Host header\n",
+                ));
+            }
+        }
+        _ => {}
+    }
+    if headers.get_all(header::CONTENT_LENGTH).iter().count() > 1 {
+        return Some(bad_request(
+            StatusCode::BAD_REQUEST,
+            "400 several Content-Length headers\n",
+        ));
+    }
+    if headers.contains_key(header::CONTENT_LENGTH)
+        && headers.contains_key(header::TRANSFER_ENCODING)
+    {
+        return Some(bad_request(
+            StatusCode::BAD_REQUEST,
+            "400 both Content-Length and Transfer-Encoding\n",
+        ));
+    }
+    None
+}
+
+fn is_idempotent(m: &Method) -> bool {
+    matches!(
+        *m,
+        Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE | Method::PUT | Method::DELETE
+    )
+}
+
+/// A request body that can be sent again, or a stream sent once.
+enum Replay {
+    Empty,
+    Bytes(Bytes),
+    Stream(Option<Incoming>),
+}
+
+impl Replay {
+    fn next(&mut self) -> Option<Body> {
+        match self {
+            Replay::Empty => Some(Either::Right(Full::new(Bytes::new()))),
+            Replay::Bytes(b) => Some(Either::Right(Full::new(b.clone()))),
+            Replay::Stream(s) => s.take().map(Either::Left),
+        }
+    }
+    fn replayable(&self) -> bool {
+        !matches!(self, Replay::Stream(_))
+    }
+}
+
+/// Whether an upstream error shows the server refused or reset the connection.
+fn is_connection_failure(e: &hyper_util::client::legacy::Error) -> bool {
+    if e.is_connect() {
+        return true;
+    }
+    let mut src: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
+    while let Some(s) = src {
+        if let Some(io) = s.downcast_ref::<std::io::Error>() {
+            return matches!(
+                io.kind(),
+                std::io::ErrorKind::ConnectionReset
+                    | std::io::ErrorKind::ConnectionRefused
+                    | std::io::ErrorKind::ConnectionAborted
+                    | std::io::ErrorKind::BrokenPipe
+            );
+        }
+        if let Some(h) = s.downcast_ref::<hyper::Error>() {
+            if h.is_incomplete_message() {
+                return true;
+            }
+        }
+        src = s.source();
+    }
+    false
+}
+
+/// What the access log and metrics record about a request.
+pub struct Outcome<'a> {
+    pub client: IpAddr,
+    pub host: &'a str,
+    pub method: &'a Method,
+    pub path: &'a str,
+    pub router: &'a str,
+    pub service: &'a str,
+    pub server: &'a str,
+    pub status: StatusCode,
+    pub duration: Duration,
+}
+
+/// Handles one request from a client.
+pub async fn handle(
+    rt: &Runtime,
+    ep: &EntryCtx,
+    remote: SocketAddr,
+    mut req: Request<Incoming>,
+) -> Result<Response<Body>, Infallible> {
+    let start = Instant::now();
+    if let Some(resp) = validate(&req) {
+        return Ok(resp);
+    }
+    let snap = rt.snapshot.load_full();
+    let client_ip = remote.ip();
+    // A HeaderValue clone shares its bytes: no copy of the host.
+    let host_value: Option<HeaderValue> = req.headers().get(header::HOST).cloned();
+    let authority = match &host_value {
+        Some(_) => None,
+        None => req.uri().authority().map(|a| a.to_string()),
+    };
+    let host: &str = match (&host_value, &authority) {
+        (Some(h), _) => h.to_str().unwrap_or_default(),
+        (None, Some(a)) => a,
+        (None, None) => "",
+    };
+    let route = {
+        let info = RequestInfo {
+            host,
+            path: req.uri().path(),
+            method: req.method(),
+            headers: req.headers(),
+            query: req.uri().query(),
+            client_ip,
+        };
+        snap.routes
+            .iter()
+            .find(|r| r.serves(&ep.name) && r.rule.matches(&info))
+    };
+    let Some(route) = route else {
+        let resp = text(StatusCode::NOT_FOUND, "404 page not found\n");
+        rt.record(&Outcome {
+            client: client_ip,
+            host,
+            method: req.method(),
+            path: req.uri().path(),
+            router: "",
+            service: "",
+            server: "",
+            status: resp.status(),
+            duration: start.elapsed(),
+        });
+        return Ok(resp);
+    };
+    let balancer: &Balancer = &route.balancer;
+    let upgrade = hop_by_hop::wants_upgrade(req.headers());
+    let client_upgrade = upgrade.then(|| hyper::upgrade::on(&mut req));
+    let (mut parts, body) = req.into_parts();
+    let log_path = if rt.access_log {
+        parts.uri.path().to_string()
+    } else {
+        String::new()
+    };
+
+    // Middlewares.
+    for s in &route.chain.strip {
+        if let Some(prefix) = s.apply(&mut parts.uri) {
+            parts.headers.insert(&X_FORWARDED_PREFIX, prefix);
+        }
+    }
+
+    // The client's sticky cookie, then our cookies out of what the server sees.
+    let cookie_value: Option<String> = balancer.sticky.as_ref().and_then(|t| {
+        parts
+            .headers
+            .get_all(header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(sticky::cookie_pairs)
+            .find(|(n, _)| *n == t.cookie.name)
+            .map(|(_, v)| v.to_string())
+    });
+    if !snap.sticky_cookie_names.is_empty() && parts.headers.contains_key(header::COOKIE) {
+        strip_own_cookies(&mut parts.headers, &snap.sticky_cookie_names);
+    }
+
+    hop_by_hop::remove(&mut parts.headers, upgrade);
+    forwarded::apply(
+        &mut parts.headers,
+        client_ip,
+        ep.trusts(client_ip),
+        &ep.port_value,
+    );
+    if !balancer.pass_host_header {
+        parts.headers.remove(header::HOST);
+    }
+
+    let mut replay = if body.is_end_stream() {
+        Replay::Empty
+    } else {
+        let small = body.size_hint().exact().is_some_and(|n| n <= REPLAY_LIMIT);
+        if small && balancer.servers.len() > 1 {
+            match Limited::new(body, REPLAY_LIMIT as usize).collect().await {
+                Ok(c) => Replay::Bytes(c.to_bytes()),
+                Err(_) => {
+                    return Ok(bad_request(
+                        StatusCode::BAD_REQUEST,
+                        "400 the request body could not be read\n",
+                    ))
+                }
+            }
+        } else {
+            Replay::Stream(Some(body))
+        }
+    };
+
+    let max_tries = (route.chain.retry_attempts as usize)
+        .max(balancer.servers.len().min(3))
+        .max(1);
+    let idempotent = is_idempotent(&parts.method);
+    let mut tried: Vec<usize> = Vec::new();
+    let mut failure: Option<(StatusCode, &'static str)> = None;
+    let path_and_query = parts
+        .uri
+        .path_and_query()
+        .cloned()
+        .unwrap_or_else(|| PathAndQuery::from_static("/"));
+
+    let (resp, pick) = loop {
+        let Some(pick) = balancer.pick(cookie_value.as_deref(), &tried) else {
+            break (None, None);
+        };
+        let idx = pick.index();
+        let server = &balancer.servers[idx];
+        let Some(body) = replay.next() else {
+            break (None, None);
+        };
+        let may_retry = replay.replayable() && tried.len() + 1 < max_tries;
+        let headers = if may_retry {
+            parts.headers.clone()
+        } else {
+            std::mem::take(&mut parts.headers)
+        };
+        let pq = if server.base_path.is_empty() {
+            path_and_query.clone()
+        } else {
+            PathAndQuery::try_from(format!("{}{}", server.base_path, path_and_query))
+                .unwrap_or_else(|_| path_and_query.clone())
+        };
+        let mut up = Request::new(body);
+        *up.method_mut() = parts.method.clone();
+        *up.uri_mut() = Uri::builder()
+            .scheme(Scheme::HTTP)
+            .authority(server.authority.clone())
+            .path_and_query(pq)
+            .build()
+            .expect("scheme, authority and path make a URI");
+        *up.headers_mut() = headers;
+        server.count_request();
+        match tokio::time::timeout(rt.response_header_timeout, rt.client.request(up)).await {
+            Ok(Ok(resp)) => break (Some(resp), Some(pick)),
+            Ok(Err(e)) => {
+                let conn_failure = is_connection_failure(&e);
+                if conn_failure {
+                    health::report_connection_failure(server);
+                }
+                tracing::debug!(server = %server.url, error = ?e, "request to server failed");
+                tried.push(idx);
+                failure = Some((StatusCode::BAD_GATEWAY, "502 bad gateway\n"));
+                let retry = may_retry && (e.is_connect() || idempotent);
+                if !retry {
+                    break (None, Some(pick));
+                }
+            }
+            Err(_) => {
+                failure = Some((StatusCode::GATEWAY_TIMEOUT, "504 gateway timeout\n"));
+                break (None, Some(pick));
+            }
+        }
+    };
+
+    let server_url: &str = pick.map_or("", |p| &balancer.servers[p.index()].url);
+    let resp = match resp {
+        Some(mut resp) => {
+            let server_upgrade = (resp.status() == StatusCode::SWITCHING_PROTOCOLS)
+                .then(|| hyper::upgrade::on(&mut resp));
+            let (mut rparts, rbody) = resp.into_parts();
+            hop_by_hop::remove(&mut rparts.headers, server_upgrade.is_some());
+            if let (Some(Pick::RoundRobin(i)), Some(table)) = (pick, &balancer.sticky) {
+                let set = table
+                    .cookie
+                    .set_cookie(&table.values[i], &route.cookie_path);
+                if let Ok(v) = HeaderValue::from_str(&set) {
+                    rparts.headers.append(header::SET_COOKIE, v);
+                }
+            }
+            if let (Some(server_up), Some(client_up)) = (server_upgrade, client_upgrade) {
+                tokio::spawn(async move {
+                    if let (Ok(s), Ok(c)) = tokio::join!(server_up, client_up) {
+                        let _ = tokio::io::copy_bidirectional(
+                            &mut TokioIo::new(s),
+                            &mut TokioIo::new(c),
+                        )
+                        .await;
+                    }
+                });
+            }
+            Response::from_parts(rparts, Either::Left(rbody))
+        }
+        None => match failure {
+            Some((status, body)) => text(status, body),
+            None if balancer.servers.is_empty() || !balancer.has_live_server() => {
+                text(StatusCode::SERVICE_UNAVAILABLE, "503 no available server\n")
+            }
+            None => text(StatusCode::BAD_GATEWAY, "502 bad gateway\n"),
+        },
+    };
+    rt.record(&Outcome {
+        client: client_ip,
+        host,
+        method: &parts.method,
+        path: &log_path,
+        router: &route.name,
+        service: &balancer.name,
+        server: server_url,
+        status: resp.status(),
+        duration: start.elapsed(),
+    });
+    Ok(resp)
+}
+
+/// Removes the proxy's sticky cookies from the `Cookie` header(s), keeping the others.
+fn strip_own_cookies(headers: &mut http::HeaderMap, names: &[String]) {
+    let mentions = headers.get_all(header::COOKIE).iter().any(|v| {
+        v.to_str()
+            .is_ok_and(|s| names.iter().any(|n| s.contains(n.as_str())))
+    });
+    if !mentions {
+        return;
+    }
+    let values: Vec<String> = headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .filter_map(|v| sticky::strip_cookies(v, names))
+        .collect();
+    headers.remove(header::COOKIE);
+    if !values.is_empty() {
+        if let Ok(v) = HeaderValue::from_str(&values.join("; ")) {
+            headers.insert(header::COOKIE, v);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn req(f: impl FnOnce(http::request::Builder) -> http::request::Builder) -> Request<()> {
+        f(Request::builder().uri("/x")).body(()).unwrap()
+    }
+
+    #[test]
+    fn validation_rejects_what_trusted_proxies_reject() {
+        let status = |r: Request<()>| validate(&r).map(|r| r.status());
+        assert_eq!(status(req(|b| b.header("host", "a.b"))), None);
+        assert_eq!(status(req(|b| b)), Some(StatusCode::BAD_REQUEST));
+        assert_eq!(
+            status(req(|b| b.header("host", "a").header("host", "b"))),
+            Some(StatusCode::BAD_REQUEST)
+        );
+        assert_eq!(
+            status(req(|b| b.header("host", "u@evil"))),
+            Some(StatusCode::BAD_REQUEST)
+        );
+        assert_eq!(
+            status(req(|b| b.header("host", "a b"))),
+            Some(StatusCode::BAD_REQUEST)
+        );
+        let long = format!("/{}", "a".repeat(MAX_URI_LEN));
+        assert_eq!(
+            status(req(|b| b.uri(long.as_str()).header("host", "a"))),
+            Some(StatusCode::URI_TOO_LONG)
+        );
+        let big = "v".repeat(MAX_HEADERS_LEN);
+        assert_eq!(
+            status(req(|b| b.header("host", "a").header("x-big", big.as_str()))),
+            Some(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE)
+        );
+        assert_eq!(
+            status(req(|b| b
+                .header("host", "a")
+                .header("content-length", "1")
+                .header("content-length", "1"))),
+            Some(StatusCode::BAD_REQUEST)
+        );
+        let http10 = req(|b| b.version(Version::HTTP_10));
+        assert_eq!(status(http10), None);
+    }
+
+    #[test]
+    fn own_cookies_are_stripped() {
+        let mut h = http::HeaderMap::new();
+        h.insert(header::COOKIE, "a=1; _abcde=zz".parse().unwrap());
+        h.append(header::COOKIE, "_abcde=yy".parse().unwrap());
+        strip_own_cookies(&mut h, &["_abcde".into()]);
+        assert_eq!(h.get_all(header::COOKIE).iter().count(), 1);
+        assert_eq!(h[header::COOKIE], "a=1");
+        let mut h = http::HeaderMap::new();
+        h.insert(header::COOKIE, "_abcde=zz".parse().unwrap());
+        strip_own_cookies(&mut h, &["_abcde".into()]);
+        assert!(!h.contains_key(header::COOKIE));
+    }
+}

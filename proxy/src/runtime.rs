@@ -1,0 +1,163 @@
+//! The runtime: the current routing snapshot, the client to servers, and what observes them
+//! (metrics, access log). Providers' changes flow in through [`watch_providers`], which merges
+//! and swaps a new snapshot in as soon as any provider publishes.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use arc_swap::ArcSwap;
+use tokio::sync::{watch, Notify};
+
+use crate::api::metrics::Metrics;
+use crate::balance::health::ActiveChecks;
+use crate::balance::Registry;
+use crate::cli::StaticConfig;
+use crate::config::ProviderConfig;
+use crate::proxy::{self, Outcome, Upstream};
+use crate::snapshot::{self, Snapshot};
+
+/// One provider's channel, by provider name (`file`, `docker`).
+pub type ProviderFeed = (String, watch::Receiver<ProviderConfig>);
+
+/// Shared by every connection and the API.
+pub struct Runtime {
+    pub snapshot: ArcSwap<Snapshot>,
+    pub client: Upstream,
+    pub response_header_timeout: Duration,
+    pub access_log: bool,
+    pub metrics: Option<Metrics>,
+    pub static_config: StaticConfig,
+    /// Entrypoints' bound addresses, by name.
+    pub bound: BTreeMap<String, SocketAddr>,
+    pub started: SystemTime,
+    /// Names of the data-plane entrypoints (all but the API's).
+    pub data_entrypoints: Vec<String>,
+    builder: Mutex<Builder>,
+}
+
+struct Builder {
+    registry: Registry,
+    checks: ActiveChecks,
+    generation: u64,
+}
+
+impl Runtime {
+    pub fn new(cfg: StaticConfig, bound: BTreeMap<String, SocketAddr>) -> Self {
+        let data_entrypoints = cfg
+            .entrypoints
+            .keys()
+            .filter(|k| *k != crate::cli::API_ENTRYPOINT || !serves_api(&cfg))
+            .cloned()
+            .collect();
+        Self {
+            snapshot: ArcSwap::from_pointee(Snapshot::default()),
+            client: proxy::upstream(cfg.dial_timeout, cfg.idle_conn_timeout),
+            response_header_timeout: cfg.response_header_timeout,
+            access_log: cfg.access_log,
+            metrics: cfg.metrics.then(Metrics::new),
+            static_config: cfg,
+            bound,
+            started: SystemTime::now(),
+            data_entrypoints,
+            builder: Mutex::new(Builder {
+                registry: Registry::default(),
+                checks: ActiveChecks::new(),
+                generation: 0,
+            }),
+        }
+    }
+
+    /// Merges the providers' latest configurations and swaps the new snapshot in.
+    pub fn apply(&self, providers: &[(String, ProviderConfig)]) {
+        let merged = crate::config::merge::merge(providers.iter().map(|(n, c)| (n.as_str(), c)));
+        let mut b = self.builder.lock().expect("snapshot builder poisoned");
+        b.generation += 1;
+        let generation = b.generation;
+        let built = snapshot::build(merged, &self.data_entrypoints, &mut b.registry, generation);
+        let previous = self.snapshot.load();
+        for issue in &built.snapshot.merged.issues {
+            if !previous.merged.issues.contains(issue) {
+                tracing::warn!(element = ?issue.element, "configuration problem: {}", issue.message);
+            }
+        }
+        b.checks.update(built.health_checks);
+        tracing::info!(
+            generation,
+            routers = built.snapshot.routes.len(),
+            services = built.snapshot.balancers.len(),
+            "configuration applied"
+        );
+        self.snapshot.store(Arc::new(built.snapshot));
+    }
+
+    /// Records a finished request: metrics and access log.
+    #[inline]
+    pub fn record(&self, o: &Outcome<'_>) {
+        if let Some(m) = &self.metrics {
+            m.observe(o);
+        }
+        if self.access_log {
+            let secs = SystemTime::now()
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .unwrap_or_default();
+            let line = format!(
+                "{} client={} host={:?} method={} path={:?} router={:?} service={:?} server={:?} status={} duration_ms={:.3}\n",
+                crate::api::rfc3339(secs),
+                o.client,
+                o.host,
+                o.method,
+                o.path,
+                o.router,
+                o.service,
+                o.server,
+                o.status.as_u16(),
+                o.duration.as_secs_f64() * 1000.0
+            );
+            let _ = std::io::stdout().lock().write_all(line.as_bytes());
+        }
+    }
+}
+
+/// Whether the `traefik` entrypoint serves the API (rather than routers).
+pub fn serves_api(cfg: &StaticConfig) -> bool {
+    cfg.api || cfg.metrics || cfg.ping
+}
+
+/// Applies every provider's configuration now and whenever one changes, until all senders
+/// are gone or `shutdown` fires.
+pub async fn watch_providers(
+    rt: Arc<Runtime>,
+    feeds: Vec<ProviderFeed>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let notify = Arc::new(Notify::new());
+    let mut forwarders = Vec::new();
+    for (_, rx) in &feeds {
+        let mut rx = rx.clone();
+        let notify = notify.clone();
+        forwarders.push(tokio::spawn(async move {
+            while rx.changed().await.is_ok() {
+                notify.notify_one();
+            }
+        }));
+    }
+    let current = |feeds: &[ProviderFeed]| -> Vec<(String, ProviderConfig)> {
+        feeds
+            .iter()
+            .map(|(n, rx)| (n.clone(), rx.borrow().clone()))
+            .collect()
+    };
+    rt.apply(&current(&feeds));
+    loop {
+        tokio::select! {
+            _ = notify.notified() => rt.apply(&current(&feeds)),
+            _ = shutdown.changed() => break,
+        }
+    }
+    for f in forwarders {
+        f.abort();
+    }
+}
