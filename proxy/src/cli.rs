@@ -298,10 +298,8 @@ pub fn parse_address(s: &str) -> Result<SocketAddr, String> {
             .map_err(|_| format!("`{s}` has a bad port; write it like `:80`"))?;
         return Ok(SocketAddr::from(([0, 0, 0, 0], port)));
     }
-    if s.starts_with("localhost:") {
-        let port: u16 = s["localhost:".len()..]
-            .parse()
-            .map_err(|_| format!("`{s}` has a bad port"))?;
+    if let Some(port) = s.strip_prefix("localhost:") {
+        let port: u16 = port.parse().map_err(|_| format!("`{s}` has a bad port"))?;
         return Ok(SocketAddr::from(([127, 0, 0, 1], port)));
     }
     s.parse()

@@ -91,10 +91,11 @@ fn bad_request(status: StatusCode, body: &'static str) -> Response<Body> {
 }
 
 /// Rejects what trusted proxies reject before routing.
-fn validate<B>(req: &Request<B>) -> Result<(), Response<Body>> {
+/// Returns the refusal, if any.
+fn validate<B>(req: &Request<B>) -> Option<Response<Body>> {
     let uri_len = req.uri().path_and_query().map_or(0, |p| p.as_str().len());
     if uri_len > MAX_URI_LEN {
-        return Err(bad_request(StatusCode::URI_TOO_LONG, "414 URI too long\n"));
+        return Some(bad_request(StatusCode::URI_TOO_LONG, "414 URI too long\n"));
     }
     let headers = req.headers();
     let size: usize = headers
@@ -102,7 +103,7 @@ fn validate<B>(req: &Request<B>) -> Result<(), Response<Body>> {
         .map(|(n, v)| n.as_str().len() + v.len() + 4)
         .sum();
     if size > MAX_HEADERS_LEN {
-        return Err(bad_request(
+        return Some(bad_request(
             StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             "431 request header fields too large\n",
         ));
@@ -110,13 +111,13 @@ fn validate<B>(req: &Request<B>) -> Result<(), Response<Body>> {
     let mut hosts = headers.get_all(header::HOST).iter();
     match (hosts.next(), hosts.next()) {
         (None, _) if req.version() == Version::HTTP_11 && req.uri().authority().is_none() => {
-            return Err(bad_request(
+            return Some(bad_request(
                 StatusCode::BAD_REQUEST,
                 "400 missing Host header\n",
             ))
         }
         (Some(_), Some(_)) => {
-            return Err(bad_request(
+            return Some(bad_request(
                 StatusCode::BAD_REQUEST,
                 "400 several Host headers\n",
             ))
@@ -128,7 +129,7 @@ fn validate<B>(req: &Request<B>) -> Result<(), Response<Body>> {
                 .and_then(|s| s.parse::<http::uri::Authority>().ok())
                 .is_some_and(|a| !a.as_str().contains('@') && !a.host().is_empty());
             if !valid {
-                return Err(bad_request(
+                return Some(bad_request(
                     StatusCode::BAD_REQUEST,
                     "400 invalid Host header\n",
                 ));
@@ -137,7 +138,7 @@ fn validate<B>(req: &Request<B>) -> Result<(), Response<Body>> {
         _ => {}
     }
     if headers.get_all(header::CONTENT_LENGTH).iter().count() > 1 {
-        return Err(bad_request(
+        return Some(bad_request(
             StatusCode::BAD_REQUEST,
             "400 several Content-Length headers\n",
         ));
@@ -145,12 +146,12 @@ fn validate<B>(req: &Request<B>) -> Result<(), Response<Body>> {
     if headers.contains_key(header::CONTENT_LENGTH)
         && headers.contains_key(header::TRANSFER_ENCODING)
     {
-        return Err(bad_request(
+        return Some(bad_request(
             StatusCode::BAD_REQUEST,
             "400 both Content-Length and Transfer-Encoding\n",
         ));
     }
-    Ok(())
+    None
 }
 
 fn is_idempotent(m: &Method) -> bool {
@@ -227,7 +228,7 @@ pub async fn handle(
     mut req: Request<Incoming>,
 ) -> Result<Response<Body>, Infallible> {
     let start = Instant::now();
-    if let Err(resp) = validate(&req) {
+    if let Some(resp) = validate(&req) {
         return Ok(resp);
     }
     let snap = rt.snapshot.load_full();
@@ -481,7 +482,7 @@ mod tests {
 
     #[test]
     fn validation_rejects_what_trusted_proxies_reject() {
-        let status = |r: Request<()>| validate(&r).err().map(|r| r.status());
+        let status = |r: Request<()>| validate(&r).map(|r| r.status());
         assert_eq!(status(req(|b| b.header("host", "a.b"))), None);
         assert_eq!(status(req(|b| b)), Some(StatusCode::BAD_REQUEST));
         assert_eq!(

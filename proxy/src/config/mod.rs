@@ -1,6 +1,8 @@
 //! The dynamic configuration: the model, the rule language, the label parser, validation and
 //! the merge of every provider's configuration.
 
+#[doc(hidden)]
+pub mod fuzz;
 pub mod labels;
 pub mod merge;
 pub mod model;

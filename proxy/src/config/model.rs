@@ -196,27 +196,44 @@ pub mod duration_str {
 
     use serde::{Deserialize, Deserializer, Serializer};
 
+    /// Also Go's compound form (`1m30s`, `1h5m`), as Traefik reads durations with Go's
+    /// `time.ParseDuration`; a bare number is seconds.
     pub fn parse(s: &str) -> Result<Duration, String> {
         let s = s.trim();
-        let split = s
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .unwrap_or(s.len());
-        let (num, unit) = s.split_at(split);
-        let value: f64 = num
-            .parse()
-            .map_err(|_| format!("`{s}` is not a duration; write it like `10s` or `500ms`"))?;
-        let secs = match unit {
-            "" | "s" => value,
-            "ms" => value / 1000.0,
-            "us" | "µs" => value / 1_000_000.0,
-            "m" => value * 60.0,
-            "h" => value * 3600.0,
-            other => {
-                return Err(format!(
-                    "unknown duration unit `{other}` in `{s}`; use ms, s, m or h"
-                ))
-            }
-        };
+        let bad = || format!("`{s}` is not a duration; write it like `10s` or `500ms`");
+        if s.is_empty() {
+            return Err(bad());
+        }
+        let mut rest = s;
+        let mut secs = 0.0f64;
+        while !rest.is_empty() {
+            let split = rest
+                .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+                .unwrap_or(rest.len());
+            let (num, after) = rest.split_at(split);
+            let value: f64 = num.parse().map_err(|_| bad())?;
+            let unit_len = after
+                .find(|c: char| c.is_ascii_digit() || c == '.')
+                .unwrap_or(after.len());
+            let (unit, next) = after.split_at(unit_len);
+            let factor = match unit {
+                "" if rest.len() == s.len() => 1.0,
+                "s" => 1.0,
+                "ms" => 1e-3,
+                "us" | "µs" => 1e-6,
+                "ns" => 1e-9,
+                "m" => 60.0,
+                "h" => 3600.0,
+                "" => return Err(bad()),
+                other => {
+                    return Err(format!(
+                        "unknown duration unit `{other}` in `{s}`; use ms, s, m or h"
+                    ))
+                }
+            };
+            secs += value * factor;
+            rest = next;
+        }
         if !secs.is_finite() || !(0.0..=86_400.0 * 365.0).contains(&secs) {
             return Err(format!("duration `{s}` is out of range"));
         }
@@ -262,6 +279,17 @@ mod tests {
         );
         assert_eq!(duration_str::parse("2").unwrap(), Duration::from_secs(2));
         assert!(duration_str::parse("ten").is_err());
+        assert_eq!(
+            duration_str::parse("1m30s").unwrap(),
+            Duration::from_secs(90)
+        );
+        assert_eq!(
+            duration_str::parse("1.5h").unwrap(),
+            Duration::from_secs(5400)
+        );
+        for bad in ["", "s", "1s2", "-1s", "1..2s", "1e3s", "99999999999h"] {
+            assert!(duration_str::parse(bad).is_err(), "{bad}");
+        }
         assert!(duration_str::parse("5y").is_err());
     }
 

@@ -11,3 +11,4 @@ use crate::config::ProviderConfig;
 pub type Publisher = watch::Sender<ProviderConfig>;
 
 pub mod docker;
+pub mod file;

@@ -1,0 +1,89 @@
+//! The real `jokes-api` binary: started on port 0, asked over TCP, stopped with signals.
+
+mod support;
+
+use std::time::Duration;
+
+use support::{start_fails, Server};
+
+const BIN: &str = env!("CARGO_BIN_EXE_jokes-api");
+
+/// Generous: a graceful stop takes milliseconds, but CI machines can be slow. `docker stop`
+/// would wait 10 s; anything near that means the signal was ignored.
+const STOP_LIMIT: Duration = Duration::from_secs(8);
+
+fn start(id: &str) -> Server {
+    Server::start(BIN, &["--listen", "127.0.0.1:0", "--instance-id", id], &[])
+}
+
+#[tokio::test]
+async fn serves_jokes_naming_itself_then_stops_on_sigterm() {
+    let mut server = start("api-it-1");
+    let client = reqwest::Client::new();
+    let response = client
+        .get(format!("{}/?count=3", server.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["x-served-by"], "api-it-1");
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["jokes"].as_array().unwrap().len(), 3);
+    assert_eq!(body["server"]["id"], "api-it-1");
+
+    // The client keeps its connection open (keep-alive): it must not delay the stop.
+    server.signal("TERM");
+    let status = server
+        .wait(STOP_LIMIT)
+        .expect("still running after SIGTERM");
+    assert!(status.success(), "{status}");
+}
+
+#[tokio::test]
+async fn sigint_stops_it_too() {
+    let mut server = start("api-it-2");
+    let response = reqwest::get(format!("{}/healthz", server.url))
+        .await
+        .unwrap();
+    assert_eq!(response.headers()["x-served-by"], "api-it-2");
+    server.signal("INT");
+    let status = server.wait(STOP_LIMIT).expect("still running after SIGINT");
+    assert!(status.success(), "{status}");
+}
+
+#[tokio::test]
+async fn flags_come_from_the_environment_too() {
+    let server = Server::start(
+        BIN,
+        &[],
+        &[("JOKES_LISTEN", "127.0.0.1:0"), ("INSTANCE_ID", "from-env")],
+    );
+    let response = reqwest::get(format!("{}/nope", server.url)).await.unwrap();
+    assert_eq!(response.status(), 404);
+    assert_eq!(response.headers()["x-served-by"], "from-env");
+}
+
+#[tokio::test]
+async fn without_a_flag_the_id_is_detected() {
+    let server = Server::start(BIN, &["--listen", "127.0.0.1:0"], &[]);
+    let response = reqwest::get(format!("{}/whoami", server.url))
+        .await
+        .unwrap();
+    let header = response.headers()["x-served-by"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert!(!header.is_empty());
+    assert_eq!(body["id"], header);
+}
+
+#[test]
+fn bad_flags_are_refused_with_a_reason() {
+    let stderr = start_fails(BIN, &["--instance-id", "two words"]);
+    assert!(stderr.contains("not a usable instance id"), "{stderr}");
+    let stderr = start_fails(BIN, &["--cors-origin", "localhost:8080/"]);
+    assert!(stderr.contains("is not an origin"), "{stderr}");
+    let stderr = start_fails(BIN, &["--listen", "nowhere"]);
+    assert!(stderr.contains("--listen"), "{stderr}");
+}

@@ -1,0 +1,307 @@
+//! The bodies of the fuzz targets: one function per parser, taking arbitrary bytes.
+//!
+//! Why they live in the library: the cargo-fuzz binaries (`fuzz/fuzz_targets/`, nightly) and
+//! the stable fallback below (`cargo test -p proxy --release fuzz_ -- --ignored`, used by
+//! `scripts/fuzz.sh` where cargo-fuzz is missing) run exactly the same code. Each function
+//! drives one parser through everything a real input reaches (parse, validate, merge, match)
+//! and asserts the invariants that must hold whatever the input. A panic is a bug: add the
+//! input as a regression unit test beside the parser.
+
+use std::collections::BTreeMap;
+use std::net::{IpAddr, Ipv4Addr};
+
+use super::labels;
+use super::merge::merge;
+use super::model::{ProviderConfig, Server};
+use super::rule::{RequestInfo, Rule};
+use super::validate;
+use crate::provider::file::{parse_str, Format};
+
+/// Rule text: parse; if it parses, match a few requests, check the path analysis, and check
+/// that printing the tree gives a rule with the same tree.
+pub fn rule(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let rule = match Rule::parse(text) {
+        Ok(r) => r,
+        Err(e) => {
+            assert!(e.position <= text.len(), "error position past the end: {e}");
+            return;
+        }
+    };
+    let headers = http::HeaderMap::new();
+    for (host, path, query) in [
+        ("demo.res.ch", "/", None),
+        ("DEMO.res.ch:8080", "/api/jokes/1", Some("a=1&b=%41+")),
+        ("[::1]:80", "/x/y", Some("%zz&=&&k")),
+        ("", "", Some("")),
+    ] {
+        let _ = rule.matches(&RequestInfo {
+            host,
+            path,
+            method: &http::Method::GET,
+            headers: &headers,
+            query,
+            client_ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
+        });
+    }
+    let prefix = rule.path_prefix();
+    let cookie = rule.cookie_path();
+    assert!(cookie.starts_with('/'), "cookie path {cookie:?}");
+    assert!(prefix.starts_with(&cookie[..cookie.len().min(prefix.len())]) || cookie == "/");
+    let printed = rule.expr().to_string();
+    let again = Rule::parse(&printed)
+        .unwrap_or_else(|e| panic!("printed rule {printed:?} does not parse: {e}"));
+    assert_eq!(
+        again.expr(),
+        rule.expr(),
+        "print/parse changed the tree: {printed:?}"
+    );
+}
+
+/// Labels, one `key=value` per line. The first byte picks whether keys get a `traefik.http.`
+/// prefix (to reach the routers/services/middlewares parsers more often). The result then goes
+/// through validation and the merge, as the Docker provider would send it.
+pub fn labels(data: &[u8]) {
+    let Some((&mode, rest)) = data.split_first() else {
+        return;
+    };
+    let text = String::from_utf8_lossy(rest);
+    let mut map = BTreeMap::new();
+    for line in text.lines() {
+        let (k, v) = line.split_once('=').unwrap_or((line, ""));
+        let key = if mode & 1 == 1 {
+            format!("traefik.http.{k}")
+        } else {
+            k.to_string()
+        };
+        map.insert(key, v.to_string());
+    }
+    let parsed = labels::parse(&map);
+    let mut cfg = parsed.config;
+    for (name, svc) in cfg.services.iter_mut() {
+        let port = parsed.server_ports.get(name).copied().unwrap_or(80);
+        svc.load_balancer.servers.push(Server {
+            url: format!("http://10.0.0.2:{port}"),
+            name: "c1".into(),
+        });
+    }
+    let mut pc = validate::validate("docker", cfg);
+    pc.issues.extend(parsed.issues);
+    merged_invariants(&pc);
+}
+
+/// A dynamic configuration file; the first byte picks YAML or TOML.
+pub fn file_config(data: &[u8]) {
+    let Some((&mode, rest)) = data.split_first() else {
+        return;
+    };
+    let Ok(text) = std::str::from_utf8(rest) else {
+        return;
+    };
+    let format = if mode & 1 == 1 {
+        Format::Toml
+    } else {
+        Format::Yaml
+    };
+    if let Ok(fc) = parse_str(text, format, "fuzz.yml") {
+        let mut pc = validate::validate("file", fc.config);
+        pc.issues.extend(fc.issues);
+        merged_invariants(&pc);
+    }
+}
+
+fn merged_invariants(pc: &ProviderConfig) {
+    let m = merge([("p", pc)]);
+    for (name, r) in m.routers_by_priority() {
+        assert!(r.rule.is_some(), "{name}: enabled without a rule");
+        let s = &m.services[&r.router.service];
+        assert!(
+            s.status.is_usable(),
+            "{name}: enabled with a disabled service"
+        );
+        for mw in &r.router.middlewares {
+            assert!(
+                m.middlewares[mw].status.is_usable(),
+                "{name}: disabled middleware {mw}"
+            );
+        }
+    }
+    let _ = serde_json::to_string(&m).expect("the merged config serializes");
+}
+
+/// A stable stand-in for libFuzzer: mutates seeds and dictionary tokens at random for a bounded
+/// time. Much weaker than coverage-guided fuzzing, but runs anywhere.
+#[cfg(test)]
+mod stable {
+    use std::time::{Duration, Instant};
+
+    use rand::rngs::StdRng;
+    use rand::{Rng, SeedableRng};
+
+    const TOKENS: &[&str] = &[
+        "Host(",
+        "HostRegexp(",
+        "Path(",
+        "PathPrefix(",
+        "Method(",
+        "Headers(",
+        "HeadersRegexp(",
+        "Query(",
+        "ClientIP(",
+        ")",
+        "(",
+        "!",
+        "&&",
+        "||",
+        ",",
+        "`",
+        "\"",
+        "\\",
+        "{",
+        "}",
+        "{x:[0-9]+}",
+        "/",
+        ".",
+        ":",
+        "=",
+        "@",
+        "\n",
+        " ",
+        "traefik.",
+        "http.",
+        "routers.",
+        "services.",
+        "middlewares.",
+        "loadbalancer.",
+        "server.port",
+        "sticky.cookie",
+        ".name",
+        "healthcheck.",
+        "stripprefix.prefixes",
+        "retry.attempts",
+        "rule",
+        "true",
+        "false",
+        "0",
+        "65536",
+        "-1",
+        "http:",
+        "  routers:",
+        "    r:",
+        "      rule: ",
+        "[",
+        "]",
+        "loadBalancer:",
+        "servers:",
+        "- url: http://a:1",
+        "[http.routers.r]",
+        "rule = ",
+        "é",
+        "\u{0}",
+        "10.0.0.0/8",
+        "::1",
+        "%",
+        "+",
+    ];
+
+    const SEEDS: &[&str] = &[
+        "Host(`demo.res.ch`) && PathPrefix(`/api/jokes/`)",
+        "\u{0}traefik.http.routers.r.rule=Path(`/`)\ntraefik.http.services.s.loadbalancer.server.port=80",
+        "\u{1}routers.r.middlewares=a,b@file\nmiddlewares.a.stripprefix.prefixes=/a",
+        "\u{0}http:\n  routers:\n    r:\n      rule: Path(`/`)\n      service: s\n  services:\n    s:\n      loadBalancer:\n        servers:\n          - url: http://a:1\n",
+        "\u{1}[http.routers.r]\nrule = \"Path(`/`)\"\nservice = \"s\"\n[http.middlewares.m.retry]\nattempts = 0\n",
+    ];
+
+    fn mutate(rng: &mut StdRng, input: &mut Vec<u8>) {
+        for _ in 0..rng.random_range(1..6) {
+            let at = rng.random_range(0..=input.len());
+            match rng.random_range(0..5) {
+                0 => {
+                    let t = TOKENS[rng.random_range(0..TOKENS.len())];
+                    input.splice(at..at, t.bytes());
+                }
+                1 if !input.is_empty() => {
+                    let end = (at + rng.random_range(1..8)).min(input.len());
+                    let at = at.min(end);
+                    input.drain(at..end);
+                }
+                2 if at < input.len() => input[at] = rng.random(),
+                3 => input.insert(at, rng.random()),
+                _ => {
+                    let s = SEEDS[rng.random_range(0..SEEDS.len())].as_bytes();
+                    let from = rng.random_range(0..s.len());
+                    let to = rng.random_range(from..=s.len());
+                    input.splice(at..at, s[from..to].iter().copied());
+                }
+            }
+        }
+        input.truncate(4096);
+    }
+
+    /// Runs `target` on mutated inputs for `FUZZ_SECONDS` (default 10); a panic reports the
+    /// input (as a Rust byte string) and the seed to replay it.
+    fn run(name: &str, target: fn(&[u8])) {
+        let secs: u64 = std::env::var("FUZZ_SECONDS")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(10);
+        let seed: u64 = std::env::var("FUZZ_SEED")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(rand::random);
+        let mut rng = StdRng::seed_from_u64(seed);
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        let mut runs = 0u64;
+        let mut pool: Vec<Vec<u8>> = SEEDS.iter().map(|s| s.as_bytes().to_vec()).collect();
+        while Instant::now() < deadline {
+            let mut input = if rng.random_bool(0.1) {
+                Vec::new()
+            } else {
+                pool[rng.random_range(0..pool.len())].clone()
+            };
+            mutate(&mut rng, &mut input);
+            let result = std::panic::catch_unwind(|| target(&input));
+            if result.is_err() {
+                panic!(
+                    "fuzz_{name}: crash on input {:?} (FUZZ_SEED={seed})",
+                    String::from_utf8_lossy(&input)
+                );
+            }
+            if pool.len() < 256 && rng.random_bool(0.05) {
+                pool.push(input);
+            }
+            runs += 1;
+        }
+        eprintln!("fuzz_{name}: {runs} inputs in {secs} s, no crash (FUZZ_SEED={seed})");
+    }
+
+    #[test]
+    #[ignore = "bounded fuzzing loop; run by scripts/fuzz.sh"]
+    fn fuzz_rule() {
+        run("rule", super::rule);
+    }
+
+    #[test]
+    #[ignore = "bounded fuzzing loop; run by scripts/fuzz.sh"]
+    fn fuzz_labels() {
+        run("labels", super::labels);
+    }
+
+    #[test]
+    #[ignore = "bounded fuzzing loop; run by scripts/fuzz.sh"]
+    fn fuzz_file_config() {
+        run("file_config", super::file_config);
+    }
+
+    /// The seeds themselves, in the normal test suite.
+    #[test]
+    fn seeds_do_not_crash() {
+        for s in SEEDS {
+            super::rule(s.as_bytes());
+            super::labels(s.as_bytes());
+            super::file_config(s.as_bytes());
+        }
+    }
+}

