@@ -664,6 +664,89 @@ mod tests {
         assert_eq!(common_cookie_path("/", "/b"), "/");
     }
 
+    mod props {
+        use proptest::prelude::*;
+
+        use super::*;
+
+        fn name() -> impl Strategy<Value = String> {
+            prop::sample::select(vec!["a", "b", "c", "a@p", "b@q", "z@p", "", "x@"])
+                .prop_map(String::from)
+        }
+
+        fn provider_config() -> impl Strategy<Value = ProviderConfig> {
+            let router = (
+                prop::sample::select(vec!["Path(`/`)", "PathPrefix(`/api/`)", "Host(`a`", ""]),
+                name(),
+                prop::collection::vec(name(), 0..3),
+            )
+                .prop_map(|(rule, service, middlewares)| Router {
+                    rule: rule.into(),
+                    service,
+                    middlewares,
+                    ..Default::default()
+                });
+            let service = (any::<bool>(), any::<bool>()).prop_map(|(servers, sticky)| Service {
+                load_balancer: LoadBalancer {
+                    servers: if servers {
+                        vec![server("http://10.0.0.1:80")]
+                    } else {
+                        vec![]
+                    },
+                    sticky: sticky.then(|| Sticky {
+                        cookie: Some(StickyCookie::default()),
+                    }),
+                    ..Default::default()
+                },
+            });
+            let middleware = any::<bool>().prop_map(|ok| Middleware {
+                retry: Some(Retry {
+                    attempts: u32::from(ok),
+                }),
+                ..Default::default()
+            });
+            (
+                prop::collection::btree_map(name(), router, 0..4),
+                prop::collection::btree_map(name(), service, 0..4),
+                prop::collection::btree_map(name(), middleware, 0..4),
+            )
+                .prop_map(|(routers, services, middlewares)| ProviderConfig {
+                    config: DynamicConfig {
+                        routers,
+                        services,
+                        middlewares,
+                    },
+                    issues: vec![],
+                })
+        }
+
+        proptest! {
+            /// Whatever the providers say, an enabled router can be routed: a parsed rule, a
+            /// usable service, usable middlewares; and every problem is in `issues`.
+            #[test]
+            fn enabled_routers_are_routable(p in provider_config(), q in provider_config()) {
+                let m = merge([("p", &p), ("q", &q)]);
+                for (name, r) in m.routers_by_priority() {
+                    prop_assert!(r.rule.is_some());
+                    let s = m.services.get(&r.router.service);
+                    prop_assert!(s.is_some_and(|s| s.status.is_usable()), "{}", name);
+                    for mw in &r.router.middlewares {
+                        prop_assert!(m.middlewares.get(mw).is_some_and(|e| e.status.is_usable()));
+                    }
+                }
+                for (name, r) in &m.routers {
+                    if r.status == Status::Disabled {
+                        prop_assert!(!r.errors.is_empty(), "{} disabled without a reason", name);
+                        prop_assert!(m.issues.iter().any(|i| i.element == Element::Router(name.clone())));
+                    }
+                }
+                for s in m.services.values() {
+                    prop_assert!(s.sticky_cookie_path.starts_with('/'));
+                }
+            }
+        }
+    }
+
     #[test]
     fn merged_config_serializes_with_traefik_statuses() {
         let m = one("docker", report_config(), vec![]);

@@ -5,7 +5,7 @@
 //!   `Headers(name, value)`, `HeadersRegexp(name, regex)`, `Query`, `ClientIP`.
 //! - `&&` binds tighter than `||`; `!` negates; parentheses group.
 //! - Strings in backticks (raw) or double quotes (Go escapes: `\"`, `\\`, `\n`, `\t`, `\r`,
-//!   `\xHH`, `\u{..}`-style `\uHHHH`/`\UHHHHHHHH`).
+//!   `\xHH` (ASCII only), `\uHHHH`, `\UHHHHHHHH`); a trailing comma is allowed, as in Go.
 //! - Several arguments mean "any of them" (``Host(`a`, `b`)``), except `Query`, where, as in
 //!   Traefik v2 (gorilla/mux `Queries`), every `key=value` must be present.
 //!
@@ -19,8 +19,8 @@
 //!   (`/users/{id:[0-9]+}`, `{name}` = `[^/]+`). Paths must start with `/` (mux refuses others).
 //! - `Method` compares with the upper-cased argument. `Headers` needs a header with exactly that
 //!   value (any value when the value is empty).
-//! - `Query(`k=v`)`: a parameter `k` whose percent-decoded value is `v` (`+` is a space);
-//!   `Query(`k`)` or `Query(`k=`)`: `k` present with any value (mux's default pattern `.*`).
+//! - ``Query(`k=v`)``: a parameter `k` whose percent-decoded value is `v` (`+` is a space);
+//!   ``Query(`k`)`` or ``Query(`k=`)``: `k` present with any value (mux's default pattern `.*`).
 //! - `ClientIP`: the connection's peer address (not `X-Forwarded-For`), IPs or CIDRs, IPv4-mapped
 //!   IPv6 addresses treated as IPv4.
 //!
