@@ -4,10 +4,14 @@
 //! Errors are classified at this edge: no router 404, no live server 503, a server that cannot
 //! be reached or answers garbage 502, no response headers in time 504.
 //!
-//! Failover: a refused or reset connection marks the server down at once (passive health) and
-//! the request goes to a server not tried yet. Requests that never reached a server are always
-//! retried; requests that did but got no response byte are retried only when idempotent. Bodies
-//! up to [`REPLAY_LIMIT`] are buffered so they can be replayed; larger ones get one try.
+//! Failover: a refused connection (or one that cannot be opened in time) marks the server down
+//! at once (passive health) and the request goes to a server not tried yet. A connection reset
+//! before any response byte sends the request elsewhere too but does not mark the server down:
+//! on a reused keep-alive connection that is usually the server closing an idle connection, and
+//! a server that is really gone refuses the next connection anyway. Requests that never reached
+//! a server are always retried; requests that did but got no response byte only when
+//! idempotent. Bodies up to [`REPLAY_LIMIT`] are buffered so they can be replayed; larger ones
+//! get one try.
 
 use std::convert::Infallible;
 use std::net::{IpAddr, SocketAddr};
@@ -201,24 +205,22 @@ impl Replay {
     }
 }
 
-/// Whether an upstream error shows the server refused or reset the connection.
-fn is_connection_failure(e: &hyper_util::client::legacy::Error) -> bool {
-    if e.is_connect() {
-        return true;
-    }
+/// Whether an upstream error shows the connection was reset or closed before the response
+/// started (the request may have reached the server).
+fn is_reset(e: &hyper_util::client::legacy::Error) -> bool {
     let mut src: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
     while let Some(s) = src {
         if let Some(io) = s.downcast_ref::<std::io::Error>() {
             return matches!(
                 io.kind(),
                 std::io::ErrorKind::ConnectionReset
-                    | std::io::ErrorKind::ConnectionRefused
                     | std::io::ErrorKind::ConnectionAborted
                     | std::io::ErrorKind::BrokenPipe
+                    | std::io::ErrorKind::UnexpectedEof
             );
         }
         if let Some(h) = s.downcast_ref::<hyper::Error>() {
-            if h.is_incomplete_message() {
+            if h.is_incomplete_message() || h.is_canceled() {
                 return true;
             }
         }
@@ -354,9 +356,9 @@ pub async fn handle(
         }
     };
 
-    let max_tries = (route.chain.retry_attempts as usize)
-        .max(balancer.servers.len().min(3))
-        .max(1);
+    // By default a request may try up to three servers (and a single-server service twice, for
+    // a reset on a reused connection); a retry middleware raises that.
+    let max_tries = (route.chain.retry_attempts as usize).max(balancer.servers.len().clamp(2, 3));
     let idempotent = is_idempotent(&parts.method);
     let mut tried: Vec<usize> = Vec::new();
     let mut failure: Option<(StatusCode, &'static str)> = None;
@@ -366,8 +368,16 @@ pub async fn handle(
         .cloned()
         .unwrap_or_else(|| PathAndQuery::from_static("/"));
 
+    // After a reset (not a refusal) the same server may be tried again on a fresh connection
+    // when no other is left: a reset is often a keep-alive connection the server just closed.
+    let mut same_server_ok = false;
     let (resp, pick) = loop {
-        let Some(pick) = balancer.pick(cookie_value.as_deref(), &tried) else {
+        let pick = balancer.pick(cookie_value.as_deref(), &tried).or_else(|| {
+            std::mem::take(&mut same_server_ok)
+                .then(|| balancer.pick(cookie_value.as_deref(), &[]))
+                .flatten()
+        });
+        let Some(pick) = pick else {
             break (None, None);
         };
         let idx = pick.index();
@@ -400,9 +410,12 @@ pub async fn handle(
         match tokio::time::timeout(rt.response_header_timeout, rt.client.request(up)).await {
             Ok(Ok(resp)) => break (Some(resp), Some(pick)),
             Ok(Err(e)) => {
-                let conn_failure = is_connection_failure(&e);
-                if conn_failure {
+                // A refused connection is definitive: the server is down now. A reset may be
+                // the keep-alive race, so it only makes the request go elsewhere.
+                if e.is_connect() {
                     health::report_connection_failure(server);
+                } else if is_reset(&e) {
+                    same_server_ok = true;
                 }
                 tracing::debug!(server = %server.url, error = ?e, "request to server failed");
                 tried.push(idx);

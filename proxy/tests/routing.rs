@@ -141,3 +141,39 @@ services:
     assert_eq!(s, 504, "{body}");
     assert!(body.contains("timeout"));
 }
+
+#[tokio::test]
+async fn a_server_answering_garbage_gives_502_and_only_that_request_fails() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let garbage = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let gaddr = garbage.local_addr().unwrap();
+    let server = tokio::spawn(async move {
+        while let Ok((mut s, _)) = garbage.accept().await {
+            tokio::spawn(async move {
+                let mut buf = [0u8; 1024];
+                let _ = s.read(&mut buf).await;
+                let _ = s.write_all(b"NOT HTTP AT ALL\r\n\r\n").await;
+            });
+        }
+    });
+    let good = Backend::start("good").await;
+    let p = Proxy::start(&[]).await;
+    p.publish_yaml(&format!(
+        r#"
+routers:
+  bad: {{ rule: "PathPrefix(`/bad`)", service: bad }}
+  good: {{ rule: "PathPrefix(`/good`)", service: good }}
+services:
+  bad: {{ loadBalancer: {{ servers: [ {{ url: "http://{gaddr}" }} ] }} }}
+  good: {{ loadBalancer: {{ servers: [ {{ url: "{}" }} ] }} }}
+"#,
+        good.url()
+    ))
+    .await;
+    let c = client();
+    let r = c.get(p.url("/bad")).send().await.unwrap();
+    assert_eq!(r.status(), 502);
+    let r = c.get(p.url("/good")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    server.abort();
+}
