@@ -20,6 +20,7 @@ use tokio::time::{sleep, sleep_until, Instant};
 
 use super::container::{Action, Container, ContainerEvent};
 use super::desired;
+use super::scope::{self, Scope};
 use super::source::{ContainerSource, SourceError};
 use super::DockerOptions;
 use crate::config::ProviderConfig;
@@ -44,15 +45,18 @@ struct Known {
     leaving: HashSet<String>,
     /// Containers to inspect again at the next gather deadline.
     dirty: HashSet<String>,
+    /// What the proxy reaches (its own container's networks), found again at every re-list.
+    scope: Scope,
 }
 
 impl Known {
     fn desired(&self, opts: &DockerOptions) -> ProviderConfig {
-        desired::build(
+        desired::build_in(
             self.containers
                 .values()
                 .filter(|c| !self.leaving.contains(&c.id)),
             opts,
+            &self.scope,
         )
     }
 
@@ -220,6 +224,26 @@ async fn relist<S>(source: &S, known: &mut Known) -> Result<(), SourceError>
 where
     S: ContainerSource + ?Sized,
 {
+    let scope = scope::detect(source).await?;
+    if scope != known.scope {
+        tracing::info!(
+            "docker provider: routing containers on {}",
+            if scope.networks.is_empty() {
+                "every network (the proxy is not in a container)".to_owned()
+            } else {
+                format!(
+                    "the proxy's networks: {}",
+                    scope
+                        .networks
+                        .iter()
+                        .cloned()
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            }
+        );
+        known.scope = scope;
+    }
     let ids = source.list().await?;
     let mut containers = BTreeMap::new();
     for chunk in ids.chunks(PARALLEL_INSPECTS) {
