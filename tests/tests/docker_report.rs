@@ -416,10 +416,25 @@ async fn scaling_static_4_to_6_to_2_under_load_fails_no_request() {
         failed.len(),
         scaled_down - scale_down
     );
-    assert!(
-        failed.is_empty(),
-        "failed requests while scaling: {failed:?}"
-    );
+    let when: Vec<String> = samples
+        .iter()
+        .filter_map(|s| {
+            let why = s.outcome.as_ref().err()?;
+            let at = |t: Instant| {
+                if s.at >= t {
+                    format!("+{:?}", s.at - t)
+                } else {
+                    format!("-{:?}", t - s.at)
+                }
+            };
+            Some(format!(
+                "{why} at {} from scale-up, {} from scale-down",
+                at(scaled_up),
+                at(scale_down)
+            ))
+        })
+        .collect();
+    assert!(failed.is_empty(), "failed requests while scaling: {when:?}");
     let remaining = stack.containers("static").unwrap();
     assert_eq!(remaining.iter().filter(|c| c.running).count(), 2);
 }

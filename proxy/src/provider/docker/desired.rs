@@ -23,6 +23,7 @@ use crate::config::labels;
 use crate::config::{ConfigIssue, DynamicConfig, Element, ProviderConfig, Server};
 
 use super::container::{Container, Health, State};
+use super::scope::Scope;
 use super::DockerOptions;
 
 /// Traefik's `provider.Normalize`: runs of characters that are not letters or digits become
@@ -48,10 +49,22 @@ pub fn is_serving(container: &Container) -> bool {
     container.state == State::Running && matches!(container.health, None | Some(Health::Healthy))
 }
 
-/// The desired configuration for `containers` (any order).
+/// The desired configuration for `containers` (any order), for a proxy that reaches every
+/// container.
 pub fn build<'a>(
     containers: impl IntoIterator<Item = &'a Container>,
     opts: &DockerOptions,
+) -> ProviderConfig {
+    build_in(containers, opts, &Scope::unscoped())
+}
+
+/// The desired configuration for `containers` (any order), for a proxy in `scope`: containers
+/// it shares no network with are left out (reported when they are in the proxy's own compose
+/// project, where it is a mistake; silently for other projects on the same engine).
+pub fn build_in<'a>(
+    containers: impl IntoIterator<Item = &'a Container>,
+    opts: &DockerOptions,
+    scope: &Scope,
 ) -> ProviderConfig {
     let mut containers: Vec<&Container> = containers.into_iter().collect();
     containers.sort_by(|a, b| a.id.cmp(&b.id));
@@ -66,8 +79,23 @@ pub fn build<'a>(
         if !parsed.enable.unwrap_or(opts.exposed_by_default) {
             continue;
         }
+        if !scope.reaches(container) {
+            if scope.same_project(container) {
+                issues.push(ConfigIssue {
+                    element: Element::Source(container.name.clone()),
+                    message: format!(
+                        "container `{}` shares no network with the proxy (its networks: {}; \
+                         the proxy's: {}), so it is not routed; put them on a common network",
+                        container.name,
+                        join(container.networks.keys()),
+                        join(scope.networks.iter()),
+                    ),
+                });
+            }
+            continue;
+        }
         issues.extend(parsed.issues.iter().cloned());
-        match container_config(container, parsed, opts) {
+        match container_config(container, parsed, opts, scope) {
             Ok((config, warnings)) => {
                 issues.extend(warnings);
                 merged.add(&container.name, config);
@@ -90,6 +118,7 @@ fn container_config(
     container: &Container,
     parsed: labels::LabelConfig,
     opts: &DockerOptions,
+    scope: &Scope,
 ) -> Result<(DynamicConfig, Vec<ConfigIssue>), ConfigIssue> {
     let who = Element::Source(container.name.clone());
     let issue = |message: String| ConfigIssue {
@@ -144,6 +173,7 @@ fn container_config(
         container,
         parsed.docker_network.as_deref(),
         opts,
+        scope,
         &mut warnings,
     )
     .ok_or_else(|| {
@@ -176,11 +206,13 @@ fn container_config(
 }
 
 /// The container's address: on the labelled network, else the provider's network, else on
-/// the first network by name. IPv6 addresses come bracketed, ready for a URL.
+/// the first network by name that the proxy reaches. IPv6 addresses come bracketed, ready for
+/// a URL.
 fn address(
     container: &Container,
     label_network: Option<&str>,
     opts: &DockerOptions,
+    scope: &Scope,
     warnings: &mut Vec<ConfigIssue>,
 ) -> Option<String> {
     let usable = |ip: &String| !ip.is_empty();
@@ -203,22 +235,27 @@ fn address(
                     "container `{}` is not on network `{wanted}` (its networks: {}); using its \
                      first network instead",
                     container.name,
-                    container
-                        .networks
-                        .keys()
-                        .cloned()
-                        .collect::<Vec<_>>()
-                        .join(", ")
+                    join(container.networks.keys())
                 ),
             });
         }
     }
-    let ip = chosen.or_else(|| container.networks.values().find(|ip| usable(ip)))?;
+    let ip = chosen.or_else(|| {
+        container
+            .networks
+            .iter()
+            .find(|(name, ip)| usable(ip) && scope.has(name))
+            .map(|(_, ip)| ip)
+    })?;
     Some(if ip.contains(':') {
         format!("[{ip}]")
     } else {
         ip.clone()
     })
+}
+
+fn join<'a>(names: impl Iterator<Item = &'a String>) -> String {
+    names.cloned().collect::<Vec<_>>().join(", ")
 }
 
 /// Every container's configuration merged, keeping track of who defined what.
@@ -492,6 +529,39 @@ mod tests {
         let p = build([&c], &opts());
         assert!(p.config.services.is_empty());
         assert!(p.issues[0].message.contains("no IP address"));
+    }
+
+    #[test]
+    fn a_proxy_in_a_container_routes_only_what_it_reaches() {
+        let scope = Scope {
+            networks: ["servers1_default".to_owned()].into(),
+            project: Some("servers1".into()),
+        };
+        let ours = container("a", "static", "10.0.0.2");
+        let mut theirs = container("b", "static", "10.1.0.2");
+        theirs.networks = BTreeMap::from([("other_default".into(), "10.1.0.2".into())]);
+        theirs
+            .labels
+            .insert("com.docker.compose.project".into(), "other".into());
+        let mut lost = container("c", "static", "10.2.0.2");
+        lost.networks = BTreeMap::from([("servers1_private".into(), "10.2.0.2".into())]);
+        let mut both = container("d", "static", "");
+        both.networks = BTreeMap::from([
+            ("aaa_first".into(), "10.3.0.2".into()),
+            ("servers1_default".into(), "10.0.0.9".into()),
+        ]);
+
+        let p = build_in([&ours, &theirs, &lost, &both], &opts(), &scope);
+        // Another project's container: silently out. Ours on a private network: reported.
+        assert_eq!(
+            urls(&p, "static-servers1"),
+            ["http://10.0.0.2:80", "http://10.0.0.9:80"]
+        );
+        assert_eq!(p.issues.len(), 1, "{:?}", p.issues);
+        assert!(p.issues[0]
+            .message
+            .contains("shares no network with the proxy"));
+        assert_eq!(p.issues[0].element, Element::Source(lost.name.clone()));
     }
 
     #[test]

@@ -11,14 +11,16 @@
 mod container;
 mod desired;
 mod engine;
+mod scope;
 mod source;
 mod watch;
 
 use std::future::Future;
 
 pub use container::{Action, Container, ContainerEvent, Health, State};
-pub use desired::{build as desired_config, default_name, is_serving, normalize};
+pub use desired::{build as desired_config, build_in, default_name, is_serving, normalize};
 pub use engine::{Engine, DEFAULT_ENDPOINT};
+pub use scope::Scope;
 pub use source::{ContainerSource, SourceError};
 pub use watch::watch;
 

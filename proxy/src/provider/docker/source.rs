@@ -2,6 +2,10 @@
 //! fake engine and the management UI (lab step 9) can extend the same client with actions
 //! (add, stop, start, remove) without touching discovery.
 
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
 use futures_util::future::BoxFuture;
 use futures_util::stream::BoxStream;
 
@@ -39,4 +43,25 @@ pub trait ContainerSource: Send + Sync {
     /// Container events from now on. The stream ends, or yields an error, when the engine
     /// goes away; the caller then reconnects and lists again.
     fn events(&self) -> BoxStream<'static, Result<ContainerEvent, SourceError>>;
+
+    /// How to tell whether a server accepts connections yet (a started container's process
+    /// may need a moment to listen). The default connects over TCP.
+    fn prober(&self) -> Prober {
+        Arc::new(|addr| Box::pin(accepts_tcp(addr)))
+    }
+}
+
+/// Whether a server accepts connections at an address.
+pub type Prober = Arc<dyn Fn(SocketAddr) -> BoxFuture<'static, bool> + Send + Sync>;
+
+/// Whether `addr` accepts a TCP connection within a short time.
+pub async fn accepts_tcp(addr: SocketAddr) -> bool {
+    matches!(
+        tokio::time::timeout(
+            Duration::from_millis(250),
+            tokio::net::TcpStream::connect(addr)
+        )
+        .await,
+        Ok(Ok(_))
+    )
 }

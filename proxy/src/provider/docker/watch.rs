@@ -6,12 +6,17 @@
 //!   `die` and `destroy` remove it too.
 //! - `start`, `health_status`, `pause` and `unpause` re-inspect just that container, after a
 //!   short pause that gathers a burst (`compose up --scale` starts several at once).
+//! - A container that starts serving is routed once its port accepts connections (probed every
+//!   [`WARM_PROBE_EVERY`], for at most [`WARM_MAX`]): its process may need a moment to listen,
+//!   and a request sent before would be refused. Traefik routes it at once, and a client's
+//!   first request can fail.
 //! - The engine going away (socket missing, daemon restart, stream cut) leaves the last
 //!   configuration in place: the loop logs it once, retries with backoff, and on success lists
 //!   everything again to catch up. A full re-list also runs every [`RELIST_EVERY`], a safety
 //!   net for an event lost in transit.
 
 use std::collections::{BTreeMap, HashSet};
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use futures_util::stream::StreamExt;
@@ -20,7 +25,8 @@ use tokio::time::{sleep, sleep_until, Instant};
 
 use super::container::{Action, Container, ContainerEvent};
 use super::desired;
-use super::source::{ContainerSource, SourceError};
+use super::scope::{self, Scope};
+use super::source::{ContainerSource, Prober, SourceError};
 use super::DockerOptions;
 use crate::config::ProviderConfig;
 use crate::provider::Publisher;
@@ -32,6 +38,12 @@ pub const BACKOFF_MIN: Duration = Duration::from_millis(100);
 pub const BACKOFF_MAX: Duration = Duration::from_secs(5);
 /// A full list and inspect, even with no event.
 pub const RELIST_EVERY: Duration = Duration::from_secs(60);
+/// How long a newly started container may take to accept connections before it is routed
+/// anyway (its health is then the data plane's business: a proxy that cannot reach the
+/// containers' network, on a laptop's host, probes in vain).
+pub const WARM_MAX: Duration = Duration::from_secs(3);
+/// Time between two connection attempts to a starting container.
+pub const WARM_PROBE_EVERY: Duration = Duration::from_millis(20);
 /// Inspections in flight at once during a full list.
 const PARALLEL_INSPECTS: usize = 8;
 
@@ -44,16 +56,37 @@ struct Known {
     leaving: HashSet<String>,
     /// Containers to inspect again at the next gather deadline.
     dirty: HashSet<String>,
+    /// Containers that started serving and do not accept connections yet: not routed.
+    warming: HashSet<String>,
+    /// What the proxy reaches (its own container's networks), found again at every re-list.
+    scope: Scope,
 }
 
 impl Known {
     fn desired(&self, opts: &DockerOptions) -> ProviderConfig {
-        desired::build(
+        desired::build_in(
             self.containers
                 .values()
-                .filter(|c| !self.leaving.contains(&c.id)),
+                .filter(|c| !self.leaving.contains(&c.id) && !self.warming.contains(&c.id)),
             opts,
+            &self.scope,
         )
+    }
+
+    /// Stores an inspected container. Returns it when it starts serving now (new, or back
+    /// from stopped, paused or unhealthy): it then waits in `warming` for its port to accept.
+    fn update(&mut self, c: Container) -> Option<Container> {
+        let was_serving = self.containers.get(&c.id).is_some_and(desired::is_serving);
+        let serving = desired::is_serving(&c);
+        let id = c.id.clone();
+        let started = (serving && !was_serving).then(|| c.clone());
+        if started.is_some() {
+            self.warming.insert(id.clone());
+        } else if !serving {
+            self.warming.remove(&id);
+        }
+        self.containers.insert(id, c);
+        started
     }
 
     /// Applies an event to the cache. Returns whether the configuration may have changed
@@ -68,6 +101,7 @@ impl Known {
             Action::Die | Action::Destroy => {
                 self.dirty.remove(&id);
                 self.leaving.remove(&id);
+                self.warming.remove(&id);
                 self.containers.remove(&id).is_some()
             }
             Action::Start => {
@@ -134,13 +168,28 @@ where
     S: ContainerSource + ?Sized,
 {
     let mut known = Known::default();
+    // Probes report here; the channel outlives reconnections so no report is lost.
+    let (ready_tx, mut ready) = mpsc::unbounded_channel();
+    let warm = Warm {
+        prober: source.prober(),
+        ready: ready_tx,
+    };
     let mut health = Health {
         endpoint: source.endpoint(),
         down_since: None,
         backoff: BACKOFF_MIN,
     };
     loop {
-        if let Err(e) = follow(source, opts, publisher, &mut known, &mut health).await {
+        let follow = follow(
+            source,
+            opts,
+            publisher,
+            &mut known,
+            &mut health,
+            &warm,
+            &mut ready,
+        );
+        if let Err(e) = follow.await {
             health.failed(&e);
         }
         health.wait().await;
@@ -154,6 +203,8 @@ async fn follow<S>(
     publisher: &Publisher,
     known: &mut Known,
     health: &mut Health,
+    warm: &Warm,
+    ready: &mut mpsc::UnboundedReceiver<String>,
 ) -> Result<(), SourceError>
 where
     S: ContainerSource + ?Sized,
@@ -173,7 +224,9 @@ where
     // After an outage the cache may be stale in any way (a container stopped and started
     // again while we were away): start from what the engine says now.
     known.leaving.clear();
-    relist(source, known).await?;
+    for started in relist(source, known).await? {
+        warm.probe(started, opts, &known.scope);
+    }
     health.connected(known.containers.len());
     publish(publisher, known.desired(opts));
 
@@ -200,26 +253,62 @@ where
                 let ids: Vec<String> = known.dirty.drain().collect();
                 for id in ids {
                     match source.inspect(&id).await? {
-                        Some(c) => { known.containers.insert(id, c); }
-                        None => { known.containers.remove(&id); known.leaving.remove(&id); }
+                        Some(c) => {
+                            if let Some(started) = known.update(c) {
+                                warm.probe(started, opts, &known.scope);
+                            }
+                        }
+                        None => {
+                            known.containers.remove(&id);
+                            known.leaving.remove(&id);
+                            known.warming.remove(&id);
+                        }
                     }
                 }
                 publish(publisher, known.desired(opts));
             }
+            Some(id) = ready.recv() => {
+                if known.warming.remove(&id) {
+                    publish(publisher, known.desired(opts));
+                }
+            }
             _ = sleep_until(relist_at) => {
                 relist_at = Instant::now() + RELIST_EVERY;
-                relist(source, known).await?;
+                for started in relist(source, known).await? {
+                    warm.probe(started, opts, &known.scope);
+                }
                 publish(publisher, known.desired(opts));
             }
         }
     }
 }
 
-/// Lists and inspects every running container, replacing the cache.
-async fn relist<S>(source: &S, known: &mut Known) -> Result<(), SourceError>
+/// Lists and inspects every running container, replacing the cache. Returns the containers
+/// that started serving since the cache last saw them (all of them the first time).
+async fn relist<S>(source: &S, known: &mut Known) -> Result<Vec<Container>, SourceError>
 where
     S: ContainerSource + ?Sized,
 {
+    let scope = scope::detect(source).await?;
+    if scope != known.scope {
+        tracing::info!(
+            "docker provider: routing containers on {}",
+            if scope.networks.is_empty() {
+                "every network (the proxy is not in a container)".to_owned()
+            } else {
+                format!(
+                    "the proxy's networks: {}",
+                    scope
+                        .networks
+                        .iter()
+                        .cloned()
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            }
+        );
+        known.scope = scope;
+    }
     let ids = source.list().await?;
     let mut containers = BTreeMap::new();
     for chunk in ids.chunks(PARALLEL_INSPECTS) {
@@ -230,12 +319,86 @@ where
             }
         }
     }
-    known.containers = containers;
+    let mut started = Vec::new();
+    let old = std::mem::take(&mut known.containers);
+    for (id, c) in containers {
+        let was_serving = old.get(&id).is_some_and(desired::is_serving);
+        if desired::is_serving(&c) && !was_serving {
+            known.warming.insert(id.clone());
+            started.push(c.clone());
+        }
+        known.containers.insert(id, c);
+    }
     // A container still listed after a `kill` or `stop` is still on its way out: keep it out.
     let still_there = &known.containers;
     known.leaving.retain(|id| still_there.contains_key(id));
+    known
+        .warming
+        .retain(|id| still_there.get(id).is_some_and(desired::is_serving));
     known.dirty.clear();
-    Ok(())
+    Ok(started)
+}
+
+/// Starts probes for containers that start serving.
+struct Warm {
+    prober: Prober,
+    ready: mpsc::UnboundedSender<String>,
+}
+
+impl Warm {
+    /// Probes every address `container` would be routed at, then reports it ready (or after
+    /// [`WARM_MAX`], ready or not).
+    fn probe(&self, container: Container, opts: &DockerOptions, scope: &Scope) {
+        let addrs: Vec<SocketAddr> = desired::build_in([&container], opts, scope)
+            .config
+            .services
+            .values()
+            .flat_map(|s| s.load_balancer.servers.iter())
+            .filter_map(|server| socket_addr(&server.url))
+            .collect();
+        let (prober, ready) = (self.prober.clone(), self.ready.clone());
+        tokio::spawn(async move {
+            let started = Instant::now();
+            let mut waiting = addrs;
+            while !waiting.is_empty() {
+                let mut still = Vec::new();
+                for addr in waiting {
+                    if !prober(addr).await {
+                        still.push(addr);
+                    }
+                }
+                waiting = still;
+                if waiting.is_empty() {
+                    break;
+                }
+                if started.elapsed() >= WARM_MAX {
+                    tracing::info!(
+                        "docker provider: container `{}` does not accept connections at {:?} \
+                         after {}s; routing it anyway",
+                        container.name,
+                        waiting,
+                        WARM_MAX.as_secs()
+                    );
+                    break;
+                }
+                sleep(WARM_PROBE_EVERY).await;
+            }
+            tracing::debug!(
+                id = %short(&container.id),
+                "ready after {:?}",
+                started.elapsed()
+            );
+            let _ = ready.send(container.id);
+        });
+    }
+}
+
+/// `http://10.0.0.2:80` (or `http://[fd00::2]:80`) -> the socket address.
+fn socket_addr(url: &str) -> Option<SocketAddr> {
+    url.strip_prefix("http://")?
+        .trim_end_matches('/')
+        .parse()
+        .ok()
 }
 
 /// Publishes `config` if it differs from what was last published.
@@ -299,6 +462,8 @@ mod tests {
         down: AtomicBool,
         lists: AtomicUsize,
         subscribers: Mutex<Vec<EventTx>>,
+        /// Addresses that do not accept connections yet.
+        refusing: Arc<Mutex<HashSet<SocketAddr>>>,
     }
 
     impl Fake {
@@ -366,6 +531,13 @@ mod tests {
                 rx.recv().await.map(|item| (item, rx))
             })
             .boxed()
+        }
+        fn prober(&self) -> Prober {
+            let refusing = self.refusing.clone();
+            Arc::new(move |addr| {
+                let accepts = !refusing.lock().unwrap().contains(&addr);
+                Box::pin(async move { accepts })
+            })
         }
     }
 
@@ -542,6 +714,38 @@ mod tests {
         fake.down.store(false, Ordering::SeqCst);
         until_servers(&mut rx, &["lab-static-b"]).await;
         assert!(fake.lists.load(Ordering::SeqCst) > lists);
+        task.abort();
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_started_container_is_routed_once_its_port_accepts() {
+        let fake = Arc::new(Fake::default());
+        fake.put(static_container("a", "10.0.0.2"));
+        let (mut rx, task) = start(&fake);
+        until_servers(&mut rx, &["lab-static-a"]).await;
+
+        let addr: SocketAddr = "10.0.0.3:80".parse().unwrap();
+        fake.refusing.lock().unwrap().insert(addr);
+        fake.put(static_container("b", "10.0.0.3"));
+        fake.send("b", Action::Start);
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert_eq!(
+            servers(&rx.borrow()),
+            ["lab-static-a"],
+            "routed before it listens"
+        );
+
+        fake.refusing.lock().unwrap().remove(&addr);
+        let took = until_servers(&mut rx, &["lab-static-a", "lab-static-b"]).await;
+        assert!(took <= WARM_PROBE_EVERY * 2, "took {took:?}");
+
+        // One that never listens (or cannot be reached from here) is routed after WARM_MAX.
+        let addr: SocketAddr = "10.0.0.4:80".parse().unwrap();
+        fake.refusing.lock().unwrap().insert(addr);
+        fake.put(static_container("c", "10.0.0.4"));
+        fake.send("c", Action::Start);
+        let took = until_servers(&mut rx, &["lab-static-a", "lab-static-b", "lab-static-c"]).await;
+        assert!(took >= WARM_MAX, "took {took:?}");
         task.abort();
     }
 
