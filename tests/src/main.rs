@@ -103,7 +103,7 @@ struct CheckArgs {
     /// The compose project (with --docker).
     #[arg(long, default_value = "servers1", env = "COMPOSE_PROJECT_NAME")]
     project: String,
-    /// The compose file (with --docker; default: compose's own lookup).
+    /// The compose file (with --docker; default: the repository's compose/compose.yaml).
     #[arg(long)]
     compose_file: Option<PathBuf>,
     /// Run the browser checks; a missing Chromium is then a failure (default: when installed).
@@ -216,7 +216,15 @@ async fn check_cmd(a: CheckArgs) -> Result<ExitCode> {
             project: a.project.clone(),
             compose_file: a.compose_file.clone(),
         };
-        (Control::Docker(p), a.url.clone(), a.api_url.clone())
+        let url = match &a.url {
+            Some(u) => u.clone(),
+            None => p.published(80).await?,
+        };
+        let api_url = match &a.api_url {
+            Some(u) => u.clone(),
+            None => p.published(8080).await?,
+        };
+        (Control::Docker(p), Some(url), Some(api_url))
     } else if let Some(dir) = local_dir {
         let state = StackState::read(&dir)?;
         control::send(&dir, "status").await?;
