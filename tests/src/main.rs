@@ -129,6 +129,12 @@ async fn main() -> ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
+    // Where panics abort (release), no destructor runs: kill the lab's processes from the hook.
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        default_hook(info);
+        lab::child::kill_all();
+    }));
     let cli = Cli::parse();
     let code = match run(cli).await {
         Ok(code) => code,
