@@ -144,22 +144,17 @@ pub async fn run(
     Ok(())
 }
 
-/// Starts the file provider (`--providers.file.filename` or `.directory`, `--providers.file.watch`).
+/// Starts the file provider (`--providers.file.filename` or `.directory`, `.watch`).
 fn spawn_file_provider(
     opts: cli::FileOptions,
     publisher: provider::Publisher,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) {
+    use provider::file::{FileProvider, FileSource};
     let source = match (opts.filename, opts.directory) {
-        (Some(f), _) => provider::file::FileSource::File(f.into()),
-        (None, Some(d)) => provider::file::FileSource::Dir(d.into()),
-        (None, None) => {
-            tracing::error!(
-                "the file provider needs --providers.file.filename or --providers.file.directory"
-            );
-            return;
-        }
+        (Some(f), _) => FileSource::File(f.into()),
+        (None, Some(d)) => FileSource::Dir(d.into()),
+        (None, None) => unreachable!("the CLI requires a filename or a directory"),
     };
-    let provider = provider::file::FileProvider::new(source, opts.watch);
-    tokio::spawn(provider.run(publisher, shutdown));
+    tokio::spawn(FileProvider::new(source, opts.watch).run(publisher, shutdown));
 }
