@@ -245,6 +245,14 @@ async fn check_cmd(a: CheckArgs) -> Result<ExitCode> {
     let url = url.unwrap_or_else(|| "http://127.0.0.1:8000".into());
     let api_url = api_url.unwrap_or_else(|| "http://127.0.0.1:8080".into());
     let target = Target::new(&url, &api_url, &a.host, control)?;
+    for u in [&url, &api_url] {
+        if let Err(e) = reachable(u).await {
+            bail!(
+                "nothing answers on {u} ({e}): start the lab first (`lab up`, or \
+                 scripts/lab-up.sh on Docker), or pass --url / --api-url, --local, --docker"
+            );
+        }
+    }
     println!(
         "checking {url} (Host: {}) and {api_url}; {}",
         a.host,
@@ -269,4 +277,20 @@ async fn check_cmd(a: CheckArgs) -> Result<ExitCode> {
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// Whether something accepts TCP connections at the URL's address (3 s at most).
+async fn reachable(url: &str) -> Result<()> {
+    let parsed = reqwest::Url::parse(url)?;
+    let addrs = parsed.socket_addrs(|| Some(80))?;
+    let addr = addrs
+        .first()
+        .ok_or_else(|| anyhow::anyhow!("`{url}` has no address"))?;
+    tokio::time::timeout(
+        std::time::Duration::from_secs(3),
+        tokio::net::TcpStream::connect(addr),
+    )
+    .await
+    .map_err(|_| anyhow::anyhow!("connect timed out"))??;
+    Ok(())
 }
