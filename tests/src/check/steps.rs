@@ -544,9 +544,14 @@ async fn discovery(ctx: &mut Ctx) -> Result<Outcome> {
         if let Ok(Some(n)) = ctx.t.control.count(kind).await {
             ensure!(
                 servers.len() == n,
-                "service {} lists {} servers, the stack has {n}",
+                "service {} lists {} servers, the stack has {n}{}",
                 kind.name(),
-                servers.len()
+                servers.len(),
+                if ctx.t.control.is_docker() {
+                    " (another compose project with the same labels on this engine? `docker ps`)"
+                } else {
+                    ""
+                }
             );
         }
         parts.push(format!("{}: {} servers UP", kind.name(), servers.len()));
