@@ -4,6 +4,7 @@
 //! Every server binds port 0 and prints the address it got (`listening on http://ADDR`; the
 //! proxy: `entrypoint NAME listening on http://ADDR`), so nothing ever races for a fixed port.
 
+use std::collections::BTreeSet;
 use std::io::Write;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -15,6 +16,33 @@ use anyhow::{anyhow, bail, Context, Result};
 use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 use tokio::process::{Child, Command};
 use tokio::sync::mpsc;
+
+/// The pids of every program started and not yet killed, so a panic hook can kill them even
+/// where panics abort (the release profile) and no destructor runs.
+static RUNNING: Mutex<BTreeSet<u32>> = Mutex::new(BTreeSet::new());
+
+/// SIGKILLs every program the lab started that is still registered (for a panic hook).
+pub fn kill_all() {
+    let pids: Vec<u32> = RUNNING
+        .lock()
+        .map(|s| s.iter().copied().collect())
+        .unwrap_or_default();
+    for pid in pids {
+        if let Some(pid) = rustix::process::Pid::from_raw(pid as i32) {
+            let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
+        }
+    }
+}
+
+fn register(pid: u32, running: bool) {
+    if let Ok(mut s) = RUNNING.lock() {
+        if running {
+            s.insert(pid);
+        } else {
+            s.remove(&pid);
+        }
+    }
+}
 
 /// One address line a program printed: the entrypoint's name (proxy) and the bound address.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -113,6 +141,7 @@ impl ChildProcess {
             .spawn()
             .with_context(|| format!("cannot start {}", spec.program.display()))?;
         let pid = child.id().unwrap_or_default();
+        register(pid, true);
         let (tx, mut rx) = mpsc::unbounded_channel();
         if let Some(out) = child.stdout.take() {
             tokio::spawn(pump(out, log_file.clone(), tx.clone()));
@@ -130,6 +159,7 @@ impl ChildProcess {
                     None => {
                         // Both pipes closed: the program is gone.
                         let status = child.wait().await.ok();
+                        register(pid, false);
                         bail!("{} exited ({}) before printing its address; its log:\n{}",
                             spec.name, status.map(|s| s.to_string()).unwrap_or_default(),
                             tail(&spec.log, 20));
@@ -137,6 +167,8 @@ impl ChildProcess {
                 },
                 _ = tokio::time::sleep_until(deadline) => {
                     let _ = child.start_kill();
+                    let _ = child.wait().await;
+                    register(pid, false);
                     bail!("{} printed no `listening on http://ADDR` line within {:?}; its log:\n{}",
                         spec.name, spec.timeout, tail(&spec.log, 20));
                 }
@@ -181,6 +213,7 @@ impl ChildProcess {
             self.child.start_kill().ok();
         }
         self.child.wait().await?;
+        register(self.pid, false);
         Ok(())
     }
 }
@@ -189,6 +222,7 @@ impl Drop for ChildProcess {
     fn drop(&mut self) {
         // kill_on_drop does it too; being explicit keeps it true if that flag is ever removed.
         let _ = self.child.start_kill();
+        register(self.pid, false);
     }
 }
 

@@ -255,6 +255,11 @@ impl LocalStack {
         Ok(stack)
     }
 
+    /// How the stack routes (host, localhost routers, health check).
+    pub fn routes(&self) -> &RouteOptions {
+        &self.opts.routes
+    }
+
     /// The servers of one kind, in index order.
     pub fn servers(&self, kind: Kind) -> impl Iterator<Item = &Backend> {
         self.servers.iter().filter(move |b| b.kind == kind)

@@ -103,7 +103,7 @@ struct CheckArgs {
     /// The compose project (with --docker).
     #[arg(long, default_value = "servers1", env = "COMPOSE_PROJECT_NAME")]
     project: String,
-    /// The compose file (with --docker; default: compose's own lookup).
+    /// The compose file (with --docker; default: the repository's compose/compose.yaml).
     #[arg(long)]
     compose_file: Option<PathBuf>,
     /// Run the browser checks; a missing Chromium is then a failure (default: when installed).
@@ -129,6 +129,12 @@ async fn main() -> ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
+    // Where panics abort (release), no destructor runs: kill the lab's processes from the hook.
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        default_hook(info);
+        lab::child::kill_all();
+    }));
     let cli = Cli::parse();
     let code = match run(cli).await {
         Ok(code) => code,
@@ -216,7 +222,15 @@ async fn check_cmd(a: CheckArgs) -> Result<ExitCode> {
             project: a.project.clone(),
             compose_file: a.compose_file.clone(),
         };
-        (Control::Docker(p), a.url.clone(), a.api_url.clone())
+        let url = match &a.url {
+            Some(u) => u.clone(),
+            None => p.published(80).await?,
+        };
+        let api_url = match &a.api_url {
+            Some(u) => u.clone(),
+            None => p.published(8080).await?,
+        };
+        (Control::Docker(p), Some(url), Some(api_url))
     } else if let Some(dir) = local_dir {
         let state = StackState::read(&dir)?;
         control::send(&dir, "status").await?;
@@ -231,6 +245,14 @@ async fn check_cmd(a: CheckArgs) -> Result<ExitCode> {
     let url = url.unwrap_or_else(|| "http://127.0.0.1:8000".into());
     let api_url = api_url.unwrap_or_else(|| "http://127.0.0.1:8080".into());
     let target = Target::new(&url, &api_url, &a.host, control)?;
+    for u in [&url, &api_url] {
+        if let Err(e) = reachable(u).await {
+            bail!(
+                "nothing answers on {u} ({e}): start the lab first (`lab up`, or \
+                 scripts/lab-up.sh on Docker), or pass --url / --api-url, --local, --docker"
+            );
+        }
+    }
     println!(
         "checking {url} (Host: {}) and {api_url}; {}",
         a.host,
@@ -255,4 +277,20 @@ async fn check_cmd(a: CheckArgs) -> Result<ExitCode> {
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// Whether something accepts TCP connections at the URL's address (3 s at most).
+async fn reachable(url: &str) -> Result<()> {
+    let parsed = reqwest::Url::parse(url)?;
+    let addrs = parsed.socket_addrs(|| Some(80))?;
+    let addr = addrs
+        .first()
+        .ok_or_else(|| anyhow::anyhow!("`{url}` has no address"))?;
+    tokio::time::timeout(
+        std::time::Duration::from_secs(3),
+        tokio::net::TcpStream::connect(addr),
+    )
+    .await
+    .map_err(|_| anyhow::anyhow!("connect timed out"))??;
+    Ok(())
 }

@@ -113,8 +113,16 @@ pub fn banner(stack: &LocalStack, localhost: bool) -> String {
          \x20 In a browser on http://{host}:{port}/ : add `127.0.0.1 {host}` to /etc/hosts, or\n\
          \x20   chromium --host-resolver-rules='MAP {host} 127.0.0.1' http://{host}:{port}/\n\n\
          \x20 Routing file (watched by the proxy, rewritten on scale): {}\n\
+         \x20 {}\n\
          \x20 From another terminal: lab status | lab scale static=6 | lab kill static 2 | lab check | lab down\n",
-        stack.config_file.display()
+        stack.config_file.display(),
+        match stack.routes().health_check_ms {
+            Some(ms) => format!(
+                "Active health check: GET /healthz every {ms} ms (not in the report's compose \
+                 file; it brings a restarted server back; --health-check-ms 0 drops it)"
+            ),
+            None => "No active health check, as in the report's compose file".into(),
+        }
     ));
     s
 }

@@ -17,7 +17,12 @@ use lab::local::{Kind, LocalOptions, LocalStack, StackState};
 use lab::routes::RouteOptions;
 use tokio::sync::Mutex;
 
-/// Builds the three binaries once per test run and returns their directory.
+/// The directory of the three binaries, built first if missing or older than their sources.
+///
+/// `cargo test --workspace` has just built them (the three packages have integration tests,
+/// which makes cargo build their binaries): they are used as they are. Otherwise (`cargo test
+/// -p lab`) this runs `cargo build -p proxy -p static-server -p jokes-api` once, same profile,
+/// same target directory. `LAB_BIN_DIR` skips all of it.
 fn binaries() -> PathBuf {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
@@ -25,32 +30,70 @@ fn binaries() -> PathBuf {
             return PathBuf::from(dir);
         }
         let exe = std::env::current_exe().unwrap();
-        let release = exe.components().any(|c| c.as_os_str() == "release");
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let mut cmd = Command::new(cargo);
-        cmd.args([
-            "build",
-            "-p",
-            "proxy",
-            "-p",
-            "static-server",
-            "-p",
-            "jokes-api",
-        ]);
-        if release {
-            cmd.arg("--release");
-        }
-        let status = cmd
-            .status()
-            .expect("cannot run cargo to build the lab's binaries");
-        assert!(
-            status.success(),
-            "cargo build of proxy, static-server, jokes-api failed"
-        );
         // target/<profile>/deps/<test> -> target/<profile>
-        exe.parent().and_then(Path::parent).unwrap().to_path_buf()
+        let dir = exe.parent().and_then(Path::parent).unwrap().to_path_buf();
+        if !fresh(&dir) {
+            let release = exe.components().any(|c| c.as_os_str() == "release");
+            let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+            let mut cmd = Command::new(cargo);
+            cmd.args([
+                "build",
+                "-p",
+                "proxy",
+                "-p",
+                "static-server",
+                "-p",
+                "jokes-api",
+            ]);
+            if release {
+                cmd.arg("--release");
+            }
+            let status = cmd
+                .status()
+                .expect("cannot run cargo to build the lab's binaries");
+            assert!(
+                status.success(),
+                "cargo build of proxy, static-server, jokes-api failed"
+            );
+        }
+        dir
     })
     .clone()
+}
+
+/// Whether the three binaries in `dir` exist and are newer than every source they are built from.
+fn fresh(dir: &Path) -> bool {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let newest_source = ["proxy", "static-server", "jokes-api", "common"]
+        .iter()
+        .map(|c| newest(&root.join(c)))
+        .chain([newest(&root.join("Cargo.lock"))])
+        .max()
+        .flatten();
+    let oldest_binary = ["proxy", "static-server", "jokes-api"]
+        .iter()
+        .map(|b| modified(&dir.join(b)))
+        .collect::<Option<Vec<_>>>()
+        .and_then(|v| v.into_iter().min());
+    matches!((oldest_binary, newest_source), (Some(b), Some(s)) if b >= s)
+}
+
+fn modified(p: &Path) -> Option<std::time::SystemTime> {
+    std::fs::metadata(p).and_then(|m| m.modified()).ok()
+}
+
+/// The newest modification time under `p` (sources, manifests, the site), skipping `target`.
+fn newest(p: &Path) -> Option<std::time::SystemTime> {
+    let meta = std::fs::metadata(p).ok()?;
+    if !meta.is_dir() {
+        return meta.modified().ok();
+    }
+    std::fs::read_dir(p)
+        .ok()?
+        .flatten()
+        .filter(|e| e.file_name() != "target" && e.file_name() != "tests")
+        .filter_map(|e| newest(&e.path()))
+        .max()
 }
 
 fn screenshots() -> (PathBuf, Option<tempfile::TempDir>) {

@@ -374,10 +374,13 @@ pub async fn sticky(
                 .iter()
                 .find(|x| x.kind == "Document")
                 .ok_or_else(|| anyhow!("session {}: no document response", i + 1))?;
-            let server = doc
-                .served_by
-                .clone()
-                .ok_or_else(|| anyhow!("session {}: the page has no X-Served-By", i + 1))?;
+            let server = doc.served_by.clone().ok_or_else(|| {
+                anyhow!(
+                    "session {}: the page ({}) has no X-Served-By",
+                    i + 1,
+                    doc.status
+                )
+            })?;
             let kinds: BTreeSet<&str> = statics.iter().map(|x| x.kind.as_str()).collect();
             ensure!(
                 statics.len() >= 4,

@@ -234,21 +234,52 @@ async fn expected(t: &Target, kind: Kind) -> Option<usize> {
     api_servers(t, kind).await.ok().map(|s| s.len())
 }
 
-/// The servers of a service in the proxy's API: (url, UP/DOWN).
+/// The servers of a service in the proxy's API: (url, UP/DOWN). The service is the one the
+/// `static` / `dynamic` router uses: with the report's labels the API's service has Docker's
+/// default name (`dynamic-<project>`), not `dynamic`.
 async fn api_servers(t: &Target, kind: Kind) -> Result<Vec<(String, String)>> {
+    let routers = t.api("/api/http/routers").await?;
+    let prefix = format!("{}@", kind.name());
+    let router = routers
+        .as_array()
+        .and_then(|a| {
+            a.iter().find(|r| {
+                r.get("name")
+                    .and_then(|n| n.as_str())
+                    .is_some_and(|n| n.starts_with(&prefix))
+            })
+        })
+        .ok_or_else(|| anyhow!("/api/http/routers has no `{}` router", kind.name()))?;
+    let provider = router
+        .get("provider")
+        .and_then(|p| p.as_str())
+        .unwrap_or("")
+        .to_string();
+    let mut service = router
+        .get("service")
+        .and_then(|s| s.as_str())
+        .unwrap_or(kind.name())
+        .to_string();
+    if !service.contains('@') && !provider.is_empty() {
+        service = format!("{service}@{provider}");
+    }
     let services = t.api("/api/http/services").await?;
     let list = services
         .as_array()
         .ok_or_else(|| anyhow!("/api/http/services is not a list"))?;
-    let prefix = format!("{}@", kind.name());
     let svc = list
         .iter()
         .find(|s| {
             s.get("name")
                 .and_then(|n| n.as_str())
-                .is_some_and(|n| n.starts_with(&prefix) || n == kind.name())
+                .is_some_and(|n| n == service || n.split('@').next() == Some(service.as_str()))
         })
-        .ok_or_else(|| anyhow!("/api/http/services has no `{}` service", kind.name()))?;
+        .ok_or_else(|| {
+            anyhow!(
+                "/api/http/services has no `{service}` (router {}'s service)",
+                kind.name()
+            )
+        })?;
     let status = svc.get("serverStatus").cloned().unwrap_or_default();
     let servers = svc
         .pointer("/loadBalancer/servers")
@@ -513,9 +544,14 @@ async fn discovery(ctx: &mut Ctx) -> Result<Outcome> {
         if let Ok(Some(n)) = ctx.t.control.count(kind).await {
             ensure!(
                 servers.len() == n,
-                "service {} lists {} servers, the stack has {n}",
+                "service {} lists {} servers, the stack has {n}{}",
                 kind.name(),
-                servers.len()
+                servers.len(),
+                if ctx.t.control.is_docker() {
+                    " (another compose project with the same labels on this engine? `docker ps`)"
+                } else {
+                    ""
+                }
             );
         }
         parts.push(format!("{}: {} servers UP", kind.name(), servers.len()));

@@ -9,6 +9,7 @@ use tokio::sync::Mutex;
 
 use crate::check::client::Client;
 use crate::control;
+use crate::docker;
 use crate::local::{Kind, LocalStack, StackState};
 
 /// How the checks stop, start and scale servers.
@@ -56,7 +57,7 @@ impl Control {
             Control::None => bail!("no way to stop servers: pass --local or --docker"),
             Control::Local(dir) => control::send(dir, &format!("kill {id}")).await.map(drop),
             Control::InProcess(stack) => stack.lock().await.kill_server(id).await,
-            Control::Docker(p) => p.docker(&["stop", "-t", "5", id]).await.map(drop),
+            Control::Docker(p) => p.docker(&["stop", id]).await.map(drop),
         }
     }
 
@@ -100,6 +101,8 @@ impl Control {
                     "-d".into(),
                     "--no-recreate".into(),
                     "--no-build".into(),
+                    "--pull".into(),
+                    "never".into(),
                     "--scale".into(),
                     format!("{}={n}", kind.name()),
                     "--scale".into(),
@@ -113,30 +116,45 @@ impl Control {
 }
 
 impl DockerProject {
-    fn compose_args(&self) -> Vec<String> {
-        let mut args = vec!["compose".to_string(), "-p".into(), self.project.clone()];
-        if let Some(f) = &self.compose_file {
-            args.push("-f".into());
-            args.push(f.display().to_string());
-        }
-        args
+    /// The compose file: the one given, else the repository's `compose/compose.yaml`.
+    pub fn file(&self) -> PathBuf {
+        self.compose_file
+            .clone()
+            .unwrap_or_else(docker::compose_file)
     }
 
-    /// Runs `docker ARGS` and returns its standard output.
+    fn compose_args(&self) -> Vec<String> {
+        vec![
+            "compose".to_string(),
+            "-p".into(),
+            self.project.clone(),
+            "-f".into(),
+            self.file().display().to_string(),
+        ]
+    }
+
+    /// Runs `docker ARGS` (through the Docker suite's helper) off the async threads.
     pub async fn docker(&self, args: &[&str]) -> Result<String> {
-        let out = tokio::process::Command::new("docker")
-            .args(args)
-            .output()
-            .await
-            .context("cannot run `docker`: is Docker installed and on PATH?")?;
-        if !out.status.success() {
-            bail!(
-                "`docker {}` failed: {}",
-                args.join(" "),
-                String::from_utf8_lossy(&out.stderr).trim()
-            );
-        }
-        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+        let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        tokio::task::spawn_blocking(move || {
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            docker::docker(&args)
+        })
+        .await?
+    }
+
+    /// `http://ADDR` published for the proxy's container `port` (80: web, 8080: API).
+    pub async fn published(&self, port: u16) -> Result<String> {
+        let mut args = self.compose_args();
+        args.extend(["port".to_string(), "proxy".into(), port.to_string()]);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = self.docker(&args).await.with_context(|| {
+            format!(
+                "no running proxy in compose project {}: start it (README) or pass --url/--api-url",
+                self.project
+            )
+        })?;
+        Ok(format!("http://{}", out.trim()))
     }
 
     /// The running containers of a compose service: (short id, published ports column).

@@ -1,0 +1,81 @@
+//! `lab check` against the lab on the real Docker engine: the compose stack with the report's
+//! scale (`--scale static=4 --scale dynamic=3`), every check, browser included, with the
+//! checks stopping, starting and scaling containers through `docker`.
+//!
+//! Needs Docker and Compose v2; without them the test says so loudly and passes, except with
+//! `CI=true`, where it fails. The stack (a fresh `labtest-...` project on free loopback ports)
+//! is torn down when the test ends, also when it fails.
+
+use std::time::Duration;
+
+use lab::check::{self, BrowserMode, Control, DockerProject, Status, Target};
+use lab::docker::{ensure_images, require_engine, DockerStack, StackOptions};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_check_passes_against_the_docker_stack() {
+    if !require_engine("every_check_passes_against_the_docker_stack") {
+        return;
+    }
+    // The Docker provider sees every container of the engine (as Traefik's does): another lab
+    // stack running now would mix its containers into this one's services.
+    let others = lab::docker::docker(&[
+        "ps",
+        "--filter",
+        "label=com.docker.compose.service=static",
+        "--format",
+        "{{.Label \"com.docker.compose.project\"}}",
+    ])
+    .unwrap_or_default();
+    let others: std::collections::BTreeSet<&str> = others.lines().collect();
+    assert!(
+        others.is_empty(),
+        "other lab stacks run on this engine ({others:?}); their containers would join this \
+         test's services (the Docker provider is engine-wide, like Traefik's): stop them \
+         (`docker compose -p <project> down`, scripts/lab-down.sh) and run again"
+    );
+    ensure_images().expect("the lab's images build");
+    let stack = DockerStack::up(StackOptions {
+        static_scale: 4,
+        dynamic_scale: 3,
+        ready_timeout: Duration::from_secs(60),
+        ..Default::default()
+    })
+    .await
+    .expect("the compose stack starts");
+    let control = Control::Docker(DockerProject {
+        project: stack.project.clone(),
+        compose_file: None,
+    });
+    let target = Target::new(&stack.http_url, &stack.api_url, &stack.host, control).unwrap();
+    let opts = check::Options {
+        browser: BrowserMode::Auto,
+        ..Default::default()
+    };
+    let report = check::run(&target, &opts, &mut |r| println!("{}", r.line())).await;
+    println!("{}", report.summary());
+    let failed: Vec<String> = report
+        .results
+        .iter()
+        .filter(|r| r.status == Status::Fail)
+        .map(|r| r.line())
+        .collect();
+    assert!(
+        failed.is_empty(),
+        "{}\n--- logs ---\n{}",
+        failed.join("\n"),
+        stack.logs()
+    );
+    for name in [
+        "proxy-only-entry",
+        "failover",
+        "scaling",
+        "round-robin",
+        "sticky-sessions",
+    ] {
+        assert_eq!(
+            report.get(name).map(|r| r.status),
+            Some(Status::Pass),
+            "{name}"
+        );
+    }
+}
