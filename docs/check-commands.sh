@@ -28,7 +28,7 @@ done
 if [ ${#files[@]} -eq 0 ]; then
   # The book's order: the report's tests after the steps, and those that stop or scale
   # containers last.
-  files=(docs/src/commands/step{1,2,3,4,5,6,7,9}.sh docs/src/commands/{sticky,cookie}.sh
+  files=(docs/src/commands/step{1,2,3,4,5,6,7}.sh docs/src/commands/{sticky,cookie}.sh
          docs/src/commands/{step8,servers-down,scaling}.sh)
 fi
 
