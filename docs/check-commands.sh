@@ -6,6 +6,9 @@
 #   bash docs/check-commands.sh step3 step7        # only these files
 #   bash docs/check-commands.sh --capture          # also refresh docs/src/outputs/ (the
 #                                                  # "what you should see" blocks of the book)
+#   bash docs/check-commands.sh --up               # start the Docker stack first (compose
+#                                                  # project servers1 on free loopback ports,
+#                                                  # report's scale), remove it at the end: CI
 #
 # Environment:
 #   WEB, API     the proxy's web and API entrypoints (default http://localhost, :8080)
@@ -17,11 +20,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 capture=0
+up=0
 files=()
 for arg in "$@"; do
   case "$arg" in
     --capture) capture=1 ;;
-    -h | --help) sed -n '2,15p' "$0"; exit 0 ;;
+    --up) up=1 ;;
+    -h | --help) sed -n '2,18p' "$0"; exit 0 ;;
     *) files+=("docs/src/commands/${arg%.sh}.sh") ;;
   esac
 done
@@ -30,6 +35,38 @@ if [ ${#files[@]} -eq 0 ]; then
   # containers last.
   files=(docs/src/commands/step{1,2,3,4,5,6,7}.sh docs/src/commands/{sticky,cookie}.sh
          docs/src/commands/{step8,servers-down,scaling}.sh)
+fi
+
+# `lab` (for the `lab check` blocks): on PATH, else the one cargo built here.
+if ! command -v lab >/dev/null 2>&1; then
+  if [ ! -x target/debug/lab ]; then
+    echo "check-commands: building lab (cargo build -p lab)" >&2
+    cargo build -q -p lab
+  fi
+  PATH="$PWD/target/debug:$PATH"
+fi
+
+compose=(docker compose -f compose/compose.yaml -p servers1)
+if [ "$up" = 1 ]; then
+  free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+  LAB_HTTP_PORT=$(free_port)
+  LAB_API_PORT=$(free_port)
+  export LAB_HTTP_PORT LAB_API_PORT LAB_BUILD_TARGET=prebuilt
+  WEB="http://127.0.0.1:$LAB_HTTP_PORT"
+  API="http://127.0.0.1:$LAB_API_PORT"
+  LAB_DOCKER=1
+  if "${compose[@]}" ps -q 2>/dev/null | grep -q .; then
+    echo "check-commands: a compose project servers1 is already running; stop it first (${compose[*]} down)" >&2
+    exit 1
+  fi
+  echo "check-commands: building the images and starting the stack on $WEB and $API" >&2
+  bash scripts/build-images.sh --quiet >&2
+  trap '"${compose[@]}" down --remove-orphans --timeout 5 >/dev/null 2>&1 || true' EXIT
+  "${compose[@]}" up -d --scale static=4 --scale dynamic=3 >&2
+  for _ in $(seq 1 50); do
+    curl -s -o /dev/null -H 'Host: demo.res.ch' "$WEB/" && break
+    sleep 0.2
+  done
 fi
 
 : "${WEB:=http://localhost}"

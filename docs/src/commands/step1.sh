@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Lab step 1: the static web server, alone in its container.
 source "$(dirname "$0")/lib.sh"
-docker_on || exit 0
+if docker_on; then
 
 CLEANUP+=('docker rm -f step1-static >/dev/null 2>&1 || true')
 
@@ -43,3 +43,15 @@ curl -si "http://$(docker port step1-static 80)/" | grep -qi "x-served-by: $id" 
 docker rm -f step1-static
 # ANCHOR_END: stop
 } >"$OUT"; show stop
+fi
+
+if docker_on; then
+{
+# ANCHOR: check
+lab check --docker --url "$WEB" --api-url "$API" --step 1
+# ANCHOR_END: check
+} >"$OUT"; show check
+else
+  lab check --url "$WEB" --api-url "$API" --step 1 >"$OUT"; show check
+fi
+expect " passed"

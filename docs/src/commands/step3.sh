@@ -37,3 +37,14 @@ if grep -E '^(static|dynamic)[[:space:]].*->' <<<"$out"; then
   fail "a backend publishes a port: the proxy must be the only entry point"
 fi
 fi
+
+if docker_on; then
+{
+# ANCHOR: check
+lab check --docker --url "$WEB" --api-url "$API" --step 3
+# ANCHOR_END: check
+} >"$OUT"; show check
+else
+  lab check --url "$WEB" --api-url "$API" --step 3 >"$OUT"; show check
+fi
+expect " passed"

@@ -32,3 +32,14 @@ sleep 1
 out=$(curl -s -o /dev/null -w '%{http_code}' -H 'Host: demo.res.ch' "$WEB/")
 [ "$out" = 200 ] || fail "the site should answer 200 after the static containers were recreated, got $out"
 fi
+
+if docker_on; then
+{
+# ANCHOR: check
+lab check --docker --url "$WEB" --api-url "$API" --step 5
+# ANCHOR_END: check
+} >"$OUT"; show check
+else
+  lab check --url "$WEB" --api-url "$API" --step 5 >"$OUT"; show check
+fi
+expect " passed"
