@@ -4,7 +4,7 @@ source "$(dirname "$0")/lib.sh"
 
 {
 # ANCHOR: site
-curl -si -H 'Host: demo.res.ch' "$WEB/"
+curl -s -D - -o /dev/null -H 'Host: demo.res.ch' "$WEB/"
 # ANCHOR_END: site
 } >"$OUT"; show site
 expect "HTTP/1.1 200"
