@@ -91,7 +91,10 @@ impl Backend {
                 c.arg("--root")
                     .arg(&self.dir)
                     .arg("--listen")
-                    .arg(format!("127.0.0.1:{}", self.port));
+                    .arg(format!("127.0.0.1:{}", self.port))
+                    .arg("--instance-id")
+                    .arg(&self.name);
+                // The access log is at INFO: one line per request would measure the log.
                 c.env("RUST_LOG", "warn");
                 c
             }

@@ -58,6 +58,40 @@ enum Cmd {
         #[arg(long)]
         no_docs: bool,
     },
+    /// Steady load through a proxy (ours by default) while servers are scaled up and down;
+    /// writes bench/results/soak.json and the soak section of the performance chapter.
+    Soak {
+        /// Seconds of load.
+        #[arg(long, default_value_t = 180)]
+        duration: u64,
+        /// Seconds between scale steps.
+        #[arg(long, default_value_t = 3)]
+        step: u64,
+        #[arg(long, default_value_t = 16)]
+        conns: u32,
+        /// Seconds before the memory baseline.
+        #[arg(long, default_value_t = 20)]
+        warmup: u64,
+        /// Stop a server's process before removing it from the config.
+        #[arg(long)]
+        abrupt: bool,
+        /// The proxy to soak (ours, haproxy, nginx, caddy, apache).
+        #[arg(long, default_value = "ours")]
+        peer: String,
+        /// Do not touch docs/ (results JSON only).
+        #[arg(long)]
+        no_docs: bool,
+    },
+    /// Profile our proxy under load with perf (build it with symbols: bench/profile.sh);
+    /// writes bench/results/profile.txt.
+    Profile {
+        /// Seconds of recording.
+        #[arg(long, default_value_t = 10)]
+        duration: u64,
+        /// Profile the sticky-cookie path instead of plain round robin.
+        #[arg(long)]
+        sticky: bool,
+    },
     /// Render every peer's config and run the peer's own check (haproxy -c, nginx -t,
     /// caddy validate, apache2 -t); no load.
     Validate,
@@ -157,6 +191,57 @@ fn main() -> Result<()> {
                     docs.display()
                 );
             }
+            Ok(())
+        }
+        Cmd::Soak {
+            duration,
+            step,
+            conns,
+            warmup,
+            abrupt,
+            peer,
+            no_docs,
+        } => {
+            let env = env(&cli)?;
+            let opts = bench::soak::SoakOptions {
+                peer: Peer::parse(peer).ok_or_else(|| anyhow::anyhow!("unknown peer {peer}"))?,
+                duration_s: *duration,
+                step_s: *step,
+                conns: *conns,
+                warmup_s: (*warmup).min(duration / 2),
+                abrupt: *abrupt,
+                ..Default::default()
+            };
+            let r = bench::soak::run(&opts, &env.backend, &env.ours, &env.command)?;
+            let dir = cli.root.join("bench/results");
+            std::fs::create_dir_all(&dir)?;
+            let json = dir.join("soak.json");
+            std::fs::write(&json, serde_json::to_string_pretty(&r)?)?;
+            let md = bench::soak::markdown(&r);
+            println!("{md}");
+            eprintln!("bench: raw results in {}", json.display());
+            if !no_docs && opts.peer == Peer::Ours {
+                let docs = cli.root.join("docs/src");
+                bench::report::write_docs(
+                    &docs,
+                    "bench soak",
+                    &md,
+                    &[("bench-soak.svg", bench::soak::chart(&r))],
+                )?;
+            }
+            Ok(())
+        }
+        Cmd::Profile { duration, sticky } => {
+            let env = env(&cli)?;
+            let p = bench::profile::run(&env.ours, &env.backend, *duration, *sticky)?;
+            let text = format!(
+                "# {}\n# {} req/s while recording (perf slows it down)\n\n## by symbol (self time)\n{}\n\n## by shared object\n{}\n",
+                env.command, p.rps.round(), p.flat, p.by_dso
+            );
+            let path = cli.root.join("bench/results/profile.txt");
+            std::fs::write(&path, &text)?;
+            println!("{text}");
+            eprintln!("bench: profile in {}", path.display());
             Ok(())
         }
         Cmd::Validate => {

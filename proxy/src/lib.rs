@@ -144,7 +144,7 @@ pub async fn run(
     Ok(())
 }
 
-/// Starts the file provider (`--providers.file.filename` or `.directory`).
+/// Starts the file provider (`--providers.file.filename` or `.directory`, `.watch`).
 fn spawn_file_provider(
     opts: cli::FileOptions,
     publisher: provider::Publisher,
@@ -154,12 +154,7 @@ fn spawn_file_provider(
     let source = match (opts.filename, opts.directory) {
         (Some(f), _) => FileSource::File(f.into()),
         (None, Some(d)) => FileSource::Dir(d.into()),
-        (None, None) => {
-            tracing::error!(
-                "--providers.file needs --providers.file.filename=FILE or --providers.file.directory=DIR"
-            );
-            return;
-        }
+        (None, None) => unreachable!("the CLI requires a filename or a directory"),
     };
     tokio::spawn(FileProvider::new(source, opts.watch).run(publisher, shutdown));
 }

@@ -285,6 +285,7 @@ impl LocalStack {
             let new = futures_util::future::try_join_all(starts).await?;
             self.next_index[kind as usize] += new.len();
             self.servers.extend(new);
+            self.servers.sort_by_key(|b| (b.kind, b.index));
             self.rewrite()?;
             self.wait_routed().await?;
         } else if n < have {

@@ -112,7 +112,7 @@ struct CheckArgs {
     /// Skip the browser checks.
     #[arg(long)]
     no_browser: bool,
-    /// Write the browser's screenshots (site.png, site-ajax.png, dashboard.png) here.
+    /// Write the browser's screenshots (site.png, site-sticky.png, dashboard.png) here.
     #[arg(long)]
     screenshots: Option<PathBuf>,
     /// List the checks and exit.

@@ -74,7 +74,7 @@ pub fn chromium_args(profile: &Path, host: &str) -> Vec<String> {
         format!("--user-data-dir={}", profile.display()),
         "--remote-debugging-address=127.0.0.1".into(),
         "--remote-debugging-port=0".into(),
-        format!("--host-resolver-rules=MAP {host} 127.0.0.1, EXCLUDE localhost, MAP * ~NOTFOUND"),
+        format!("--host-resolver-rules=MAP {host} 127.0.0.1, EXCLUDE localhost, EXCLUDE 127.0.0.1, MAP * ~NOTFOUND"),
     ];
     // Chromium's sandbox refuses to run as root (a container, CI).
     if rustix::process::geteuid().is_root() {
@@ -401,7 +401,7 @@ pub async fn sticky(
             }
             if i == 0 {
                 if let Some(dir) = shots {
-                    s.screenshot(&dir.join("site.png")).await?;
+                    s.screenshot(&dir.join("site-sticky.png")).await?;
                 }
             }
             Ok::<_, anyhow::Error>((
@@ -479,7 +479,7 @@ pub async fn ajax(b: &mut BrowserSession, t: &Target, shots: Option<&Path>) -> R
             "the page does not show the latest API server `{latest}`"
         );
         if let Some(dir) = shots {
-            s.screenshot(&dir.join("site-ajax.png")).await?;
+            s.screenshot(&dir.join("site.png")).await?;
         }
         Ok(format!(
             "{} AJAX calls to {API_PREFIX}, answered in turn by {}; the page shows the latest ({latest})",

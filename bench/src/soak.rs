@@ -1,0 +1,374 @@
+//! The soak: steady load through the proxy for a few minutes while servers are scaled up and
+//! down every few seconds, as `docker compose up --scale` does in the lab.
+//!
+//! Scaling up starts a backend process, waits until it answers, then adds it to the file
+//! config; scaling down removes it from the config, lets the proxy pick that up, then stops the
+//! process with SIGTERM (the order an orchestrator that drains would use). `--abrupt` reverses
+//! it for scale-down (SIGTERM first, config later), as the Docker provider sees a container
+//! stop. Reported: failed GETs, memory over time (growth after warm-up), open fds; memory and
+//! fds are summed over the proxy's process tree, so the soak also runs against the peers.
+
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
+
+use crate::backend::{Backend, BackendKind, LOAD_PATH};
+use crate::peers::{self, Peer, Running, Upstream};
+use crate::procs;
+use crate::stats::mb;
+use crate::svg::{self, Series};
+use crate::wrk::{Load, WrkResult};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SoakOptions {
+    pub peer: Peer,
+    pub duration_s: u64,
+    /// Seconds between scale steps.
+    pub step_s: u64,
+    pub conns: u32,
+    /// Seconds of load before the memory baseline is taken.
+    pub warmup_s: u64,
+    pub min_servers: usize,
+    pub max_servers: usize,
+    /// Scale down by stopping the process before removing it from the config.
+    pub abrupt: bool,
+}
+
+impl Default for SoakOptions {
+    fn default() -> Self {
+        SoakOptions {
+            peer: Peer::Ours,
+            duration_s: 180,
+            step_s: 3,
+            conns: 16,
+            warmup_s: 20,
+            min_servers: 1,
+            max_servers: 5,
+            abrupt: false,
+        }
+    }
+}
+
+/// One sample per second.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Point {
+    pub t_s: f64,
+    pub rss_kb: u64,
+    pub fds: usize,
+    pub servers: usize,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SoakResults {
+    pub command: String,
+    pub started_utc: String,
+    pub options: SoakOptions,
+    pub backend: String,
+    pub wrk: WrkResult,
+    pub scale_ups: usize,
+    pub scale_downs: usize,
+    pub points: Vec<Point>,
+    /// Open fds right after start-up, before any load.
+    pub fds_idle_start: usize,
+    /// Open fds two seconds after the load ended.
+    pub fds_idle_end: usize,
+    pub rss_after_warmup_kb: u64,
+    pub rss_end_kb: u64,
+    pub rss_peak_kb: u64,
+}
+
+impl SoakResults {
+    /// Memory growth from the end of warm-up to the end of the load, in percent.
+    pub fn growth_pct(&self) -> f64 {
+        if self.rss_after_warmup_kb == 0 {
+            return 0.0;
+        }
+        (self.rss_end_kb as f64 - self.rss_after_warmup_kb as f64) * 100.0
+            / self.rss_after_warmup_kb as f64
+    }
+}
+
+/// Open fds of the whole process tree (HAProxy's and nginx's workers hold the sockets).
+fn tree_fds(pid: u32) -> usize {
+    procs::tree_pids(pid).into_iter().map(procs::fd_count).sum()
+}
+
+/// A small deterministic generator, so two soaks scale the same way.
+struct Lcg(u64);
+impl Lcg {
+    fn next(&mut self) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        self.0 >> 33
+    }
+}
+
+fn say(msg: impl AsRef<str>) {
+    eprintln!("soak: {}", msg.as_ref());
+}
+
+pub fn run(
+    opts: &SoakOptions,
+    backend: &BackendKind,
+    ours: &std::path::Path,
+    command: &str,
+) -> Result<SoakResults> {
+    procs::install_cleanup();
+    let started_utc = std::process::Command::new("date")
+        .args(["-u", "+%Y-%m-%d %H:%M UTC"])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default();
+    let work = tempfile::Builder::new().prefix("soak-").tempdir()?;
+    let _ = std::process::Command::new("chmod")
+        .arg("755")
+        .arg(work.path())
+        .status();
+    // A pool of backends; the first three start in the config.
+    let mut pool: Vec<Backend> = Vec::new();
+    for i in 0..opts.max_servers {
+        let mut b = Backend::start(backend, &format!("s{i}"), work.path())?;
+        if i >= 3 {
+            b.stop();
+        }
+        pool.push(b);
+    }
+    let mut in_config: Vec<usize> = (0..3.min(opts.max_servers)).collect();
+    let ups = |idx: &[usize], pool: &[Backend]| -> Vec<Upstream> {
+        idx.iter()
+            .map(|i| Upstream {
+                name: pool[*i].name.clone(),
+                port: pool[*i].port,
+            })
+            .collect()
+    };
+    let cfg = peers::config_in(work.path(), "proxy", ups(&in_config, &pool), false)?;
+    let (mut running, _) = Running::start(opts.peer, ours, cfg)?;
+    let pid = running.pid().context("the soak needs a proxy process")?;
+    std::thread::sleep(Duration::from_millis(500));
+    let fds_idle_start = tree_fds(pid);
+    let load = Load::new(
+        running.port(),
+        LOAD_PATH,
+        opts.conns,
+        Duration::from_secs(opts.duration_s),
+    );
+    let t0 = Instant::now();
+    let handle = std::thread::spawn(move || load.run());
+    let mut rng = Lcg(42);
+    let mut points = Vec::new();
+    let (mut ups_n, mut downs_n) = (0, 0);
+    let mut next_step = Duration::from_secs(opts.step_s);
+    let mut next_sample = Duration::ZERO;
+    let mut rss_after_warmup = 0;
+    let end = Duration::from_secs(opts.duration_s);
+    while t0.elapsed() < end && !handle.is_finished() {
+        let now = t0.elapsed();
+        if now >= next_sample {
+            let p = Point {
+                t_s: now.as_secs_f64(),
+                rss_kb: procs::tree_rss_kb(pid),
+                fds: tree_fds(pid),
+                servers: in_config.len(),
+            };
+            if rss_after_warmup == 0 && now >= Duration::from_secs(opts.warmup_s) {
+                rss_after_warmup = p.rss_kb;
+            }
+            points.push(p);
+            next_sample += Duration::from_secs(1);
+        }
+        // Leave the last step time to settle before the load ends.
+        if now >= next_step && now + Duration::from_secs(opts.step_s) < end {
+            next_step += Duration::from_secs(opts.step_s);
+            let can_up = in_config.len() < opts.max_servers;
+            let can_down = in_config.len() > opts.min_servers;
+            let up = match (can_up, can_down) {
+                (true, true) => rng.next() & 1 == 0,
+                (up, _) => up,
+            };
+            if up {
+                let i = (0..pool.len())
+                    .find(|i| !in_config.contains(i))
+                    .context("no stopped backend")?;
+                pool[i].restart()?;
+                in_config.push(i);
+                running.reconfigure(ups(&in_config, &pool))?;
+                ups_n += 1;
+                say(format!(
+                    "{:>5.1}s up   {} -> {} servers",
+                    now.as_secs_f64(),
+                    pool[i].name,
+                    in_config.len()
+                ));
+            } else {
+                let k = (rng.next() as usize) % in_config.len();
+                let i = in_config.remove(k);
+                if opts.abrupt {
+                    pool[i].stop();
+                    running.reconfigure(ups(&in_config, &pool))?;
+                } else {
+                    running.reconfigure(ups(&in_config, &pool))?;
+                    std::thread::sleep(Duration::from_millis(500));
+                    pool[i].stop();
+                }
+                downs_n += 1;
+                say(format!(
+                    "{:>5.1}s down {} -> {} servers",
+                    now.as_secs_f64(),
+                    pool[i].name,
+                    in_config.len()
+                ));
+            }
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let wrk = handle
+        .join()
+        .map_err(|_| anyhow::anyhow!("wrk thread panicked"))??;
+    let rss_end = points.last().map(|p| p.rss_kb).unwrap_or(0);
+    std::thread::sleep(Duration::from_secs(2));
+    let fds_idle_end = tree_fds(pid);
+    let rss_peak = points
+        .iter()
+        .map(|p| p.rss_kb)
+        .max()
+        .unwrap_or(0)
+        .max(procs::status_kb(pid, "VmHWM").unwrap_or(0));
+    running.stop();
+    Ok(SoakResults {
+        command: command.to_string(),
+        started_utc,
+        options: opts.clone(),
+        backend: backend.label().to_string(),
+        wrk,
+        scale_ups: ups_n,
+        scale_downs: downs_n,
+        points,
+        fds_idle_start,
+        fds_idle_end,
+        rss_after_warmup_kb: rss_after_warmup,
+        rss_end_kb: rss_end,
+        rss_peak_kb: rss_peak,
+    })
+}
+
+/// The soak's block of the performance chapter.
+pub fn markdown(r: &SoakResults) -> String {
+    let o = &r.options;
+    let fds_max = r.points.iter().map(|p| p.fds).max().unwrap_or(0);
+    format!(
+        "Measured {} with `{}`: {} requests through {} for {} s, wrk {} connections, servers ({}) scaled between {} and {} every {} s ({} up, {} down; scale-down {}).\n\n\
+| figure | value | goal |\n|---|--:|---|\n\
+| requests | {} ({:.0} req/s) | |\n\
+| failed GETs (non-2xx/3xx + socket errors) | {} | 0 |\n\
+| RSS after {} s warm-up → end of load | {} → {} MB | |\n\
+| memory growth after warm-up | {:+.1} % | < 10 % |\n\
+| peak RSS (sampled, or VmHWM) | {} MB | < 20 MB |\n\
+| open fds: idle at start → max under load → idle 2 s after the load | {} → {} → {} | back to the start |\n\n\
+![Memory and open fds during the soak](images/bench-soak.svg)\n",
+        r.started_utc,
+        r.command,
+        r.wrk.requests,
+        o.peer.label(),
+        o.duration_s,
+        o.conns,
+        r.backend,
+        o.min_servers,
+        o.max_servers,
+        o.step_s,
+        r.scale_ups,
+        r.scale_downs,
+        if o.abrupt {
+            "process stopped first, config updated after"
+        } else {
+            "removed from the config first, process stopped 0.5 s later"
+        },
+        r.wrk.requests,
+        r.wrk.rps,
+        r.wrk.failed(),
+        o.warmup_s,
+        mb(r.rss_after_warmup_kb as f64),
+        mb(r.rss_end_kb as f64),
+        r.growth_pct(),
+        mb(r.rss_peak_kb as f64),
+        r.fds_idle_start,
+        fds_max,
+        r.fds_idle_end,
+    )
+}
+
+pub fn chart(r: &SoakResults) -> String {
+    let series = vec![
+        Series {
+            label: "RSS, MB".into(),
+            points: r
+                .points
+                .iter()
+                .map(|p| (p.t_s, p.rss_kb as f64 / 1024.0))
+                .collect(),
+            colour: "#d9480f".into(),
+        },
+        Series {
+            label: "open fds / 10".into(),
+            points: r
+                .points
+                .iter()
+                .map(|p| (p.t_s, p.fds as f64 / 10.0))
+                .collect(),
+            colour: "#4c6ef5".into(),
+        },
+        Series {
+            label: "servers in config".into(),
+            points: r.points.iter().map(|p| (p.t_s, p.servers as f64)).collect(),
+            colour: "#2b8a3e".into(),
+        },
+    ];
+    svg::lines(
+        "Soak: memory, file descriptors and servers over time",
+        &format!(
+            "{}, wrk {} connections, scaling every {} s, {}",
+            r.options.peer.label(),
+            r.options.conns,
+            r.options.step_s,
+            r.started_utc
+        ),
+        "seconds",
+        "MB / fds÷10 / servers",
+        &series,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn growth_is_relative_to_the_warm_baseline() {
+        let r = SoakResults {
+            command: "x".into(),
+            started_utc: "now".into(),
+            options: SoakOptions::default(),
+            backend: "b".into(),
+            wrk: WrkResult::default(),
+            scale_ups: 1,
+            scale_downs: 1,
+            points: vec![Point {
+                t_s: 0.0,
+                rss_kb: 1000,
+                fds: 20,
+                servers: 3,
+            }],
+            fds_idle_start: 10,
+            fds_idle_end: 10,
+            rss_after_warmup_kb: 1000,
+            rss_end_kb: 1050,
+            rss_peak_kb: 1100,
+        };
+        assert!((r.growth_pct() - 5.0).abs() < 1e-9);
+        assert!(markdown(&r).contains("+5.0 %"));
+        assert!(chart(&r).contains("<polyline"));
+    }
+}
