@@ -11,7 +11,7 @@
 #                                                  # report's scale), remove it at the end: CI
 #
 # Environment:
-#   WEB, API     the proxy's web and API entrypoints (default http://localhost, :8080)
+#   WEB, API     the proxy's web and API entrypoints (default http://127.0.0.1, :8080)
 #   LAB_DOCKER   1 (default): the stack is the README's Docker stack (compose project
 #                `servers1`); the files also build, run, stop and scale containers.
 #                0: a stack without Docker (`lab up`); the Docker blocks are skipped.
@@ -38,11 +38,10 @@ if [ ${#files[@]} -eq 0 ]; then
 fi
 
 # `lab` (for the `lab check` blocks): on PATH, else the one cargo built here.
+# Built every time (a no-op when up to date), so an old `lab` never checks new code.
 if ! command -v lab >/dev/null 2>&1; then
-  if [ ! -x target/debug/lab ]; then
-    echo "check-commands: building lab (cargo build -p lab)" >&2
-    cargo build -q -p lab
-  fi
+  echo "check-commands: building lab (cargo build -p lab)" >&2
+  cargo build -q -p lab
   PATH="$PWD/target/debug:$PATH"
 fi
 
@@ -63,14 +62,16 @@ if [ "$up" = 1 ]; then
   bash scripts/build-images.sh --quiet >&2
   trap '"${compose[@]}" down --remove-orphans --timeout 5 >/dev/null 2>&1 || true' EXIT
   "${compose[@]}" up -d --scale static=4 --scale dynamic=3 >&2
-  for _ in $(seq 1 50); do
-    curl -s -o /dev/null -H 'Host: demo.res.ch' "$WEB/" && break
+  # Ready when the site and the API answer 200 through the proxy (at most 30 s).
+  for _ in $(seq 1 150); do
+    curl -fs -o /dev/null -H 'Host: demo.res.ch' "$WEB/" &&
+      curl -fs -o /dev/null -H 'Host: demo.res.ch' "$WEB/api/jokes/" && break
     sleep 0.2
   done
 fi
 
-: "${WEB:=http://localhost}"
-: "${API:=http://localhost:8080}"
+: "${WEB:=http://127.0.0.1}"
+: "${API:=http://127.0.0.1:8080}"
 : "${LAB_DOCKER:=1}"
 export WEB API LAB_DOCKER
 
@@ -97,13 +98,18 @@ for f in "${files[@]}"; do
   fi
   if [ "$capture" = 1 ]; then
     if [ "$status" = ok ] && grep -q 'ANCHOR: ' "$log"; then
-      # The book shows the default addresses, not the ports this run happened to use.
-      sed -e "s#${WEB%/}#http://localhost#g" -e "s#${API%/}#http://localhost:8080#g" "$log" \
-        >"docs/src/outputs/$name.txt"
+      # The book shows the default addresses (WEB, API and their published ports), not the
+      # free ports this run happened to use.
+      web_port=$(sed -E 's#.*:([0-9]+)/?$#\1#; t; s#.*#80#' <<<"$WEB")
+      api_port=$(sed -E 's#.*:([0-9]+)/?$#\1#' <<<"$API")
+      sed -E -e "s#${API%/}([^0-9]|\$)#http://127.0.0.1:8080\\1#g" -e "s#${WEB%/}([^0-9]|\$)#http://127.0.0.1\\1#g" \
+        -e "s#127\\.0\\.0\\.1:${api_port}->#127.0.0.1:8080->#g" -e "s#127\\.0\\.0\\.1:${web_port}->#127.0.0.1:80->#g" \
+        "$log" >"docs/src/outputs/$name.txt"
     elif [ "$status" = ok ]; then
       echo "   (nothing to capture: its blocks were skipped)"
     fi
-  else
+  fi
+  if [ "$capture" = 0 ] || [ "$status" = FAIL ]; then
     sed 's/^/   /' "$log"
   fi
   rm -f "$log"

@@ -40,7 +40,7 @@ for i in 1 2 3 4; do
 done
 # ANCHOR_END: services-after
 } >"$OUT"; show services-after
-[ "$(grep -c ' UP$' <<<"$out")" = 4 ] || fail "after recreating, the proxy should list 4 static servers UP"
+[ "$(grep -c ' UP$' <<<"$out")" -ge 4 ] || fail "after recreating, the proxy should list 4 static servers UP"
 distinct 4
 for id in $(served_by_list); do
   if grep -qx "$id" <<<"$old"; then fail "$id is an old container: the proxy did not follow"; fi

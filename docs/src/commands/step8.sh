@@ -4,7 +4,8 @@ source "$(dirname "$0")/lib.sh"
 if docker_on; then
 
 servers() {
-  curl -s "$API/api/http/services/$1" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["loadBalancer"]["servers"]))'
+  # Only this project's containers: other stacks on the same engine may carry the same labels.
+  curl -s "$API/api/http/services/$1" | python3 -c 'import json,sys; print(sum(s.get("name", "").startswith("servers1-") for s in json.load(sys.stdin)["loadBalancer"]["servers"]))'
 }
 
 {
