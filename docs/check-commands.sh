@@ -6,9 +6,12 @@
 #   bash docs/check-commands.sh step3 step7        # only these files
 #   bash docs/check-commands.sh --capture          # also refresh docs/src/outputs/ (the
 #                                                  # "what you should see" blocks of the book)
+#   bash docs/check-commands.sh --up               # start the Docker stack first (compose
+#                                                  # project servers1 on free loopback ports,
+#                                                  # report's scale), remove it at the end: CI
 #
 # Environment:
-#   WEB, API     the proxy's web and API entrypoints (default http://localhost, :8080)
+#   WEB, API     the proxy's web and API entrypoints (default http://127.0.0.1, :8080)
 #   LAB_DOCKER   1 (default): the stack is the README's Docker stack (compose project
 #                `servers1`); the files also build, run, stop and scale containers.
 #                0: a stack without Docker (`lab up`); the Docker blocks are skipped.
@@ -17,23 +20,58 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 capture=0
+up=0
 files=()
 for arg in "$@"; do
   case "$arg" in
     --capture) capture=1 ;;
-    -h | --help) sed -n '2,15p' "$0"; exit 0 ;;
+    --up) up=1 ;;
+    -h | --help) sed -n '2,18p' "$0"; exit 0 ;;
     *) files+=("docs/src/commands/${arg%.sh}.sh") ;;
   esac
 done
 if [ ${#files[@]} -eq 0 ]; then
   # The book's order: the report's tests after the steps, and those that stop or scale
   # containers last.
-  files=(docs/src/commands/step{1,2,3,4,5,6,7,9}.sh docs/src/commands/{sticky,cookie}.sh
+  files=(docs/src/commands/step{1,2,3,4,5,6,7}.sh docs/src/commands/{sticky,cookie}.sh
          docs/src/commands/{step8,servers-down,scaling}.sh)
 fi
 
-: "${WEB:=http://localhost}"
-: "${API:=http://localhost:8080}"
+# `lab` (for the `lab check` blocks): on PATH, else the one cargo built here.
+# Built every time (a no-op when up to date), so an old `lab` never checks new code.
+if ! command -v lab >/dev/null 2>&1; then
+  echo "check-commands: building lab (cargo build -p lab)" >&2
+  cargo build -q -p lab
+  PATH="$PWD/target/debug:$PATH"
+fi
+
+compose=(docker compose -f compose/compose.yaml -p servers1)
+if [ "$up" = 1 ]; then
+  free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+  LAB_HTTP_PORT=$(free_port)
+  LAB_API_PORT=$(free_port)
+  export LAB_HTTP_PORT LAB_API_PORT LAB_BUILD_TARGET=prebuilt
+  WEB="http://127.0.0.1:$LAB_HTTP_PORT"
+  API="http://127.0.0.1:$LAB_API_PORT"
+  LAB_DOCKER=1
+  if "${compose[@]}" ps -q 2>/dev/null | grep -q .; then
+    echo "check-commands: a compose project servers1 is already running; stop it first (${compose[*]} down)" >&2
+    exit 1
+  fi
+  echo "check-commands: building the images and starting the stack on $WEB and $API" >&2
+  bash scripts/build-images.sh --quiet >&2
+  trap '"${compose[@]}" down --remove-orphans --timeout 5 >/dev/null 2>&1 || true' EXIT
+  "${compose[@]}" up -d --scale static=4 --scale dynamic=3 >&2
+  # Ready when the site and the API answer 200 through the proxy (at most 30 s).
+  for _ in $(seq 1 150); do
+    curl -fs -o /dev/null -H 'Host: demo.res.ch' "$WEB/" &&
+      curl -fs -o /dev/null -H 'Host: demo.res.ch' "$WEB/api/jokes/" && break
+    sleep 0.2
+  done
+fi
+
+: "${WEB:=http://127.0.0.1}"
+: "${API:=http://127.0.0.1:8080}"
 : "${LAB_DOCKER:=1}"
 export WEB API LAB_DOCKER
 
@@ -60,13 +98,18 @@ for f in "${files[@]}"; do
   fi
   if [ "$capture" = 1 ]; then
     if [ "$status" = ok ] && grep -q 'ANCHOR: ' "$log"; then
-      # The book shows the default addresses, not the ports this run happened to use.
-      sed -e "s#${WEB%/}#http://localhost#g" -e "s#${API%/}#http://localhost:8080#g" "$log" \
-        >"docs/src/outputs/$name.txt"
+      # The book shows the default addresses (WEB, API and their published ports), not the
+      # free ports this run happened to use.
+      web_port=$(sed -E 's#.*:([0-9]+)/?$#\1#; t; s#.*#80#' <<<"$WEB")
+      api_port=$(sed -E 's#.*:([0-9]+)/?$#\1#' <<<"$API")
+      sed -E -e "s#${API%/}([^0-9]|\$)#http://127.0.0.1:8080\\1#g" -e "s#${WEB%/}([^0-9]|\$)#http://127.0.0.1\\1#g" \
+        -e "s#127\\.0\\.0\\.1:${api_port}->#127.0.0.1:8080->#g" -e "s#127\\.0\\.0\\.1:${web_port}->#127.0.0.1:80->#g" \
+        "$log" >"docs/src/outputs/$name.txt"
     elif [ "$status" = ok ]; then
       echo "   (nothing to capture: its blocks were skipped)"
     fi
-  else
+  fi
+  if [ "$capture" = 0 ] || [ "$status" = FAIL ]; then
     sed 's/^/   /' "$log"
   fi
   rm -f "$log"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Lab step 1: the static web server, alone in its container.
 source "$(dirname "$0")/lib.sh"
-docker_on || exit 0
+if docker_on; then
 
 CLEANUP+=('docker rm -f step1-static >/dev/null 2>&1 || true')
 
@@ -22,12 +22,13 @@ expect "127.0.0.1:"
 
 {
 # ANCHOR: curl
-curl -si "http://$(docker port step1-static 80)/"
+curl -s -D - -o /dev/null "http://$(docker port step1-static 80)/"    # the headers
+curl -s "http://$(docker port step1-static 80)/" | grep '<title>'         # the page's title
 # ANCHOR_END: curl
 } >"$OUT"; show curl
 expect "HTTP/1.1 200"
 expect "X-Served-By:"
-expect "<html"
+expect "<title>"
 
 {
 # ANCHOR: whoami
@@ -43,3 +44,15 @@ curl -si "http://$(docker port step1-static 80)/" | grep -qi "x-served-by: $id" 
 docker rm -f step1-static
 # ANCHOR_END: stop
 } >"$OUT"; show stop
+fi
+
+if docker_on; then
+{
+# ANCHOR: check
+lab check --docker --url "$WEB" --api-url "$API" --step 1
+# ANCHOR_END: check
+} >"$OUT"; show check
+else
+  lab check --url "$WEB" --api-url "$API" --step 1 >"$OUT"; show check
+fi
+expect " passed"

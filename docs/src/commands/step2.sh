@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Lab step 2: the dynamic server (jokes API), alone in its container.
 source "$(dirname "$0")/lib.sh"
-docker_on || exit 0
+if docker_on; then
 
 CLEANUP+=('docker rm -f step2-jokes >/dev/null 2>&1 || true')
 
@@ -27,3 +27,15 @@ expect "X-Served-By:"
 docker rm -f step2-jokes
 # ANCHOR_END: stop
 } >"$OUT"; show stop
+fi
+
+if docker_on; then
+{
+# ANCHOR: check
+lab check --docker --url "$WEB" --api-url "$API" --step 2
+# ANCHOR_END: check
+} >"$OUT"; show check
+else
+  lab check --url "$WEB" --api-url "$API" --step 2 >"$OUT"; show check
+fi
+expect " passed"

@@ -4,7 +4,7 @@ source "$(dirname "$0")/lib.sh"
 
 {
 # ANCHOR: site
-curl -si -H 'Host: demo.res.ch' "$WEB/"
+curl -s -D - -o /dev/null -H 'Host: demo.res.ch' "$WEB/"
 # ANCHOR_END: site
 } >"$OUT"; show site
 expect "HTTP/1.1 200"
@@ -37,3 +37,14 @@ if grep -E '^(static|dynamic)[[:space:]].*->' <<<"$out"; then
   fail "a backend publishes a port: the proxy must be the only entry point"
 fi
 fi
+
+if docker_on; then
+{
+# ANCHOR: check
+lab check --docker --url "$WEB" --api-url "$API" --step 3
+# ANCHOR_END: check
+} >"$OUT"; show check
+else
+  lab check --url "$WEB" --api-url "$API" --step 3 >"$OUT"; show check
+fi
+expect " passed"

@@ -22,3 +22,14 @@ curl -si -H 'Host: demo.res.ch' -H 'Origin: http://evil.example' "$WEB/api/jokes
 # ANCHOR_END: cors
 } >"$OUT"; show cors
 expect "no Access-Control"
+
+if docker_on; then
+{
+# ANCHOR: check
+lab check --docker --url "$WEB" --api-url "$API" --step 4
+# ANCHOR_END: check
+} >"$OUT"; show check
+else
+  lab check --url "$WEB" --api-url "$API" --step 4 >"$OUT"; show check
+fi
+expect " passed"

@@ -19,3 +19,14 @@ done
 # ANCHOR_END: site
 } >"$OUT"; show site
 distinct 2
+
+if docker_on; then
+{
+# ANCHOR: check
+lab check --docker --url "$WEB" --api-url "$API" --step 6
+# ANCHOR_END: check
+} >"$OUT"; show check
+else
+  lab check --url "$WEB" --api-url "$API" --step 6 >"$OUT"; show check
+fi
+expect " passed"

@@ -35,3 +35,14 @@ done
 } >"$OUT"; show sticky-again
 same_server
 if grep -qi '^set-cookie' <<<"$out"; then fail "a valid sticky cookie must not get a new Set-Cookie"; fi
+
+if docker_on; then
+{
+# ANCHOR: check
+lab check --docker --url "$WEB" --api-url "$API" --step 7
+# ANCHOR_END: check
+} >"$OUT"; show check
+else
+  lab check --url "$WEB" --api-url "$API" --step 7 >"$OUT"; show check
+fi
+expect " passed"
