@@ -175,6 +175,9 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 let n: usize = n
                     .parse()
                     .map_err(|_| anyhow::anyhow!("--scale {s}: `{n}` is not a number"))?;
+                if n > 32 {
+                    bail!("--scale {s}: at most 32 servers per service on this machine");
+                }
                 match Kind::parse(kind)? {
                     Kind::Static => opts.static_count = n,
                     Kind::Dynamic => opts.dynamic_count = n,

@@ -957,3 +957,39 @@ async fn while_loaded<T>(
     };
     tokio::join!(work, load)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_is_searched_at_any_depth() {
+        let v: serde_json::Value =
+            serde_json::from_str(r#"{"request":{"Path":"/whoami","headers":[{"x":"y"}]}}"#)
+                .unwrap();
+        assert!(json_has(&v, "path", "/whoami"));
+        assert!(json_has(&v, "x", "y"));
+        assert!(!json_has(&v, "path", "/api/jokes/whoami"));
+    }
+
+    #[test]
+    fn enough_sessions_to_see_every_server_twice() {
+        assert_eq!(sessions_for(1), 4);
+        assert_eq!(sessions_for(4), 8);
+        assert_eq!(sessions_for(30), 12);
+        let ids = ["b", "a", "b"].map(String::from);
+        assert_eq!(tally(&ids), "a×1 b×2");
+    }
+
+    #[test]
+    fn checks_are_in_step_order_with_unique_names() {
+        let steps: Vec<u8> = CHECKS.iter().map(|c| c.step).collect();
+        assert!(steps.windows(2).all(|w| w[0] <= w[1]));
+        let names: BTreeSet<&str> = CHECKS.iter().map(|c| c.name).collect();
+        assert_eq!(names.len(), CHECKS.len());
+        assert!(
+            (1..=9).all(|s| steps.contains(&s)),
+            "every lab step has a check"
+        );
+    }
+}
