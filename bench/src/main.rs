@@ -20,6 +20,9 @@ struct Cli {
     /// Our proxy's binary [default: ROOT/target/release/proxy].
     #[arg(long, global = true, env = "BENCH_PROXY")]
     proxy: Option<PathBuf>,
+    /// The static-server binary [default: ROOT/target/release/static-server].
+    #[arg(long, global = true, env = "BENCH_STATIC_SERVER")]
+    static_server: Option<PathBuf>,
     /// Which backend process serves behind the proxies.
     #[arg(long, global = true, value_enum, default_value_t = BackendChoice::Auto)]
     backend: BackendChoice,
@@ -109,7 +112,10 @@ fn env(cli: &Cli) -> Result<Env> {
     let root = cli.root.canonicalize().unwrap_or_else(|_| cli.root.clone());
     let release = root.join("target/release");
     let ours = cli.proxy.clone().unwrap_or_else(|| release.join("proxy"));
-    let static_server = release.join("static-server");
+    let static_server = cli
+        .static_server
+        .clone()
+        .unwrap_or_else(|| release.join("static-server"));
     let stand_in = BackendKind::StandIn {
         exe: std::env::current_exe()?,
     };

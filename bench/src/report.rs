@@ -233,11 +233,15 @@ pub fn markdown(r: &Results) -> String {
         m.push_str(&format!("- {}: {}\n", p.label(), v));
     }
     for (p, why) in &r.skipped {
-        m.push_str(&format!(
-            "- **{} left out**: {}\n",
-            p.label(),
-            why.lines().next().unwrap_or("")
-        ));
+        // The first line says what failed, the last one (a log's tail) usually says why.
+        let first = why.lines().next().unwrap_or("").trim();
+        let last = why.lines().last().unwrap_or("").trim();
+        let why = if first == last {
+            first.to_string()
+        } else {
+            format!("{first} … {last}")
+        };
+        m.push_str(&format!("- **{} left out**: {why}\n", p.label()));
     }
     m.push_str(&format!(
         "\n**Ratios at {c} connections (ours / peer, medians of this run):** throughput vs HAProxy {}, vs nginx {}; p99 vs HAProxy {} (lower is better); CPU per request vs HAProxy {} (lower is better).\n\n",
