@@ -8,6 +8,7 @@
 # With a nightly toolchain and cargo-fuzz (`cargo install cargo-fuzz`), runs libFuzzer
 # (coverage-guided) on fuzz/fuzz_targets/*; the corpus grows in fuzz/corpus/<target>, seeds are
 # in fuzz/seeds/<target>, a crash is saved in fuzz/artifacts/<target>/ and the script fails.
+# Fixed crashes go in fuzz/regressions/<target>/: the unit tests replay them (and so does this).
 # Without them (or with FUZZ_STABLE=1), runs the same target code in a random-mutation loop on
 # the stable toolchain (`cargo test -p proxy --release fuzz_ -- --ignored`), weaker but anywhere.
 # Every crash found becomes a regression unit test beside the parser.
@@ -33,7 +34,7 @@ if [ "${FUZZ_STABLE:-0}" != 1 ] && have_cargo_fuzz; then
     echo "== $t"
     # No sanitizer by default: the proxy forbids unsafe code, so ASan finds nothing more and
     # costs a full instrumented rebuild; FUZZ_SANITIZER=address to use it anyway.
-    cargo +nightly fuzz run --sanitizer "${FUZZ_SANITIZER:-none}" "$t" "corpus/$t" "seeds/$t" -- \
+    cargo +nightly fuzz run --sanitizer "${FUZZ_SANITIZER:-none}" "$t" "corpus/$t" "seeds/$t" "regressions/$t" -- \
       -max_total_time="$FUZZ_SECONDS" -max_len=4096 -timeout=10 -rss_limit_mb=2048 \
       -print_final_stats=1
   done

@@ -49,7 +49,7 @@ impl Instance {
         self.started_at
     }
 
-    /// Requests answered so far, counting the one in progress once it has been counted.
+    /// Requests received so far, those in progress included.
     pub fn requests_served(&self) -> u64 {
         self.requests.load(Ordering::Relaxed)
     }

@@ -6,7 +6,7 @@
 //! - [`logging`]: `tracing` set up from `RUST_LOG`; [`access_log`] writes one line per request
 //! - [`served_by`]: the `X-Served-By` header on every response, errors included
 //! - [`whoami`]: the `/whoami` JSON and `/healthz`
-//! - [`serve`]: runs a router on a listener until shutdown, with both socket addresses known
+//! - [`serve()`]: runs a router on a listener until shutdown, with both socket addresses known
 //!
 //! A service plugs them together like this (`static-server` and `jokes-api` do exactly this):
 //! ```no_run

@@ -1,4 +1,4 @@
-//! Stopping promptly: the future a server passes to [`crate::serve`] to stop on SIGTERM/SIGINT.
+//! Stopping promptly: the future a server passes to [`crate::serve()`] to stop on SIGTERM/SIGINT.
 //!
 //! In a container our server is PID 1, and the kernel gives PID 1 no default signal actions: a
 //! program that does not handle SIGTERM ignores it, and `docker stop` waits 10 s before SIGKILL.

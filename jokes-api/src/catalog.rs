@@ -2,7 +2,7 @@
 //!
 //! The file is compiled into the binary (`include_str!`), so the `FROM scratch` image needs no
 //! data files, and checked when the server starts (and by the tests, so a bad edit fails CI
-//! rather than a demo).
+//! rather than a demo). `--jokes FILE` serves another file of the same shape instead.
 
 use std::collections::HashSet;
 

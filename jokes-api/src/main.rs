@@ -4,6 +4,7 @@
 //! (and the tests) parse to find a server started with `--listen 127.0.0.1:0`. Logs go to stderr.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::Context;
@@ -17,17 +18,27 @@ use lab_common::{instance_id, Instance, InstanceId};
 #[command(version)]
 struct Flags {
     /// Address and port to listen on (port 0: any free port).
-    #[arg(long, env = "JOKES_LISTEN", default_value = "0.0.0.0:3000")]
+    #[arg(
+        long,
+        env = "JOKES_LISTEN",
+        value_name = "ADDR",
+        default_value = "0.0.0.0:3000"
+    )]
     listen: SocketAddr,
 
     /// This server's name in X-Served-By and the JSON [default: the container id, else the
     /// hostname].
-    #[arg(long, env = "INSTANCE_ID", value_parser = instance_id::check)]
+    #[arg(long, env = "INSTANCE_ID", value_name = "ID", value_parser = instance_id::check)]
     instance_id: Option<String>,
+
+    /// Serve the jokes in this JSON file (a list of {"id", "setup", "punchline"}) instead of the
+    /// bundled ones.
+    #[arg(long, env = "JOKES_FILE", value_name = "FILE")]
+    jokes: Option<PathBuf>,
 
     /// Let pages from this origin call the API directly (CORS), e.g. http://localhost:8080,
     /// or * for any. Without it, browsers reach the API only through the proxy (same origin).
-    #[arg(long, env = "JOKES_CORS_ORIGIN", value_parser = parse_origin)]
+    #[arg(long, env = "JOKES_CORS_ORIGIN", value_name = "ORIGIN", value_parser = parse_origin)]
     cors_origin: Option<HeaderValue>,
 }
 
@@ -49,7 +60,14 @@ async fn main() -> anyhow::Result<()> {
     let flags = Flags::parse();
     lab_common::logging::init();
 
-    let catalog = Catalog::bundled().context("the bundled jokes are broken")?;
+    let catalog = match &flags.jokes {
+        Some(path) => {
+            let json = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read --jokes {}", path.display()))?;
+            Catalog::parse(&json).with_context(|| format!("--jokes {}", path.display()))?
+        }
+        None => Catalog::bundled().context("the bundled jokes are broken")?,
+    };
     let instance = Arc::new(Instance::new(
         "jokes-api",
         InstanceId::detect(flags.instance_id.as_deref()),

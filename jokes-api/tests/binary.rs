@@ -76,6 +76,39 @@ async fn without_a_flag_the_id_is_detected() {
     let body: serde_json::Value = response.json().await.unwrap();
     assert!(!header.is_empty());
     assert_eq!(body["id"], header);
+    // Both ends of the TCP connection, as the server saw them.
+    let port = server.url.rsplit(':').next().unwrap();
+    assert_eq!(body["request"]["local_addr"], format!("127.0.0.1:{port}"));
+    let remote = body["request"]["remote_addr"].as_str().unwrap();
+    assert!(remote.starts_with("127.0.0.1:"), "{remote}");
+}
+
+#[tokio::test]
+async fn serves_its_own_jokes_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("mine.json");
+    std::fs::write(
+        &file,
+        r#"[{"id": 7, "setup": "Knock knock.", "punchline": "HTTP 401."}]"#,
+    )
+    .unwrap();
+    let server = Server::start(
+        BIN,
+        &["--listen", "127.0.0.1:0", "--jokes", file.to_str().unwrap()],
+        &[],
+    );
+    let body: serde_json::Value = reqwest::get(format!("{}/?count=5", server.url))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        body["jokes"].as_array().unwrap().len(),
+        1,
+        "only one joke exists"
+    );
+    assert_eq!(body["jokes"][0]["punchline"], "HTTP 401.");
 }
 
 #[test]
@@ -84,6 +117,15 @@ fn bad_flags_are_refused_with_a_reason() {
     assert!(stderr.contains("not a usable instance id"), "{stderr}");
     let stderr = start_fails(BIN, &["--cors-origin", "localhost:8080/"]);
     assert!(stderr.contains("is not an origin"), "{stderr}");
+    let stderr = start_fails(BIN, &["--jokes", "/no/such/jokes.json"]);
+    assert!(stderr.contains("/no/such/jokes.json"), "{stderr}");
+    let dir = tempfile::tempdir().unwrap();
+    let twice = dir.path().join("twice.json");
+    let json =
+        r#"[{"id": 1, "setup": "a", "punchline": "b"}, {"id": 1, "setup": "c", "punchline": "d"}]"#;
+    std::fs::write(&twice, json).unwrap();
+    let stderr = start_fails(BIN, &["--jokes", twice.to_str().unwrap()]);
+    assert!(stderr.contains("joke id 1 is used twice"), "{stderr}");
     let stderr = start_fails(BIN, &["--listen", "nowhere"]);
     assert!(stderr.contains("--listen"), "{stderr}");
 }

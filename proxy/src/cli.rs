@@ -467,6 +467,23 @@ fn build(settings: Vec<(String, String, String)>) -> Result<StaticConfig, CliErr
             other => unreachable!("key `{other}` is in KEYS but not handled"),
         }
     }
+    if let Some(f) = &cfg.file {
+        match (&f.filename, &f.directory) {
+            (Some(_), Some(_)) => return Err(CliError::BadValue {
+                flag: "--providers.file.directory".into(),
+                value: f.directory.clone().unwrap_or_default(),
+                reason:
+                    "set either --providers.file.filename or --providers.file.directory, not both"
+                        .into(),
+            }),
+            (None, None) => {
+                return Err(CliError::MissingValue {
+                    flag: "--providers.file.filename".into(),
+                })
+            }
+            _ => {}
+        }
+    }
     // Traefik: `--api.insecure` alone turns the API on.
     cfg.api = api_insecure;
     if api_enabled && !api_insecure {
@@ -623,6 +640,17 @@ mod tests {
         ));
         assert!(matches!(
             run(&["--api.insecure=maybe"]),
+            Err(CliError::BadValue { .. })
+        ));
+        assert!(matches!(
+            run(&["--providers.file.watch"]),
+            Err(CliError::MissingValue { .. })
+        ));
+        assert!(matches!(
+            run(&[
+                "--providers.file.filename=a",
+                "--providers.file.directory=b"
+            ]),
             Err(CliError::BadValue { .. })
         ));
     }

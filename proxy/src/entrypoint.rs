@@ -15,7 +15,7 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch};
 
-use crate::proxy::{self, EntryCtx};
+use crate::proxy::{self, EntryCtx, Peer};
 use crate::runtime::Runtime;
 
 /// hyper's read buffer limit; requests whose head does not fit get 431.
@@ -37,7 +37,7 @@ pub fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
 struct Conn {
     rt: Arc<Runtime>,
     ep: Arc<EntryCtx>,
-    remote: SocketAddr,
+    peer: Peer,
 }
 
 /// Serves the data plane on `listener` until `shutdown` fires, then drains connections for at
@@ -68,15 +68,15 @@ pub async fn serve(
         let _ = stream.set_nodelay(true);
         let conn = Arc::new(Conn {
             rt: rt.clone(),
+            peer: Peer::new(remote, &ep),
             ep: ep.clone(),
-            remote,
         });
         let alive = alive_tx.clone();
         let mut stop = shutdown.clone();
         tokio::spawn(async move {
             let svc = service_fn(move |req| {
                 let c = conn.clone();
-                async move { proxy::handle(&c.rt, &c.ep, c.remote, req).await }
+                async move { proxy::handle(&c.rt, &c.ep, &c.peer, req).await }
             });
             let http = http1::Builder::new()
                 .timer(TokioTimer::new())

@@ -144,19 +144,17 @@ pub async fn run(
     Ok(())
 }
 
-/// Starts the file provider. Interim hook until `provider::file` lands (config work): until
-/// then the file provider reports that it is missing.
+/// Starts the file provider (`--providers.file.filename` or `.directory`, `.watch`).
 fn spawn_file_provider(
     opts: cli::FileOptions,
     publisher: provider::Publisher,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) {
-    tracing::error!(
-        ?opts,
-        "the file provider is not available in this build yet"
-    );
-    tokio::spawn(async move {
-        shutdown.await;
-        drop(publisher);
-    });
+    use provider::file::{FileProvider, FileSource};
+    let source = match (opts.filename, opts.directory) {
+        (Some(f), _) => FileSource::File(f.into()),
+        (None, Some(d)) => FileSource::Dir(d.into()),
+        (None, None) => unreachable!("the CLI requires a filename or a directory"),
+    };
+    tokio::spawn(FileProvider::new(source, opts.watch).run(publisher, shutdown));
 }

@@ -70,6 +70,26 @@ impl EntryCtx {
     }
 }
 
+/// What the data plane knows about a client connection, computed once per connection.
+#[derive(Debug)]
+pub struct Peer {
+    pub addr: SocketAddr,
+    /// The address as a header value, for X-Forwarded-For and X-Real-Ip.
+    pub ip_value: HeaderValue,
+    /// Whether its X-Forwarded-* headers are kept.
+    pub trusted: bool,
+}
+
+impl Peer {
+    pub fn new(addr: SocketAddr, ep: &EntryCtx) -> Self {
+        Self {
+            addr,
+            ip_value: forwarded::ip_value(addr.ip()),
+            trusted: ep.trusts(addr.ip()),
+        }
+    }
+}
+
 /// A short text response, as Traefik sends for its own errors.
 pub fn text(status: StatusCode, body: &'static str) -> Response<Body> {
     let mut r = Response::new(Either::Right(Full::new(Bytes::from_static(
@@ -224,7 +244,7 @@ pub struct Outcome<'a> {
 pub async fn handle(
     rt: &Runtime,
     ep: &EntryCtx,
-    remote: SocketAddr,
+    peer: &Peer,
     mut req: Request<Incoming>,
 ) -> Result<Response<Body>, Infallible> {
     let start = Instant::now();
@@ -232,7 +252,7 @@ pub async fn handle(
         return Ok(resp);
     }
     let snap = rt.snapshot.load_full();
-    let client_ip = remote.ip();
+    let client_ip = peer.addr.ip();
     // A HeaderValue clone shares its bytes: no copy of the host.
     let host_value: Option<HeaderValue> = req.headers().get(header::HOST).cloned();
     let authority = match &host_value {
@@ -307,8 +327,8 @@ pub async fn handle(
     hop_by_hop::remove(&mut parts.headers, upgrade);
     forwarded::apply(
         &mut parts.headers,
-        client_ip,
-        ep.trusts(client_ip),
+        &peer.ip_value,
+        peer.trusted,
         &ep.port_value,
     );
     if !balancer.pass_host_header {

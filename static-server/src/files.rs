@@ -1,6 +1,6 @@
 //! The file handler: every path that is not `/whoami` or `/healthz`.
 //!
-//! request path -> [`SafePath`] (400 if it tries to escape) -> [`Site::find`] -> the file,
+//! request path -> [`SafePath`] (400 if it tries to escape) -> [`Site::find`](crate::Site::find) -> the file,
 //! with its validators (`ETag`, `Last-Modified`), a 304 if the client's copy is current, or
 //! the part a `Range` asks for. HTML pages get the instance id written in (see [`PLACEHOLDER`]),
 //! so the page itself names its server, even with JavaScript off.

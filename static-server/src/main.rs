@@ -18,16 +18,21 @@ use static_server::{AppState, Site};
 #[command(version)]
 struct Flags {
     /// Address and port to listen on (port 0: any free port).
-    #[arg(long, env = "STATIC_LISTEN", default_value = "0.0.0.0:80")]
+    #[arg(
+        long,
+        env = "STATIC_LISTEN",
+        value_name = "ADDR",
+        default_value = "0.0.0.0:80"
+    )]
     listen: SocketAddr,
 
     /// Serve this directory instead of the site compiled into the binary.
-    #[arg(long, env = "STATIC_ROOT")]
+    #[arg(long, env = "STATIC_ROOT", value_name = "DIR")]
     root: Option<PathBuf>,
 
     /// This server's name in X-Served-By and the page [default: the container id, else the
     /// hostname].
-    #[arg(long, env = "INSTANCE_ID", value_parser = instance_id::check)]
+    #[arg(long, env = "INSTANCE_ID", value_name = "ID", value_parser = instance_id::check)]
     instance_id: Option<String>,
 }
 

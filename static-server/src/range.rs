@@ -98,3 +98,29 @@ mod tests {
         assert_eq!(answer("bytes=-5", 0), Unsatisfiable);
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Whatever the header, a part lies inside the file and is never empty.
+        #[test]
+        fn parts_lie_inside_the_file(
+            header in "(bytes=)?-?[0-9]{0,4}-?[0-9]{0,4}(,[0-9]{1,3}-)?",
+            len in 0u64..3000,
+        ) {
+            if let RangeAnswer::Part(part) = answer(&header, len) {
+                prop_assert!(part.start() <= part.end(), "{header} of {len}: {part:?}");
+                prop_assert!(*part.end() < len, "{header} of {len}: {part:?}");
+            }
+        }
+
+        /// Any string at all: an answer, never a panic (no overflow, no slicing past the end).
+        #[test]
+        fn never_panics(header in ".*", len in any::<u64>()) {
+            let _ = answer(&header, len);
+        }
+    }
+}

@@ -51,7 +51,7 @@ impl SafePath {
             }
             if segment.contains(['/', '\\']) {
                 return Err(PathError::Refused(
-                    "encoded slashes and backslashes are not allowed",
+                    "encoded slashes (%2F) and backslashes are not allowed",
                 ));
             }
             if segment.contains('\0') {

@@ -4,7 +4,14 @@
 //! On disk, a checked [`crate::safe_path::SafePath`] cannot climb out of the root by itself,
 //! but a symbolic link inside the root can point anywhere (`site/secrets -> /etc`). So we
 //! resolve the full path (`canonicalize` follows every link) and serve it only if it is still
-//! under the (canonical) root.
+//! under the (canonical) root. (A narrow race remains if someone can write into the root: a
+//! link swapped in between the check and the read. Servers facing that open files relative to
+//! the root's directory handle, refusing links as they go: Linux's `openat2` with
+//! `RESOLVE_BENEATH`.)
+//!
+//! Files are read whole into memory: right for a web site's pages and assets (kilobytes), and
+//! it lets HTML pages be filled in and fingerprinted (ETag) simply. A server for large
+//! downloads would stream them instead (tower-http's `ServeDir` does).
 
 use std::io::{self, ErrorKind};
 use std::path::{Path, PathBuf};
@@ -91,8 +98,17 @@ fn find_bundled(file: &str) -> Found {
     }
 }
 
+/// The disk lookup is a few blocking system calls (resolve links, stat, read): done in one
+/// trip to tokio's blocking thread pool rather than one trip each.
 async fn find_on_disk(root: &Path, file: &str) -> io::Result<Found> {
-    let real = match tokio::fs::canonicalize(root.join(file)).await {
+    let (root, file) = (root.to_owned(), file.to_owned());
+    tokio::task::spawn_blocking(move || find_on_disk_now(&root, &file))
+        .await
+        .map_err(io::Error::other)?
+}
+
+fn find_on_disk_now(root: &Path, file: &str) -> io::Result<Found> {
+    let real = match std::fs::canonicalize(root.join(file)) {
         Ok(real) => real,
         Err(e) if is_absent(&e) => return Ok(Found::Missing),
         Err(e) if e.kind() == ErrorKind::PermissionDenied => return Ok(Found::Forbidden),
@@ -105,14 +121,14 @@ async fn find_on_disk(root: &Path, file: &str) -> io::Result<Found> {
         );
         return Ok(Found::Missing);
     }
-    let metadata = tokio::fs::metadata(&real).await?;
+    let metadata = std::fs::metadata(&real)?;
     if metadata.is_dir() {
         return Ok(Found::Directory);
     }
     if !metadata.is_file() {
         return Ok(Found::Missing); // a socket, a FIFO, a device: not web content
     }
-    match tokio::fs::read(&real).await {
+    match std::fs::read(&real) {
         Ok(bytes) => Ok(Found::File(File {
             bytes: bytes.into(),
             modified: metadata.modified().ok(),

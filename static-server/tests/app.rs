@@ -268,6 +268,7 @@ async fn ranges() {
     let past_the_end = format!("bytes={}-", whole.len());
     let unsatisfiable = get_with(&app, "/js/app.js", header::RANGE, &past_the_end).await;
     assert_eq!(unsatisfiable.status(), StatusCode::RANGE_NOT_SATISFIABLE);
+    assert_eq!(served_by(&unsatisfiable), ID);
     let content_range = format!("bytes */{}", whole.len());
     assert_eq!(
         header_of(&unsatisfiable, header::CONTENT_RANGE),

@@ -602,6 +602,80 @@ pub fn sweep_stale_projects() {
     });
 }
 
+/// `docker events` for one container, read on a thread: when each event happened, by the
+/// engine's clock (the same machine's clock here). The child process is killed on drop.
+pub struct EventWatch {
+    child: std::process::Child,
+    lines: std::sync::mpsc::Receiver<(String, SystemTime)>,
+}
+
+impl EventWatch {
+    /// Follows `container`'s `actions` (`kill`, `start`, ...) from now on.
+    pub fn start(container: &str, actions: &[&str]) -> Result<EventWatch> {
+        let mut cmd = Command::new("docker");
+        cmd.args([
+            "events",
+            "--format",
+            "{{.Action}} {{.TimeNano}}",
+            "--filter",
+        ])
+        .arg(format!("container={container}"));
+        for a in actions {
+            cmd.arg("--filter").arg(format!("event={a}"));
+        }
+        let mut child = cmd
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .stdin(Stdio::null())
+            .spawn()
+            .context("cannot run `docker events`")?;
+        let stdout = child.stdout.take().expect("piped");
+        let (tx, lines) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            use std::io::BufRead;
+            for line in std::io::BufReader::new(stdout)
+                .lines()
+                .map_while(|l| l.ok())
+            {
+                let mut parts = line.split_whitespace();
+                let (Some(action), Some(nanos)) = (parts.next(), parts.next()) else {
+                    continue;
+                };
+                let Ok(nanos) = nanos.parse::<u64>() else {
+                    continue;
+                };
+                let at = UNIX_EPOCH + Duration::from_nanos(nanos);
+                if tx.send((action.to_owned(), at)).is_err() {
+                    break;
+                }
+            }
+        });
+        // `docker events` subscribes asynchronously: give it a moment before anything happens.
+        std::thread::sleep(Duration::from_millis(300));
+        Ok(EventWatch { child, lines })
+    }
+
+    /// When the next `action` event happened (waits up to `timeout`).
+    pub fn next(&self, action: &str, timeout: Duration) -> Result<SystemTime> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok((a, at)) if a == action => return Ok(at),
+                Ok(_) => continue,
+                Err(_) => bail!("no `{action}` event within {timeout:?}"),
+            }
+        }
+    }
+}
+
+impl Drop for EventWatch {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

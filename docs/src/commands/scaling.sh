@@ -5,7 +5,7 @@ docker_on || exit 0
 
 {
 # ANCHOR: up
-docker compose -p servers1 up -d --no-recreate --scale static=4 --scale dynamic=3
+docker compose -f compose/compose.yaml -p servers1 up -d --no-recreate --scale static=4 --scale dynamic=3
 # ANCHOR_END: up
 } >"$OUT" 2>&1; show up
 
@@ -16,8 +16,8 @@ for i in $(seq 1 300); do
   curl -s -o /dev/null -w '%{http_code}\n' -H 'Host: demo.res.ch' "$WEB/api/jokes/"
 done | sort | uniq -c > /tmp/lab-load.txt &
 load=$!
-docker compose -p servers1 up -d --no-recreate --scale static=4 --scale dynamic=6
-docker compose -p servers1 up -d --no-recreate --scale static=4 --scale dynamic=2
+docker compose -f compose/compose.yaml -p servers1 up -d --no-recreate --scale static=4 --scale dynamic=6
+docker compose -f compose/compose.yaml -p servers1 up -d --no-recreate --scale static=4 --scale dynamic=2
 wait $load
 cat /tmp/lab-load.txt
 # ANCHOR_END: load
@@ -27,4 +27,4 @@ if grep -vE '^ *[0-9]+ 200$' /tmp/lab-load.txt | grep -q .; then
   fail "some requests failed while scaling: $(tr '\n' ' ' </tmp/lab-load.txt)"
 fi
 rm -f /tmp/lab-load.txt
-docker compose -p servers1 up -d --no-recreate --scale static=4 --scale dynamic=3 >/dev/null 2>&1
+docker compose -f compose/compose.yaml -p servers1 up -d --no-recreate --scale static=4 --scale dynamic=3 >/dev/null 2>&1

@@ -7,15 +7,15 @@ CLEANUP+=('docker rm -f step2-jokes >/dev/null 2>&1 || true')
 
 {
 # ANCHOR: run
-docker run -d --name step2-jokes -p 127.0.0.1::80 http-infra-lab/jokes-api
-docker port step2-jokes 80
+docker run -d --name step2-jokes -p 127.0.0.1::3000 http-infra-lab/jokes-api
+docker port step2-jokes 3000
 # ANCHOR_END: run
 } >"$OUT"; show run
 expect "127.0.0.1:"
 
 {
 # ANCHOR: curl
-curl -si "http://$(docker port step2-jokes 80)/"
+curl -si "http://$(docker port step2-jokes 3000)/"
 # ANCHOR_END: curl
 } >"$OUT"; show curl
 expect "HTTP/1.1 200"

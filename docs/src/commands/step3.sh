@@ -29,7 +29,7 @@ expect "404"
 if docker_on; then
 {
 # ANCHOR: ports
-docker compose -p servers1 ps --format 'table {{.Service}}\t{{.Ports}}'
+docker compose -f compose/compose.yaml -p servers1 ps --format 'table {{.Service}}\t{{.Ports}}'
 # ANCHOR_END: ports
 } >"$OUT"; show ports
 # Only the proxy publishes ports: no line of a backend shows "->".

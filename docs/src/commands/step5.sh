@@ -25,7 +25,7 @@ if docker_on; then
 before=$out
 {
 # ANCHOR: recreate
-docker compose -p servers1 up -d --force-recreate --no-deps static
+docker compose -f compose/compose.yaml -p servers1 up -d --force-recreate --no-deps static
 # ANCHOR_END: recreate
 } >"$OUT"; show recreate
 sleep 1

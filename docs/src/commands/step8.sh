@@ -9,7 +9,7 @@ servers() {
 
 {
 # ANCHOR: scale-up
-docker compose -p servers1 up -d --no-recreate --scale static=6 --scale dynamic=3
+docker compose -f compose/compose.yaml -p servers1 up -d --no-recreate --scale static=6 --scale dynamic=3
 sleep 1
 curl -s "$API/api/http/services/static@docker" | python3 -m json.tool | grep -A8 serverStatus
 # ANCHOR_END: scale-up
@@ -18,7 +18,7 @@ curl -s "$API/api/http/services/static@docker" | python3 -m json.tool | grep -A8
 
 {
 # ANCHOR: scale-down
-docker compose -p servers1 up -d --no-recreate --scale static=2 --scale dynamic=3
+docker compose -f compose/compose.yaml -p servers1 up -d --no-recreate --scale static=2 --scale dynamic=3
 sleep 1
 curl -s "$API/api/http/services/static@docker" | python3 -m json.tool | grep -A4 serverStatus
 # ANCHOR_END: scale-down
@@ -26,4 +26,4 @@ curl -s "$API/api/http/services/static@docker" | python3 -m json.tool | grep -A4
 [ "$(servers static@docker)" = 2 ] || fail "after scaling to 2, the proxy should list 2 static servers"
 
 # Back to the report's scale for the next checks.
-docker compose -p servers1 up -d --no-recreate --scale static=4 --scale dynamic=3 >/dev/null 2>&1
+docker compose -f compose/compose.yaml -p servers1 up -d --no-recreate --scale static=4 --scale dynamic=3 >/dev/null 2>&1

@@ -31,13 +31,18 @@ pub fn rule(data: &[u8]) {
         }
     };
     let headers = http::HeaderMap::new();
+    let prefix = rule.path_prefix();
+    let cookie = rule.cookie_path();
+    assert!(cookie.starts_with('/'), "cookie path {cookie:?}");
+    let own = prefix.clone();
     for (host, path, query) in [
         ("demo.res.ch", "/", None),
         ("DEMO.res.ch:8080", "/api/jokes/1", Some("a=1&b=%41+")),
         ("[::1]:80", "/x/y", Some("%zz&=&&k")),
         ("", "", Some("")),
+        ("demo.res.ch", own.as_str(), None),
     ] {
-        let _ = rule.matches(&RequestInfo {
+        let matched = rule.matches(&RequestInfo {
             host,
             path,
             method: &http::Method::GET,
@@ -45,11 +50,23 @@ pub fn rule(data: &[u8]) {
             query,
             client_ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
         });
+        // Whatever matches starts with the prefix, and the browser sends the cookie with it
+        // (RFC 6265 path-match). Only checked on matches: a rule nothing can match (two
+        // different `PathPrefix` joined by `&&`) may report any prefix.
+        if matched && !path.is_empty() {
+            assert!(
+                path.starts_with(&prefix),
+                "{path:?} does not start with {prefix:?}"
+            );
+            let path_match = path == cookie
+                || (path.starts_with(&cookie)
+                    && (cookie.ends_with('/') || path.as_bytes()[cookie.len()] == b'/'));
+            assert!(
+                path_match,
+                "{path:?} does not path-match the cookie path {cookie:?}"
+            );
+        }
     }
-    let prefix = rule.path_prefix();
-    let cookie = rule.cookie_path();
-    assert!(cookie.starts_with('/'), "cookie path {cookie:?}");
-    assert!(prefix.starts_with(&cookie[..cookie.len().min(prefix.len())]) || cookie == "/");
     let printed = rule.expr().to_string();
     let again = Rule::parse(&printed)
         .unwrap_or_else(|e| panic!("printed rule {printed:?} does not parse: {e}"));
@@ -293,6 +310,41 @@ mod stable {
     #[ignore = "bounded fuzzing loop; run by scripts/fuzz.sh"]
     fn fuzz_file_config() {
         run("file_config", super::file_config);
+    }
+
+    /// Every input a fuzzer ever crashed on (`fuzz/regressions/<target>/`), in the normal
+    /// test suite: copy a crash file there when you fix it.
+    #[test]
+    fn past_crashes_stay_fixed() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/regressions");
+        type Target = fn(&[u8]);
+        let targets: [(&str, Target); 3] = [
+            ("rule", super::rule),
+            ("labels", super::labels),
+            ("file_config", super::file_config),
+        ];
+        let mut n = 0;
+        for (name, target) in targets {
+            let Ok(dir) = std::fs::read_dir(root.join(name)) else {
+                continue;
+            };
+            for entry in dir {
+                let path = entry.unwrap().path();
+                if path
+                    .file_name()
+                    .is_some_and(|f| f.to_string_lossy().starts_with('.'))
+                {
+                    continue;
+                }
+                target(&std::fs::read(&path).unwrap());
+                n += 1;
+            }
+        }
+        assert!(
+            n >= 1,
+            "no regression inputs found under {}",
+            root.display()
+        );
     }
 
     /// The seeds themselves, in the normal test suite.

@@ -231,7 +231,8 @@ pub fn merge<'a>(
                     s.used_by.push(name.clone());
                     if !s.status.is_usable() {
                         new_errors.push(format!(
-                            "its service `{service}` is disabled (see its errors)"
+                            "its service `{service}` is disabled: {}",
+                            s.errors.join("; ")
                         ));
                     }
                 }
@@ -245,7 +246,10 @@ pub fn merge<'a>(
                 Some(e) => {
                     e.used_by.push(name.clone());
                     if !e.status.is_usable() {
-                        new_errors.push(format!("its middleware `{m}` is disabled (see its errors)"));
+                        new_errors.push(format!(
+                            "its middleware `{m}` is disabled: {}",
+                            e.errors.join("; ")
+                        ));
                     }
                 }
             }

@@ -13,10 +13,10 @@ pub static X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-h
 pub static X_FORWARDED_PORT: HeaderName = HeaderName::from_static("x-forwarded-port");
 pub static X_REAL_IP: HeaderName = HeaderName::from_static("x-real-ip");
 
-/// Sets the forwarded headers for a request from `client` that arrived on `port`.
-/// `port_value` is the entrypoint's port, pre-rendered.
-pub fn apply(headers: &mut HeaderMap, client: IpAddr, trusted: bool, port_value: &HeaderValue) {
-    let ip = ip_value(client);
+/// Sets the forwarded headers for a request from the client whose address is `ip` (see
+/// [`ip_value`], rendered once per connection). `port_value` is the entrypoint's port.
+pub fn apply(headers: &mut HeaderMap, ip: &HeaderValue, trusted: bool, port_value: &HeaderValue) {
+    let ip = ip.clone();
     if trusted {
         if let Some(prev) = joined(headers, &X_FORWARDED_FOR) {
             let mut v = prev;
@@ -74,7 +74,8 @@ fn joined(headers: &HeaderMap, name: &HeaderName) -> Option<String> {
     out
 }
 
-fn ip_value(ip: IpAddr) -> HeaderValue {
+/// A client address as a header value (IPv4-mapped IPv6 shown as IPv4).
+pub fn ip_value(ip: IpAddr) -> HeaderValue {
     let ip = match ip {
         IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
         v4 => v4,
@@ -110,7 +111,7 @@ mod tests {
         ]);
         apply(
             &mut h,
-            "10.0.0.9".parse().unwrap(),
+            &ip_value("10.0.0.9".parse().unwrap()),
             false,
             &HeaderValue::from_static("80"),
         );
@@ -127,7 +128,7 @@ mod tests {
         h.append("x-forwarded-for", "5.6.7.8".parse().unwrap());
         apply(
             &mut h,
-            "::ffff:10.0.0.9".parse().unwrap(),
+            &ip_value("::ffff:10.0.0.9".parse().unwrap()),
             true,
             &HeaderValue::from_static("80"),
         );

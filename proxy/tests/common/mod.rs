@@ -4,7 +4,7 @@
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -26,6 +26,8 @@ pub struct Backend {
     pub name: String,
     pub addr: SocketAddr,
     pub hits: Arc<AtomicUsize>,
+    /// What `/health` answers: 200 when true, 503 when false.
+    pub healthy: Arc<AtomicBool>,
     stop: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
 }
@@ -40,6 +42,8 @@ impl Backend {
         let listener = bind_retry(addr).await;
         let addr = listener.local_addr().unwrap();
         let hits = Arc::new(AtomicUsize::new(0));
+        let healthy = Arc::new(AtomicBool::new(true));
+        let hl = healthy.clone();
         let (stop, mut stopped) = oneshot::channel::<()>();
         let n = name.to_string();
         let h = hits.clone();
@@ -52,8 +56,9 @@ impl Backend {
                         let Ok((stream, _)) = r else { continue };
                         let n = n.clone();
                         let h = h.clone();
+                        let hl = hl.clone();
                         conns.spawn(async move {
-                            let svc = service_fn(move |req| respond(n.clone(), h.clone(), req));
+                            let svc = service_fn(move |req| respond(n.clone(), h.clone(), hl.clone(), req));
                             let _ = http1::Builder::new()
                                 .serve_connection(TokioIo::new(stream), svc)
                                 .with_upgrades()
@@ -70,6 +75,7 @@ impl Backend {
             name: name.to_string(),
             addr,
             hits,
+            healthy,
             stop: Some(stop),
             task: Some(task),
         }
@@ -115,9 +121,41 @@ async fn bind_retry(addr: SocketAddr) -> TcpListener {
 async fn respond(
     name: String,
     hits: Arc<AtomicUsize>,
-    req: Request<hyper::body::Incoming>,
+    healthy: Arc<AtomicBool>,
+    mut req: Request<hyper::body::Incoming>,
 ) -> Result<Response<Full<Bytes>>, Infallible> {
+    if req.uri().path() == "/health" {
+        let mut r = Response::new(Full::new(Bytes::from_static(b"health")));
+        if !healthy.load(Ordering::SeqCst) {
+            *r.status_mut() = hyper::StatusCode::SERVICE_UNAVAILABLE;
+        }
+        return Ok(r);
+    }
     hits.fetch_add(1, Ordering::SeqCst);
+    if req.uri().path() == "/echo" && req.headers().contains_key("upgrade") {
+        // A protocol upgrade: after 101, echo every byte back, prefixed by the server's name.
+        let on = hyper::upgrade::on(&mut req);
+        let n = name.clone();
+        tokio::spawn(async move {
+            use tokio::io::{AsyncReadExt, AsyncWriteExt};
+            if let Ok(up) = on.await {
+                let mut io = TokioIo::new(up);
+                let _ = io.write_all(format!("{n}:").as_bytes()).await;
+                let mut buf = [0u8; 1024];
+                while let Ok(k) = io.read(&mut buf).await {
+                    if k == 0 || io.write_all(&buf[..k]).await.is_err() {
+                        break;
+                    }
+                }
+            }
+        });
+        let mut r = Response::new(Full::new(Bytes::new()));
+        *r.status_mut() = hyper::StatusCode::SWITCHING_PROTOCOLS;
+        r.headers_mut().insert("upgrade", "echo".parse().unwrap());
+        r.headers_mut()
+            .insert("connection", "upgrade".parse().unwrap());
+        return Ok(r);
+    }
     let path = req
         .uri()
         .path_and_query()

@@ -16,11 +16,15 @@ const HISTORY_LENGTH = 10;
 const $ = (id) => document.getElementById(id);
 const pageServer = $('served-by').textContent.trim();
 
-/** A stable colour for a server id, so each server keeps its colour everywhere on the page. */
+/**
+ * A colour for each server id, kept for the life of the page. Hues are handed out in order of
+ * first appearance, each 137.5° (the golden angle) from the last, so even "dynamic1" and
+ * "dynamic2" look clearly different.
+ */
+const hues = new Map();
 function hueOf(id) {
-  let hash = 0;
-  for (const ch of id) hash = (hash * 31 + ch.codePointAt(0)) >>> 0;
-  return hash % 360;
+  if (!hues.has(id)) hues.set(id, Math.round(220 + hues.size * 137.508) % 360);
+  return hues.get(id);
 }
 
 function chip(id) {
@@ -40,7 +44,8 @@ function paint(el, id) {
 
 const seen = new Map(); // API server id -> answers
 const order = []; // the servers of the last answers, oldest first
-let running = true;
+let running = true; // false while paused
+let inFlight = false; // a request is on its way; it schedules the next one when it ends
 let timer = null;
 
 function setStatus(state, text) {
@@ -51,6 +56,7 @@ function setStatus(state, text) {
 
 async function pollJoke() {
   timer = null;
+  inFlight = true;
   try {
     const url = new URL(API, location.href);
     url.searchParams.set('count', '1');
@@ -63,13 +69,18 @@ async function pollJoke() {
     const body = await response.json();
     // Cross-origin without CORS exposing the header, fall back to the id in the JSON.
     showJoke(body.jokes[0], servedBy || body.server.id);
-    setStatus('ok', `ok, every ${EVERY_MS / 1000} s`);
+    if (running) setStatus('ok', `ok, every ${EVERY_MS / 1000} s`);
   } catch (error) {
     const message = error instanceof TypeError
       ? `cannot reach ${API} (${error.message}). Cross-origin? Start jokes-api with --cors-origin ${location.origin}`
       : error.message;
-    setStatus('error', message);
+    if (running) setStatus('error', message);
+    if (order.length === 0) {
+      $('joke-setup').textContent = 'No joke yet: the jokes API did not answer.';
+      $('joke-punchline').textContent = 'Why: see the red message above.';
+    }
   } finally {
+    inFlight = false;
     if (running) timer = setTimeout(pollJoke, EVERY_MS);
   }
 }
@@ -171,7 +182,7 @@ $('api-toggle').addEventListener('click', () => {
   running = !running;
   $('api-toggle').textContent = running ? 'Pause' : 'Resume';
   if (running) {
-    pollJoke();
+    if (!inFlight) pollJoke();
   } else {
     clearTimeout(timer);
     setStatus('paused', 'paused');

@@ -594,7 +594,6 @@ mod tests {
     }
 
     #[test]
-    #[ignore = "needs config::labels::parse (config helper)"]
     fn the_reports_labels_give_its_routers_services_and_middleware() {
         let cs = [
             report_static("s2", "10.0.0.3"),
@@ -629,7 +628,6 @@ mod tests {
     }
 
     #[test]
-    #[ignore = "needs config::labels::parse (config helper)"]
     fn enable_label_and_exposed_by_default() {
         let off = with_labels(
             container("a", "s", "10.0.0.1"),
@@ -655,7 +653,6 @@ mod tests {
     }
 
     #[test]
-    #[ignore = "needs config::labels::parse (config helper)"]
     fn port_and_network_labels_win() {
         let mut c = with_labels(
             container("a", "s", "10.0.0.1"),
@@ -671,7 +668,6 @@ mod tests {
     }
 
     #[test]
-    #[ignore = "needs config::labels::parse (config helper)"]
     fn containers_disagreeing_on_a_service_are_reported_by_name() {
         let a = report_static("a", "10.0.0.2");
         let mut b = report_static("b", "10.0.0.3");
@@ -699,7 +695,6 @@ mod tests {
     }
 
     #[test]
-    #[ignore = "needs config::labels::parse (config helper)"]
     fn several_services_without_router_service_are_reported() {
         let c = with_labels(
             container("a", "s", "10.0.0.1"),

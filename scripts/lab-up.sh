@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# The README's "run the lab" command: the report's stack on Docker, at the report's scale.
+#
+#   bash scripts/lab-up.sh              # static=4, dynamic=3, web on :80, API on :8080
+#   LAB_HTTP_PORT=8000 bash scripts/lab-up.sh
+#   bash scripts/lab-up.sh --scale static=6 --scale dynamic=2
+#   bash scripts/lab-down.sh            # stop and remove it
+#
+# On Linux with Rust installed, the images are built from static binaries compiled here (no
+# registry needed). Elsewhere (macOS, Windows), compose builds them from source in the official
+# Rust image: `cd compose && docker compose -p servers1 up -d --build --scale static=4 --scale dynamic=3`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+project="${LAB_PROJECT:-servers1}"
+
+bash scripts/setup.sh >/dev/null
+bash scripts/build-images.sh
+
+scale=(--scale static=4 --scale dynamic=3)
+[ $# -gt 0 ] && scale=("$@")
+(cd compose && docker compose -p "$project" up -d --no-build "${scale[@]}")
+
+http_port="$(cd compose && docker compose -p "$project" port proxy 80 | sed 's/.*://')"
+api_port="$(cd compose && docker compose -p "$project" port proxy 8080 | sed 's/.*://')"
+cat <<TXT
+
+The lab is up (compose project $project):
+  Site       curl -i -H 'Host: demo.res.ch' http://127.0.0.1:$http_port/
+  API        curl -i -H 'Host: demo.res.ch' http://127.0.0.1:$http_port/api/jokes/
+  Dashboard  http://127.0.0.1:$api_port/dashboard/
+  In a browser: add "127.0.0.1 demo.res.ch" to /etc/hosts, then http://demo.res.ch:$http_port/
+  Check it:  cargo run -q -p lab -- check --url http://127.0.0.1:$http_port --api-url http://127.0.0.1:$api_port
+  Scale:     (cd compose && docker compose -p $project up -d --no-build --scale static=6 --scale dynamic=3)
+  Stop:      bash scripts/lab-down.sh
+TXT

@@ -1,0 +1,298 @@
+//! The lab on loopback with the real binaries: a [`LocalStack`] started in-process and every
+//! check run against it, browser included; then `lab up`, `lab check`, `lab scale` and
+//! `lab down` as a student types them.
+//!
+//! The proxy, static-server and jokes-api binaries belong to other packages, which cargo does not
+//! build for this crate's tests: the tests run `cargo build -p proxy -p static-server -p jokes-api`
+//! first (same profile, same target directory), unless `LAB_BIN_DIR` points at them.
+//! `LAB_SCREENSHOTS=docs/src/images` keeps the browser's screenshots for the book.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+use lab::check::{self, BrowserMode, Control, Status, Target};
+use lab::local::{Kind, LocalOptions, LocalStack, StackState};
+use lab::routes::RouteOptions;
+use tokio::sync::Mutex;
+
+/// Builds the three binaries once per test run and returns their directory.
+fn binaries() -> PathBuf {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        if let Some(dir) = std::env::var_os("LAB_BIN_DIR") {
+            return PathBuf::from(dir);
+        }
+        let exe = std::env::current_exe().unwrap();
+        let release = exe.components().any(|c| c.as_os_str() == "release");
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let mut cmd = Command::new(cargo);
+        cmd.args([
+            "build",
+            "-p",
+            "proxy",
+            "-p",
+            "static-server",
+            "-p",
+            "jokes-api",
+        ]);
+        if release {
+            cmd.arg("--release");
+        }
+        let status = cmd
+            .status()
+            .expect("cannot run cargo to build the lab's binaries");
+        assert!(
+            status.success(),
+            "cargo build of proxy, static-server, jokes-api failed"
+        );
+        // target/<profile>/deps/<test> -> target/<profile>
+        exe.parent().and_then(Path::parent).unwrap().to_path_buf()
+    })
+    .clone()
+}
+
+fn screenshots() -> (PathBuf, Option<tempfile::TempDir>) {
+    match std::env::var_os("LAB_SCREENSHOTS") {
+        Some(dir) => (PathBuf::from(dir), None),
+        None => {
+            let tmp = tempfile::tempdir().unwrap();
+            (tmp.path().to_path_buf(), Some(tmp))
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_check_passes_against_the_local_stack() {
+    let stack = LocalStack::start(LocalOptions {
+        static_count: 4,
+        dynamic_count: 3,
+        bin_dir: Some(binaries()),
+        routes: RouteOptions {
+            health_check_ms: Some(500),
+            ..Default::default()
+        },
+        ..Default::default()
+    })
+    .await
+    .expect("the local stack starts");
+    let (http, api, host) = (
+        stack.http_url.clone(),
+        stack.api_url.clone(),
+        stack.host.clone(),
+    );
+    let stack = Arc::new(Mutex::new(stack));
+    let target = Target::new(&http, &api, &host, Control::InProcess(stack.clone())).unwrap();
+    let (shots, _keep) = screenshots();
+    let opts = check::Options {
+        browser: BrowserMode::Auto,
+        screenshots: Some(shots.clone()),
+        ..Default::default()
+    };
+    let report = check::run(&target, &opts, &mut |r| println!("{}", r.line())).await;
+    println!("{}", report.summary());
+    for r in &report.results {
+        assert_ne!(r.status, Status::Fail, "{}", r.line());
+    }
+    for name in [
+        "static-site",
+        "jokes-json",
+        "routing",
+        "ajax-same-origin",
+        "discovery",
+        "load-spread",
+        "round-robin",
+        "sticky-sessions",
+        "cookie-scope",
+        "failover",
+        "scaling",
+    ] {
+        assert_eq!(
+            report.get(name).map(|r| r.status),
+            Some(Status::Pass),
+            "{name}"
+        );
+    }
+    // The browser ran wherever Chromium is installed (and must be, in CI).
+    if lab::check::browser::find_chromium().is_some() {
+        for name in ["browser-ajax", "browser-dashboard", "browser-sticky"] {
+            assert_eq!(
+                report.get(name).map(|r| r.status),
+                Some(Status::Pass),
+                "{name}"
+            );
+        }
+        for png in ["site.png", "site-sticky.png", "dashboard.png"] {
+            let bytes = std::fs::read(shots.join(png)).unwrap();
+            assert!(bytes.starts_with(b"\x89PNG"), "{png} is not a PNG");
+        }
+    }
+    // The checks left the stack as they found it.
+    let mut s = stack.lock().await;
+    assert_eq!((s.count(Kind::Static), s.count(Kind::Dynamic)), (4, 3));
+    assert!(s.state().servers.iter().all(|srv| srv.running));
+}
+
+/// Kills `lab up` and, should it have died without cleaning up, the processes it started.
+struct LabUp {
+    child: std::process::Child,
+    run_dir: PathBuf,
+}
+
+impl Drop for LabUp {
+    fn drop(&mut self) {
+        let state = StackState::read(&self.run_dir).ok();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if let Some(state) = state {
+            let pids = state
+                .servers
+                .iter()
+                .filter_map(|s| s.pid)
+                .chain([state.proxy_pid]);
+            for pid in pids {
+                if let Some(pid) = rustix::process::Pid::from_raw(pid as i32) {
+                    let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
+                }
+            }
+        }
+    }
+}
+
+fn lab(args: &[&str]) -> (bool, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_lab"))
+        .args(args)
+        .env("LAB_BIN_DIR", binaries())
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+fn alive(pid: u32) -> bool {
+    Path::new(&format!("/proc/{pid}")).exists()
+        && !std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .unwrap_or_default()
+            .contains(") Z ")
+}
+
+#[test]
+fn lab_up_check_scale_and_down_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let run_dir = dir.path().to_path_buf();
+    let run = run_dir.to_str().unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_lab"))
+        .args([
+            "up",
+            "--http-port",
+            "0",
+            "--api-port",
+            "0",
+            "--run-dir",
+            run,
+        ])
+        .args([
+            "--scale",
+            "static=3",
+            "--scale",
+            "dynamic=2",
+            "--health-check-ms",
+            "500",
+        ])
+        .env("LAB_BIN_DIR", binaries())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut up = LabUp {
+        child,
+        run_dir: run_dir.clone(),
+    };
+    let start = Instant::now();
+    let state = loop {
+        if let Ok(s) = StackState::read(&run_dir) {
+            if run_dir.join("control.sock").exists() {
+                break s;
+            }
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "lab up did not start within 60 s"
+        );
+        assert!(
+            up.child.try_wait().unwrap().is_none(),
+            "lab up exited early"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(state.count(Kind::Static), 3);
+
+    let (ok, out) = lab(&[
+        "check",
+        "--local",
+        run,
+        "--no-browser",
+        "--step",
+        "7",
+        "--step",
+        "8",
+    ]);
+    println!("{out}");
+    assert!(ok, "lab check failed:\n{out}");
+    let summary = out.lines().rev().find(|l| l.contains(" passed, ")).unwrap();
+    assert!(summary.starts_with("5 passed, 0 failed"), "{summary}");
+
+    let (ok, out) = lab(&["scale", "static=5", "--run-dir", run]);
+    assert!(ok, "{out}");
+    assert!(out.contains("5 static"), "{out}");
+    let (ok, out) = lab(&["kill", "static", "1", "--run-dir", run]);
+    assert!(ok, "{out}");
+    let (ok, out) = lab(&["status", "--run-dir", run]);
+    assert!(
+        ok && out.contains("5 static") && out.contains("killed"),
+        "{out}"
+    );
+    let state = StackState::read(&run_dir).unwrap();
+    let pids: Vec<u32> = state
+        .servers
+        .iter()
+        .filter_map(|s| s.pid)
+        .chain([state.proxy_pid])
+        .collect();
+
+    let (ok, out) = lab(&["down", "--run-dir", run]);
+    assert!(ok, "{out}");
+    let start = Instant::now();
+    while up.child.try_wait().unwrap().is_none() {
+        assert!(
+            start.elapsed() < Duration::from_secs(15),
+            "lab up did not stop"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    for pid in pids {
+        assert!(!alive(pid), "process {pid} of the lab survived `lab down`");
+    }
+}
+
+#[test]
+fn lab_up_without_binaries_says_how_to_build_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_lab"))
+        .args(["up", "--http-port", "0", "--api-port", "0"])
+        .args(["--bin-dir", dir.path().to_str().unwrap()])
+        .args(["--run-dir", dir.path().join("run").to_str().unwrap()])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("cargo build --workspace"), "{err}");
+}
