@@ -315,6 +315,30 @@ pub fn tree_rss_kb(root: u32) -> u64 {
         .sum()
 }
 
+/// Context switches (voluntary + involuntary) of every thread of the tree under `root`: how
+/// often its threads slept and were woken, a cost that shows as scheduler time in profiles.
+pub fn tree_context_switches(root: u32) -> u64 {
+    let mut total = 0;
+    for pid in tree_pids(root) {
+        let Ok(tasks) = fs::read_dir(format!("/proc/{pid}/task")) else {
+            continue;
+        };
+        for t in tasks.flatten() {
+            let Ok(text) = fs::read_to_string(t.path().join("status")) else {
+                continue;
+            };
+            for field in ["voluntary_ctxt_switches", "nonvoluntary_ctxt_switches"] {
+                total += text
+                    .lines()
+                    .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
+                    .and_then(|v| v.trim().parse::<u64>().ok())
+                    .unwrap_or(0);
+            }
+        }
+    }
+    total
+}
+
 /// Open file descriptors of one process.
 pub fn fd_count(pid: u32) -> usize {
     fs::read_dir(format!("/proc/{pid}/fd"))
@@ -482,7 +506,6 @@ mod tests {
         let me = std::process::id();
         let tree = tree_pids(me);
         assert!(tree.contains(&child.pid()));
-        assert!(tree_cpu_seconds(me) > 0.0);
         child.stop(Duration::from_secs(1));
         assert!(!child.alive());
     }
