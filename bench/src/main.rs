@@ -20,6 +20,9 @@ struct Cli {
     /// Our proxy's binary [default: ROOT/target/release/proxy].
     #[arg(long, global = true, env = "BENCH_PROXY")]
     proxy: Option<PathBuf>,
+    /// The static-server binary [default: ROOT/target/release/static-server].
+    #[arg(long, global = true, env = "BENCH_STATIC_SERVER")]
+    static_server: Option<PathBuf>,
     /// Which backend process serves behind the proxies.
     #[arg(long, global = true, value_enum, default_value_t = BackendChoice::Auto)]
     backend: BackendChoice,
@@ -92,6 +95,15 @@ enum Cmd {
         #[arg(long)]
         sticky: bool,
     },
+    /// Rewrite the performance chapter and charts from saved results (no measurement).
+    Render {
+        /// A results file of `run` (bench/results/full.json or quick.json).
+        #[arg(long)]
+        run: Option<PathBuf>,
+        /// A results file of `soak` (bench/results/soak.json).
+        #[arg(long)]
+        soak: Option<PathBuf>,
+    },
     /// Render every peer's config and run the peer's own check (haproxy -c, nginx -t,
     /// caddy validate, apache2 -t); no load.
     Validate,
@@ -109,7 +121,10 @@ fn env(cli: &Cli) -> Result<Env> {
     let root = cli.root.canonicalize().unwrap_or_else(|_| cli.root.clone());
     let release = root.join("target/release");
     let ours = cli.proxy.clone().unwrap_or_else(|| release.join("proxy"));
-    let static_server = release.join("static-server");
+    let static_server = cli
+        .static_server
+        .clone()
+        .unwrap_or_else(|| release.join("static-server"));
     let stand_in = BackendKind::StandIn {
         exe: std::env::current_exe()?,
     };
@@ -141,7 +156,10 @@ fn env(cli: &Cli) -> Result<Env> {
 }
 
 fn main() -> Result<()> {
-    let cli = Cli::parse();
+    let mut cli = Cli::parse();
+    if let Ok(root) = cli.root.canonicalize() {
+        cli.root = root;
+    }
     match &cli.cmd {
         Cmd::Run {
             quick,
@@ -235,13 +253,35 @@ fn main() -> Result<()> {
             let env = env(&cli)?;
             let p = bench::profile::run(&env.ours, &env.backend, *duration, *sticky)?;
             let text = format!(
-                "# {}\n# {} req/s while recording (perf slows it down)\n\n## by symbol (self time)\n{}\n\n## by shared object\n{}\n",
-                env.command, p.rps.round(), p.flat, p.by_dso
+                "# {}\n# {} req/s while recording (perf slows it down)\n\n## by shared object\n{}\n\n## by symbol (self time, % of all samples)\n{}\n\n## user space only (proxy and libc)\n{}\n",
+                env.command, p.rps.round(), p.by_dso, p.flat, p.user
             );
             let path = cli.root.join("bench/results/profile.txt");
             std::fs::write(&path, &text)?;
             println!("{text}");
             eprintln!("bench: profile in {}", path.display());
+            Ok(())
+        }
+        Cmd::Render { run, soak } => {
+            let docs = cli.root.join("docs/src");
+            if let Some(path) = run {
+                let r: bench::suite::Results =
+                    serde_json::from_str(&std::fs::read_to_string(path)?)?;
+                let md = bench::report::markdown(&r);
+                bench::report::write_docs(&docs, "bench results", &md, &bench::report::charts(&r))?;
+            }
+            if let Some(path) = soak {
+                let r: bench::soak::SoakResults =
+                    serde_json::from_str(&std::fs::read_to_string(path)?)?;
+                let md = bench::soak::markdown(&r);
+                bench::report::write_docs(
+                    &docs,
+                    "bench soak",
+                    &md,
+                    &[("bench-soak.svg", bench::soak::chart(&r))],
+                )?;
+            }
+            eprintln!("bench: wrote {}/performance.md", docs.display());
             Ok(())
         }
         Cmd::Validate => {

@@ -18,11 +18,13 @@ pub struct ProfileOutput {
     pub rps: f64,
     /// `perf report --no-children` by symbol, top lines.
     pub flat: String,
+    /// Only the proxy's own code and libc (malloc, memcpy), percentages of all samples.
+    pub user: String,
     /// The same, grouped by shared object (proxy code vs libc vs kernel).
     pub by_dso: String,
 }
 
-fn perf_report(data: &Path, sort: &str, lines: usize) -> Result<String> {
+fn perf_report(data: &Path, args: &[&str], lines: usize) -> Result<String> {
     let out = Command::new("perf")
         .arg("report")
         .arg("-i")
@@ -33,18 +35,32 @@ fn perf_report(data: &Path, sort: &str, lines: usize) -> Result<String> {
             "-g",
             "none",
             "--percent-limit",
-            "0.7",
+            "0.3",
         ])
-        .args(["--sort", sort])
+        .args(args)
         .output()
         .context("perf report")?;
     let text = String::from_utf8_lossy(&out.stdout);
     Ok(text
         .lines()
         .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .map(tidy)
         .take(lines)
         .collect::<Vec<_>>()
         .join("\n"))
+}
+
+/// One report line without perf's padding and empty trailing columns.
+fn tidy(line: &str) -> String {
+    let words: Vec<&str> = line.split_whitespace().collect();
+    let end = words.iter().rposition(|w| *w != "-").map_or(0, |i| i + 1);
+    words[..end].join(" ")
+}
+
+fn dso_name(exe: &Path) -> String {
+    exe.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "proxy".into())
 }
 
 pub fn run(ours: &Path, backend: &BackendKind, secs: u64, sticky: bool) -> Result<ProfileOutput> {
@@ -92,7 +108,17 @@ pub fn run(ours: &Path, backend: &BackendKind, secs: u64, sticky: bool) -> Resul
     drop(running);
     Ok(ProfileOutput {
         rps: wrk.rps,
-        flat: perf_report(&data, "symbol", 40)?,
-        by_dso: perf_report(&data, "dso", 12)?,
+        flat: perf_report(&data, &["--sort", "dso,symbol"], 40)?,
+        user: perf_report(
+            &data,
+            &[
+                "--sort",
+                "dso,symbol",
+                "--dsos",
+                &format!("{},libc.so.6", dso_name(ours)),
+            ],
+            30,
+        )?,
+        by_dso: perf_report(&data, &["--sort", "dso"], 12)?,
     })
 }

@@ -73,6 +73,11 @@ pub struct SoakResults {
     pub fds_idle_start: usize,
     /// Open fds two seconds after the load ended.
     pub fds_idle_end: usize,
+    /// Of those, pooled idle connections to servers still running (closed after the pool's
+    /// idle timeout; not a leak).
+    pub pooled_to_live: usize,
+    /// Connections still held to servers that were stopped (a leak if not zero).
+    pub held_to_stopped: usize,
     pub rss_after_warmup_kb: u64,
     pub rss_end_kb: u64,
     pub rss_peak_kb: u64,
@@ -231,6 +236,28 @@ pub fn run(
     let rss_end = points.last().map(|p| p.rss_kb).unwrap_or(0);
     std::thread::sleep(Duration::from_secs(2));
     let fds_idle_end = tree_fds(pid);
+    let live: Vec<u16> = pool
+        .iter()
+        .filter(|b| b.running())
+        .map(|b| b.port)
+        .collect();
+    let stopped: Vec<u16> = pool
+        .iter()
+        .filter(|b| !b.running())
+        .map(|b| b.port)
+        .collect();
+    let socks: Vec<procs::TcpSocket> = procs::tree_pids(pid)
+        .into_iter()
+        .flat_map(procs::tcp_sockets)
+        .collect();
+    let pooled_to_live = socks
+        .iter()
+        .filter(|s| live.contains(&s.remote_port))
+        .count();
+    let held_to_stopped = socks
+        .iter()
+        .filter(|s| stopped.contains(&s.remote_port))
+        .count();
     let rss_peak = points
         .iter()
         .map(|p| p.rss_kb)
@@ -249,6 +276,8 @@ pub fn run(
         points,
         fds_idle_start,
         fds_idle_end,
+        pooled_to_live,
+        held_to_stopped,
         rss_after_warmup_kb: rss_after_warmup,
         rss_end_kb: rss_end,
         rss_peak_kb: rss_peak,
@@ -267,7 +296,9 @@ pub fn markdown(r: &SoakResults) -> String {
 | RSS after {} s warm-up → end of load | {} → {} MB | |\n\
 | memory growth after warm-up | {:+.1} % | < 10 % |\n\
 | peak RSS (sampled, or VmHWM) | {} MB | < 20 MB |\n\
-| open fds: idle at start → max under load → idle 2 s after the load | {} → {} → {} | back to the start |\n\n\
+| open fds: idle at start → max under load → idle 2 s after the load | {} → {} → {} | |\n\
+| of which idle pooled connections to running servers (closed by the pool's idle timeout) | {} | |\n\
+| connections still held to stopped servers (leak) | {} | 0 |\n\n\
 ![Memory and open fds during the soak](images/bench-soak.svg)\n",
         r.started_utc,
         r.command,
@@ -297,6 +328,8 @@ pub fn markdown(r: &SoakResults) -> String {
         r.fds_idle_start,
         fds_max,
         r.fds_idle_end,
+        r.pooled_to_live,
+        r.held_to_stopped,
     )
 }
 
@@ -363,6 +396,8 @@ mod tests {
             }],
             fds_idle_start: 10,
             fds_idle_end: 10,
+            pooled_to_live: 0,
+            held_to_stopped: 0,
             rss_after_warmup_kb: 1000,
             rss_end_kb: 1050,
             rss_peak_kb: 1100,

@@ -92,9 +92,17 @@ pub struct Sample {
     pub cpu_s: Option<f64>,
     /// Peak resident memory of the proxy's process tree during the run, kB.
     pub peak_rss_kb: Option<u64>,
+    /// Context switches of the proxy's threads during the run.
+    #[serde(default)]
+    pub ctx_switches: Option<u64>,
 }
 
 impl Sample {
+    pub fn ctx_switches_per_req(&self) -> Option<f64> {
+        let c = self.ctx_switches?;
+        (self.wrk.requests > 0).then(|| c as f64 / self.wrk.requests as f64)
+    }
+
     pub fn cpu_ms_per_10k(&self) -> Option<f64> {
         let cpu = self.cpu_s?;
         (self.wrk.requests > 0).then(|| cpu * 1000.0 * 10_000.0 / self.wrk.requests as f64)
@@ -426,10 +434,12 @@ fn measure_variant(
             load(c, 1).run()?;
         }
         let pid = running.pid();
+        let cs0 = pid.map(procs::tree_context_switches);
         let cpu0 = pid.map(procs::tree_cpu_seconds);
         let sampler = pid.map(|p| MemSampler::start(p, Duration::from_millis(50)));
         let wrk = load(c, opts.duration_s).run()?;
         let cpu1 = pid.map(procs::tree_cpu_seconds);
+        let cs1 = pid.map(procs::tree_context_switches);
         let peak = sampler.map(MemSampler::finish);
         let cpu_s = match (cpu0, cpu1) {
             (Some(a), Some(b)) => Some(b - a),
@@ -454,6 +464,10 @@ fn measure_variant(
             wrk,
             cpu_s,
             peak_rss_kb: peak,
+            ctx_switches: match (cs0, cs1) {
+                (Some(a), Some(b)) => Some(b.saturating_sub(a)),
+                _ => None,
+            },
         });
     }
     running.stop();

@@ -41,7 +41,7 @@ pub fn bars(
     rows: &[Bar],
     fmt: impl Fn(f64) -> String,
 ) -> String {
-    let left = 190.0;
+    let left = 230.0;
     let width = 760.0;
     let plot_w = width - left - 90.0;
     let row_h = 30.0;
@@ -131,7 +131,7 @@ pub struct Series {
 /// A line chart with a shared x axis (seconds) and y axis starting at 0.
 pub fn lines(title: &str, subtitle: &str, x_unit: &str, y_unit: &str, series: &[Series]) -> String {
     let (width, height) = (760.0, 340.0);
-    let (left, right, top, bottom) = (70.0, 20.0, 60.0, 50.0);
+    let (left, right, top, bottom) = (70.0, 20.0, 78.0, 50.0);
     let pw = width - left - right;
     let ph = height - top - bottom;
     let all = series.iter().flat_map(|s| s.points.iter());
