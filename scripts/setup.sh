@@ -13,7 +13,7 @@ sudo_if_needed() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 # --- Debian packages: a real browser for the browser tests; wrk and the peer proxies for bench/.
 apt_pkgs=(chromium chromium-driver)
 if [ "${LAB_SETUP_BENCH:-0}" = 1 ] || [ "${CI:-}" = true ]; then
-  apt_pkgs+=(wrk haproxy nginx-light caddy apache2)
+  apt_pkgs+=(wrk haproxy nginx-light caddy apache2 linux-perf)
 fi
 missing=()
 for p in "${apt_pkgs[@]}"; do
