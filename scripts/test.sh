@@ -25,4 +25,7 @@ cargo test --workspace
 step "the book builds with no warning and no broken link"
 bash docs/check.sh
 
+step "the book's commands, run against the Docker stack at the report's scale"
+bash docs/check-commands.sh --up
+
 step "done"
