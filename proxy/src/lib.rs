@@ -15,6 +15,7 @@ pub mod provider;
 pub mod proxy;
 pub mod runtime;
 pub mod snapshot;
+pub mod upstream;
 
 use std::collections::BTreeMap;
 use std::future::Future;

@@ -19,23 +19,23 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http::header::{self, HeaderValue};
-use http::uri::{PathAndQuery, Scheme};
+use http::uri::PathAndQuery;
 use http::{Method, Request, Response, StatusCode, Uri, Version};
 use http_body_util::{BodyExt, Either, Full, Limited};
 use hyper::body::{Body as _, Incoming};
-use hyper_util::client::legacy::{connect::HttpConnector, Client};
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::rt::TokioIo;
 
 use crate::balance::{health, sticky, Balancer, Pick};
 use crate::cli::IpNet;
 use crate::config::rule::RequestInfo;
 use crate::middleware::{forwarded, hop_by_hop, strip_prefix::X_FORWARDED_PREFIX};
 use crate::runtime::Runtime;
+use crate::upstream::{self, PooledBody, SendError};
 
-/// The body of a request to a server and of a response to a client.
+/// The body of a request to a server.
 pub type Body = Either<Incoming, Full<Bytes>>;
-/// The pooled HTTP/1.1 client to servers.
-pub type Upstream = Client<HttpConnector, Body>;
+/// The body of a response to a client: a server's, or the proxy's own.
+pub type RespBody = Either<PooledBody, Full<Bytes>>;
 
 /// Request bodies up to this size are buffered so a failed try can be replayed elsewhere.
 pub const REPLAY_LIMIT: u64 = 64 * 1024;
@@ -43,20 +43,6 @@ pub const REPLAY_LIMIT: u64 = 64 * 1024;
 pub const MAX_URI_LEN: usize = 8 * 1024;
 /// Largest total size of request headers accepted; larger: 431.
 pub const MAX_HEADERS_LEN: usize = 32 * 1024;
-
-/// Builds the client to servers: keep-alive pool, no Nagle, bounded connect time.
-pub fn upstream(dial_timeout: Duration, idle_timeout: Duration) -> Upstream {
-    let mut connector = HttpConnector::new();
-    connector.set_nodelay(true);
-    connector.set_connect_timeout(Some(dial_timeout));
-    connector.enforce_http(true);
-    Client::builder(TokioExecutor::new())
-        .pool_timer(TokioTimer::new())
-        .pool_idle_timeout(idle_timeout)
-        .pool_max_idle_per_host(1024)
-        .set_host(true)
-        .build(connector)
-}
 
 /// What an entrypoint tells the data plane about itself.
 #[derive(Debug)]
@@ -95,7 +81,7 @@ impl Peer {
 }
 
 /// A short text response, as Traefik sends for its own errors.
-pub fn text(status: StatusCode, body: &'static str) -> Response<Body> {
+pub fn text(status: StatusCode, body: &'static str) -> Response<RespBody> {
     let mut r = Response::new(Either::Right(Full::new(Bytes::from_static(
         body.as_bytes(),
     ))));
@@ -107,7 +93,7 @@ pub fn text(status: StatusCode, body: &'static str) -> Response<Body> {
     r
 }
 
-fn bad_request(status: StatusCode, body: &'static str) -> Response<Body> {
+fn bad_request(status: StatusCode, body: &'static str) -> Response<RespBody> {
     let mut r = text(status, body);
     r.headers_mut()
         .insert(header::CONNECTION, HeaderValue::from_static("close"));
@@ -116,7 +102,7 @@ fn bad_request(status: StatusCode, body: &'static str) -> Response<Body> {
 
 /// Rejects what trusted proxies reject before routing.
 /// Returns the refusal, if any.
-fn validate<B>(req: &Request<B>) -> Option<Response<Body>> {
+fn validate<B>(req: &Request<B>) -> Option<Response<RespBody>> {
     let uri_len = req.uri().path_and_query().map_or(0, |p| p.as_str().len());
     if uri_len > MAX_URI_LEN {
         return Some(bad_request(StatusCode::URI_TOO_LONG, "414 URI too long\n"));
@@ -207,7 +193,10 @@ impl Replay {
 
 /// Whether an upstream error shows the connection was reset or closed before the response
 /// started (the request may have reached the server).
-fn is_reset(e: &hyper_util::client::legacy::Error) -> bool {
+fn is_reset(e: &hyper::Error) -> bool {
+    if e.is_incomplete_message() || e.is_canceled() {
+        return true;
+    }
     let mut src: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
     while let Some(s) = src {
         if let Some(io) = s.downcast_ref::<std::io::Error>() {
@@ -248,7 +237,7 @@ pub async fn handle(
     ep: &EntryCtx,
     peer: &Peer,
     mut req: Request<Incoming>,
-) -> Result<Response<Body>, Infallible> {
+) -> Result<Response<RespBody>, Infallible> {
     let start = Instant::now();
     if let Some(resp) = validate(&req) {
         return Ok(resp);
@@ -371,6 +360,7 @@ pub async fn handle(
     // After a reset (not a refusal) the same server may be tried again on a fresh connection
     // when no other is left: a reset is often a keep-alive connection the server just closed.
     let mut same_server_ok = false;
+    let mut pending: Option<Request<Body>> = None;
     let (resp, pick) = loop {
         let pick = balancer.pick(cookie_value.as_deref(), &tried).or_else(|| {
             std::mem::take(&mut same_server_ok)
@@ -382,46 +372,76 @@ pub async fn handle(
         };
         let idx = pick.index();
         let server = &balancer.servers[idx];
-        let Some(body) = replay.next() else {
-            break (None, None);
+        let up = match pending.take() {
+            // A request handed back unsent: send it as it is.
+            Some(r) => r,
+            None => {
+                let Some(body) = replay.next() else {
+                    break (None, None);
+                };
+                // Keep a copy only when a request that reached a server may be retried.
+                let headers = if idempotent && replay.replayable() && tried.len() + 1 < max_tries {
+                    parts.headers.clone()
+                } else {
+                    std::mem::take(&mut parts.headers)
+                };
+                let mut up = Request::new(body);
+                *up.method_mut() = parts.method.clone();
+                *up.headers_mut() = headers;
+                up
+            }
         };
-        let may_retry = replay.replayable() && tried.len() + 1 < max_tries;
-        let headers = if may_retry {
-            parts.headers.clone()
+        let mut up = up;
+        *up.uri_mut() = if server.base_path.is_empty() {
+            Uri::from(path_and_query.clone())
         } else {
-            std::mem::take(&mut parts.headers)
+            Uri::try_from(format!("{}{}", server.base_path, path_and_query))
+                .unwrap_or_else(|_| Uri::from(path_and_query.clone()))
         };
-        let pq = if server.base_path.is_empty() {
-            path_and_query.clone()
-        } else {
-            PathAndQuery::try_from(format!("{}{}", server.base_path, path_and_query))
-                .unwrap_or_else(|_| path_and_query.clone())
-        };
-        let mut up = Request::new(body);
-        *up.method_mut() = parts.method.clone();
-        *up.uri_mut() = Uri::builder()
-            .scheme(Scheme::HTTP)
-            .authority(server.authority.clone())
-            .path_and_query(pq)
-            .build()
-            .expect("scheme, authority and path make a URI");
-        *up.headers_mut() = headers;
+        if !balancer.pass_host_header || !up.headers().contains_key(header::HOST) {
+            up.headers_mut()
+                .insert(header::HOST, server.host_value.clone());
+        }
         server.count_request();
-        match tokio::time::timeout(rt.response_header_timeout, rt.client.request(up)).await {
+        let sent = tokio::time::timeout(
+            rt.response_header_timeout,
+            upstream::send(server, up, rt.dial_timeout),
+        )
+        .await;
+        let may_retry = tried.len() + 1 < max_tries;
+        match sent {
             Ok(Ok(resp)) => break (Some(resp), Some(pick)),
-            Ok(Err(e)) => {
-                // A refused connection is definitive: the server is down now. A reset may be
-                // the keep-alive race, so it only makes the request go elsewhere.
-                if e.is_connect() {
-                    health::report_connection_failure(server);
-                } else if is_reset(&e) {
-                    same_server_ok = true;
-                }
-                tracing::debug!(server = %server.url, error = ?e, "request to server failed");
+            Ok(Err(SendError::Connect(e, r))) => {
+                // A refused connection is definitive: the server is down now.
+                health::report_connection_failure(server);
+                tracing::debug!(server = %server.url, error = %e, "cannot connect to server");
                 tried.push(idx);
                 failure = Some((StatusCode::BAD_GATEWAY, "502 bad gateway\n"));
-                let retry = may_retry && (e.is_connect() || idempotent);
-                if !retry {
+                if !may_retry {
+                    break (None, Some(pick));
+                }
+                pending = Some(r);
+            }
+            Ok(Err(SendError::NotSent(e, r))) => {
+                tracing::debug!(server = %server.url, error = %e, "connection closed before the request was sent");
+                tried.push(idx);
+                same_server_ok = true;
+                failure = Some((StatusCode::BAD_GATEWAY, "502 bad gateway\n"));
+                if !may_retry {
+                    break (None, Some(pick));
+                }
+                pending = Some(r);
+            }
+            Ok(Err(SendError::Failed(e))) => {
+                // The request may have reached the server: only idempotent ones go again. A
+                // reset may be the keep-alive race, so it does not mark the server down.
+                tracing::debug!(server = %server.url, error = %e, "request to server failed");
+                tried.push(idx);
+                if is_reset(&e) {
+                    same_server_ok = true;
+                }
+                failure = Some((StatusCode::BAD_GATEWAY, "502 bad gateway\n"));
+                if !(may_retry && idempotent && replay.replayable()) {
                     break (None, Some(pick));
                 }
             }

@@ -16,7 +16,7 @@ use crate::balance::health::ActiveChecks;
 use crate::balance::Registry;
 use crate::cli::StaticConfig;
 use crate::config::ProviderConfig;
-use crate::proxy::{self, Outcome, Upstream};
+use crate::proxy::Outcome;
 use crate::snapshot::{self, Snapshot};
 
 /// One provider's channel, by provider name (`file`, `docker`).
@@ -25,7 +25,8 @@ pub type ProviderFeed = (String, watch::Receiver<ProviderConfig>);
 /// Shared by every connection and the API.
 pub struct Runtime {
     pub snapshot: ArcSwap<Snapshot>,
-    pub client: Upstream,
+    /// How long opening a connection to a server may take.
+    pub dial_timeout: Duration,
     pub response_header_timeout: Duration,
     pub access_log: bool,
     pub metrics: Option<Metrics>,
@@ -54,7 +55,7 @@ impl Runtime {
             .collect();
         Self {
             snapshot: ArcSwap::from_pointee(Snapshot::default()),
-            client: proxy::upstream(cfg.dial_timeout, cfg.idle_conn_timeout),
+            dial_timeout: cfg.dial_timeout,
             response_header_timeout: cfg.response_header_timeout,
             access_log: cfg.access_log,
             metrics: cfg.metrics.then(Metrics::new),

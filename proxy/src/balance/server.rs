@@ -25,6 +25,10 @@ pub struct ServerState {
     /// Set while a recovery prober runs for a passively-downed server.
     pub(crate) probing: AtomicBool,
     requests: AtomicU64,
+    /// Idle keep-alive connections to this server.
+    pub pool: crate::upstream::Pool,
+    /// `Host` to send when the client's is not passed on (`host:port`).
+    pub host_value: http::HeaderValue,
 }
 
 /// Why a server URL cannot be used.
@@ -57,6 +61,8 @@ impl ServerState {
             return Err(bad("it must not contain credentials"));
         }
         let base_path = uri.path().trim_end_matches('/').to_string();
+        let host_value = http::HeaderValue::from_str(authority.as_str())
+            .map_err(|_| bad("its host is not a valid Host header"))?;
         Ok(Self {
             url: Arc::from(url),
             name: name.to_string(),
@@ -67,6 +73,8 @@ impl ServerState {
             active_down: AtomicBool::new(false),
             probing: AtomicBool::new(false),
             requests: AtomicU64::new(0),
+            pool: Default::default(),
+            host_value,
         })
     }
 
