@@ -25,6 +25,9 @@ pub struct ServerState {
     /// Set while a recovery prober runs for a passively-downed server.
     pub(crate) probing: AtomicBool,
     requests: AtomicU64,
+    /// Sticky cookies issued for this server: each is a client newly pinned to it (the
+    /// management UI's "sticky clients").
+    sticky_issued: AtomicU64,
 }
 
 /// Why a server URL cannot be used.
@@ -67,6 +70,7 @@ impl ServerState {
             active_down: AtomicBool::new(false),
             probing: AtomicBool::new(false),
             requests: AtomicU64::new(0),
+            sticky_issued: AtomicU64::new(0),
         })
     }
 
@@ -100,6 +104,16 @@ impl ServerState {
 
     pub fn requests(&self) -> u64 {
         self.requests.load(Ordering::Relaxed)
+    }
+
+    /// Counts a `Set-Cookie` pinning a client to this server (one relaxed add, no lock).
+    #[inline]
+    pub fn count_sticky_issued(&self) {
+        self.sticky_issued.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn sticky_issued(&self) -> u64 {
+        self.sticky_issued.load(Ordering::Relaxed)
     }
 
     /// `host:port` for a TCP probe.
