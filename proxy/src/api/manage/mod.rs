@@ -173,6 +173,8 @@ pub fn app_with<S>(
         .route("/manage/api/state", get(state))
         .route("/manage/api/services/{project}/{service}/add", post(add))
         .route("/manage/api/nodes/{id}/{action}", post(node_action))
+        // Unknown actions: credentials first, so a visitor learns nothing from the routes.
+        .route("/manage/api/{*rest}", post(unknown_action))
         .with_state(shared)
 }
 
@@ -356,6 +358,23 @@ async fn node_action(
         ),
         Some(req) => act(m, headers, req).await,
     }
+}
+
+async fn unknown_action(
+    State(m): State<Manage>,
+    Path(rest): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    if let Err(d) = m.auth.authorize(&headers) {
+        return refused(d, "unknown", &rest);
+    }
+    hardened(
+        (
+            StatusCode::NOT_FOUND,
+            Json(json!({ "ok": false, "message": format!("no action at /manage/api/{rest}") })),
+        )
+            .into_response(),
+    )
 }
 
 async fn act(m: Manage, headers: HeaderMap, req: Request) -> Response {

@@ -152,6 +152,7 @@ async fn without_the_token_the_page_is_read_only() {
         "/manage/api/nodes/s2/start",
         "/manage/api/nodes/s1/remove",
         "/manage/api/services/lab/static/add",
+        "/manage/api/services/static/scale",
     ] {
         let (status, _, _) = send(
             &u.app,
