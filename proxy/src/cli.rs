@@ -188,7 +188,7 @@ pub const KEYS: &[(&str, &str)] = &[
     ),
     (
         "api.manage.token",
-        "the management UI's token (non-empty: UI on; else LAB_MANAGE_TOKEN)",
+        "the management UI's token (non-empty: UI on); or the LAB_MANAGE_TOKEN environment variable",
     ),
     (
         "api.manage.tokenfile",

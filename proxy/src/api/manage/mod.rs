@@ -2,10 +2,10 @@
 //! compose services and their containers with what the proxy does with each (UP/DOWN,
 //! requests, sticky clients), and adds, starts, stops and removes nodes.
 //!
-//! Off unless asked for: `--api.manage=true` with a token (`--api.manage.token`,
-//! `--api.manage.tokenfile`, or `LAB_MANAGE_TOKEN`); a non-empty `--api.manage.token` alone
-//! also turns it on, so `TRAEFIK_API_MANAGE_TOKEN=${LAB_MANAGE_TOKEN:-}` in compose switches it
-//! with one variable. It needs `--api.insecure=true` (it lives on the API entrypoint) and
+//! Off unless asked for: a non-empty token turns it on (`--api.manage.token`,
+//! `--api.manage.tokenfile`, or the `LAB_MANAGE_TOKEN` environment variable, which compose
+//! passes through only when it is set); `--api.manage=false` keeps it off regardless, and an
+//! explicitly empty `--api.manage.token=` too. It needs `--api.insecure=true` (it lives on the API entrypoint) and
 //! `--providers.docker` (it acts through the same engine).
 //!
 //! Without the token the page is read-only; actions need a session (cookie + CSRF token +
@@ -83,11 +83,21 @@ impl ManageFlags {
         env_token: Option<String>,
         read: impl Fn(&str) -> std::io::Result<String>,
     ) -> Result<Option<ManageOptions>, String> {
+        // An explicitly empty `--api.manage.token=` means off, whatever the environment says.
+        let explicitly_empty = self.token.as_ref().is_some_and(|t| t.trim().is_empty());
         let flag_token = self.token.filter(|t| !t.trim().is_empty());
+        let env_token = env_token.filter(|t| !t.trim().is_empty());
+        let by_env_only = self.enabled.is_none()
+            && flag_token.is_none()
+            && self.token_file.is_none()
+            && !explicitly_empty
+            && env_token.is_some();
         let on = self
             .enabled
-            .unwrap_or(flag_token.is_some() || self.token_file.is_some());
-        if !on {
+            .unwrap_or(flag_token.is_some() || self.token_file.is_some() || by_env_only);
+        // `LAB_MANAGE_TOKEN` alone (compose passes it through) turns the UI on only where it
+        // can run: a proxy without the API or the Docker provider just ignores it.
+        if !on || (by_env_only && !(api && docker)) {
             return Ok(None);
         }
         let token = match (flag_token, &self.token_file) {

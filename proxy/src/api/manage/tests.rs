@@ -385,6 +385,17 @@ fn flags_resolve() {
         flags(Some(false), Some(TOKEN), None).resolve(true, true, None, no_file),
         Ok(None)
     );
+    // LAB_MANAGE_TOKEN alone turns it on where it can run, and is ignored elsewhere.
+    let env = flags(None, None, None).resolve(true, true, Some(TOKEN.into()), no_file);
+    assert_eq!(env.unwrap().unwrap().token.expose(), TOKEN);
+    assert_eq!(
+        flags(None, None, None).resolve(true, false, Some(TOKEN.into()), no_file),
+        Ok(None)
+    );
+    assert_eq!(
+        flags(None, None, None).resolve(true, true, Some(String::new()), no_file),
+        Ok(None)
+    );
     // --api.manage takes the token from LAB_MANAGE_TOKEN, or a file.
     let env = flags(Some(true), None, None).resolve(true, true, Some(TOKEN.into()), no_file);
     assert_eq!(env.unwrap().unwrap().token.expose(), TOKEN);
