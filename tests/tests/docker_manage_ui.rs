@@ -179,7 +179,7 @@ async fn the_management_ui_adds_stops_and_removes_nodes() {
     };
     docker::ensure_images().expect("building the images");
 
-    // Compose passes LAB_MANAGE_TOKEN to the proxy (TRAEFIK_API_MANAGE_TOKEN): the UI is on.
+    // Compose passes LAB_MANAGE_TOKEN through to the proxy: the UI is on.
     // Set before any other thread reads the environment.
     std::env::set_var("LAB_MANAGE_TOKEN", TOKEN);
     let mut stack = DockerStack::up(StackOptions {
