@@ -195,6 +195,9 @@ async fn the_management_ui_adds_stops_and_removes_nodes() {
         stack.project, stack.http_url, stack.api_url
     );
     let manage_url = format!("{}/manage/", stack.api_url);
+    // The browser maps every name but `localhost` to nowhere (and IP literals too): it opens
+    // the page as localhost, which is 127.0.0.1.
+    let browser_url = format!("http://localhost:{}/manage/", stack.api.port());
     let http = client().unwrap();
 
     // The UI is there (an image built from a branch without it would 404 here).
@@ -255,7 +258,7 @@ async fn the_management_ui_adds_stops_and_removes_nodes() {
     let result = async {
         // A visitor without the token sees the state and no buttons.
         let anon = browser.session().await.unwrap();
-        anon.open(&manage_url).await.unwrap();
+        anon.open(&browser_url).await.unwrap();
         let rows = wait_js(
             &anon,
             "String(document.querySelectorAll('tr[data-name]').length)",
@@ -276,7 +279,7 @@ async fn the_management_ui_adds_stops_and_removes_nodes() {
 
         // The administrator logs in with the token.
         let s = browser.session().await.unwrap();
-        s.open(&manage_url).await.unwrap();
+        s.open(&browser_url).await.unwrap();
         s.page
             .find_element("#token")
             .await
