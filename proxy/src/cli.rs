@@ -28,6 +28,8 @@ pub struct StaticConfig {
     pub dashboard: bool,
     pub file: Option<FileOptions>,
     pub docker: Option<DockerOptions>,
+    /// `--api.manage*`: the management UI (lab step 9), see `api::manage`.
+    pub manage: Option<crate::api::manage::ManageOptions>,
     /// `--log.level`: error, warn, info, debug, trace.
     pub log_level: String,
     /// `--accesslog`: one line per request on stdout.
@@ -181,6 +183,18 @@ pub const KEYS: &[(&str, &str)] = &[
     ("api.dashboard", "serve the dashboard with the API (true)"),
     ("api.debug", "accepted for compatibility; no effect"),
     (
+        "api.manage",
+        "serve the management UI at /manage/ (needs a token, --api.insecure, --providers.docker)",
+    ),
+    (
+        "api.manage.token",
+        "the management UI's token (non-empty: UI on); or the LAB_MANAGE_TOKEN environment variable",
+    ),
+    (
+        "api.manage.tokenfile",
+        "read the management UI's token from a file",
+    ),
+    (
         "providers.file.filename",
         "a YAML or TOML file of dynamic configuration",
     ),
@@ -243,6 +257,7 @@ fn kind_of(key: &str) -> Option<Kind> {
         "api.insecure",
         "api.dashboard",
         "api.debug",
+        "api.manage",
         "providers.file.watch",
         "providers.docker",
         "providers.docker.exposedbydefault",
@@ -378,6 +393,7 @@ fn build(settings: Vec<(String, String, String)>) -> Result<StaticConfig, CliErr
         dashboard: true,
         file: None,
         docker: None,
+        manage: None,
         log_level: "info".into(),
         access_log: false,
         metrics: false,
@@ -388,6 +404,7 @@ fn build(settings: Vec<(String, String, String)>) -> Result<StaticConfig, CliErr
     };
     let mut api_enabled = false;
     let mut api_insecure = false;
+    let mut manage = crate::api::manage::ManageFlags::default();
     // Raw per-entrypoint settings, applied once all are known.
     let mut eps: BTreeMap<String, BTreeMap<String, (String, String)>> = BTreeMap::new();
     for (key, value, flag) in settings {
@@ -409,6 +426,9 @@ fn build(settings: Vec<(String, String, String)>) -> Result<StaticConfig, CliErr
             "api" => api_enabled = boolean()?,
             "api.insecure" => api_insecure = boolean()?,
             "api.dashboard" => cfg.dashboard = boolean()?,
+            "api.manage" => manage.enabled = Some(boolean()?),
+            "api.manage.token" => manage.token = Some(value.clone()),
+            "api.manage.tokenfile" => manage.token_file = Some(value.clone()),
             "providers.file.filename" => {
                 cfg.file.get_or_insert_with(Default::default).filename = Some(value.clone())
             }
@@ -486,6 +506,18 @@ fn build(settings: Vec<(String, String, String)>) -> Result<StaticConfig, CliErr
     }
     // Traefik: `--api.insecure` alone turns the API on.
     cfg.api = api_insecure;
+    cfg.manage = manage
+        .resolve(
+            cfg.api,
+            cfg.docker.is_some(),
+            std::env::var("LAB_MANAGE_TOKEN").ok(),
+            |f| std::fs::read_to_string(f),
+        )
+        .map_err(|reason| CliError::BadValue {
+            flag: "--api.manage".into(),
+            value: "true".into(),
+            reason,
+        })?;
     if api_enabled && !api_insecure {
         tracing::warn!("--api without --api.insecure: the API is only served with --api.insecure=true (there is no secure router for it here)");
     }

@@ -465,6 +465,7 @@ pub async fn handle(
                     .set_cookie(&table.values[i], &route.cookie_path);
                 if let Ok(v) = HeaderValue::from_str(&set) {
                     rparts.headers.append(header::SET_COOKIE, v);
+                    balancer.servers[i].count_sticky_issued();
                 }
             }
             if let (Some(server_up), Some(client_up)) = (server_upgrade, client_upgrade) {

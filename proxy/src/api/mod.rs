@@ -4,6 +4,7 @@
 
 pub mod dashboard;
 pub mod json;
+pub mod manage;
 pub mod metrics;
 
 use std::sync::Arc;
@@ -42,6 +43,9 @@ pub fn app(rt: Arc<Runtime>) -> Router {
                 .route("/dashboard", get(|| async { Redirect::to("/dashboard/") }))
                 .route("/dashboard/", get(dashboard::page));
         }
+    }
+    if let Some(manage) = manage::app(&rt) {
+        r = r.merge(manage);
     }
     if cfg.metrics {
         r = r.route("/metrics", get(metrics));

@@ -29,6 +29,9 @@ pub struct ServerState {
     pub pool: crate::upstream::Pool,
     /// `Host` to send when the client's is not passed on (`host:port`).
     pub host_value: http::HeaderValue,
+    /// Sticky cookies issued for this server: each is a client newly pinned to it (the
+    /// management UI's "sticky clients").
+    sticky_issued: AtomicU64,
 }
 
 /// Why a server URL cannot be used.
@@ -75,6 +78,7 @@ impl ServerState {
             requests: AtomicU64::new(0),
             pool: Default::default(),
             host_value,
+            sticky_issued: AtomicU64::new(0),
         })
     }
 
@@ -108,6 +112,16 @@ impl ServerState {
 
     pub fn requests(&self) -> u64 {
         self.requests.load(Ordering::Relaxed)
+    }
+
+    /// Counts a `Set-Cookie` pinning a client to this server (one relaxed add, no lock).
+    #[inline]
+    pub fn count_sticky_issued(&self) {
+        self.sticky_issued.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn sticky_issued(&self) -> u64 {
+        self.sticky_issued.load(Ordering::Relaxed)
     }
 
     /// `host:port` for a TCP probe.

@@ -8,6 +8,7 @@
 //! shutdown future. `run` never fails: an engine that is missing or goes away is retried with
 //! backoff while the last published configuration stays in place.
 
+mod actions;
 mod container;
 mod desired;
 mod engine;
@@ -17,6 +18,9 @@ mod watch;
 
 use std::future::Future;
 
+pub use actions::{
+    clone_spec, next_number, CloneSpec, ContainerActions, Node, ADDED_BY_LABEL, STOP_GRACE_SECS,
+};
 pub use container::{Action, Container, ContainerEvent, Health, State};
 pub use desired::{build as desired_config, build_in, default_name, is_serving, normalize};
 pub use engine::{Engine, DEFAULT_ENDPOINT};
