@@ -117,6 +117,14 @@ async fn content_length_with_transfer_encoding_is_never_smuggled() {
         seen["bodyLen"], 3,
         "the backend got the chunked body: {seen}"
     );
+    assert_eq!(seen["headers"]["transfer-encoding"], "chunked", "{seen}");
+    assert!(seen["headers"]["content-length"].is_null(), "{seen}");
+    // hyper's own close (keep-alive off), not the 300 ms read timeout.
+    assert!(
+        resp.to_ascii_lowercase()
+            .contains("\r\nconnection: close\r\n"),
+        "{resp}"
+    );
     assert!(!resp.contains("/smuggled"), "{resp}");
     assert_eq!(
         site.hits.load(std::sync::atomic::Ordering::SeqCst),
