@@ -16,7 +16,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 FUZZ_SECONDS="${FUZZ_SECONDS:-30}"
-ALL_TARGETS=(rule labels file_config)
+ALL_TARGETS=(rule labels file_config cookie)
 if [ "$#" -gt 0 ]; then TARGETS=("$@"); else TARGETS=("${ALL_TARGETS[@]}"); fi
 for t in "${TARGETS[@]}"; do
   case " ${ALL_TARGETS[*]} " in *" $t "*) ;; *) echo "unknown target '$t'; targets: ${ALL_TARGETS[*]}" >&2; exit 2 ;; esac

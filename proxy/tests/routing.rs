@@ -177,3 +177,81 @@ services:
     assert_eq!(r.status(), 200);
     server.abort();
 }
+
+/// A server that reads each request, then resets the connection (RST, no response byte), in
+/// one service with a good server. The designed behaviour (`proxy.rs`): a reset before any
+/// response byte sends idempotent requests to another server and does not mark the server
+/// down; a POST may have been acted on, so the one that reached the resetting server is a 502
+/// and is not replayed. Round robin alternates strictly, so half the POSTs get there.
+#[tokio::test]
+async fn a_server_resetting_connections_fails_only_non_idempotent_requests_it_got() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    use tokio::io::AsyncReadExt;
+    let reset = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let raddr = reset.local_addr().unwrap();
+    let got = Arc::new(AtomicUsize::new(0));
+    let g = got.clone();
+    let server = tokio::spawn(async move {
+        while let Ok((mut s, _)) = reset.accept().await {
+            let g = g.clone();
+            tokio::spawn(async move {
+                let mut req = Vec::new();
+                let mut buf = [0u8; 4096];
+                while !req.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match s.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => req.extend_from_slice(&buf[..n]),
+                    }
+                }
+                g.fetch_add(1, Ordering::SeqCst);
+                // Zero linger: drop sends RST at once (the deprecation is about a blocking
+                // drop with a non-zero linger).
+                #[allow(deprecated)]
+                let _ = s.set_linger(Some(std::time::Duration::ZERO));
+                drop(s);
+            });
+        }
+    });
+    let good = Backend::start("good").await;
+    let p = Proxy::start(&[]).await;
+    p.publish_yaml(&format!(
+        r#"
+routers:
+  r: {{ rule: "PathPrefix(`/`)", service: s }}
+services:
+  s: {{ loadBalancer: {{ servers: [ {{ url: "http://{raddr}" }}, {{ url: "{}" }} ] }} }}
+"#,
+        good.url()
+    ))
+    .await;
+    let c = client();
+    for i in 0..6 {
+        let r = c.get(p.url(&format!("/get/{i}"))).send().await.unwrap();
+        assert_eq!(r.status(), 200, "GET {i}");
+        assert_eq!(r.headers()["x-served-by"], "good");
+    }
+    assert!(
+        got.load(Ordering::SeqCst) >= 1,
+        "some GETs reached the resetting server first"
+    );
+    let mut statuses = Vec::new();
+    for i in 0..4 {
+        let r = c
+            .post(p.url(&format!("/post/{i}")))
+            .body("abc")
+            .send()
+            .await
+            .unwrap();
+        statuses.push(r.status().as_u16());
+    }
+    statuses.sort_unstable();
+    assert_eq!(statuses, [200, 200, 502, 502], "{statuses:?}");
+    let svc = p.api_json("/api/http/services/s@file").await;
+    assert_eq!(
+        svc["serverStatus"][format!("http://{raddr}")],
+        "UP",
+        "a reset does not mark the server down"
+    );
+    server.abort();
+}

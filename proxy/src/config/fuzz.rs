@@ -9,12 +9,16 @@
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr};
+use std::sync::atomic::AtomicUsize;
+use std::sync::Arc;
 
 use super::labels;
 use super::merge::merge;
-use super::model::{ProviderConfig, Server};
+use super::model::{ProviderConfig, Server, StickyCookie};
 use super::rule::{RequestInfo, Rule};
 use super::validate;
+use crate::balance::sticky::{self, CookieSettings};
+use crate::balance::{Balancer, Pick, ServerState};
 use crate::provider::file::{parse_str, Format};
 
 /// Rule text: parse; if it parses, match a few requests, check the path analysis, and check
@@ -129,6 +133,53 @@ pub fn file_config(data: &[u8]) {
     }
 }
 
+/// A `Cookie` header value, as the data plane reads it: find the sticky cookie (first pair
+/// with its name, `proxy.rs`), let the balancer pick, then strip our cookies from what the
+/// server will see. The first byte, when odd, prepends a valid sticky value so the sticky path
+/// is reached too.
+pub fn cookie(data: &[u8]) {
+    let Some((&mode, rest)) = data.split_first() else {
+        return;
+    };
+    const NAME: &str = "lab_sticky";
+    let servers: Vec<Arc<ServerState>> = ["http://10.0.0.2:80", "http://10.0.0.3:80"]
+        .iter()
+        .map(|u| Arc::new(ServerState::new(u, "s").expect("a valid server URL")))
+        .collect();
+    let balancer = Balancer::new(
+        "static@docker".into(),
+        servers,
+        Arc::new(AtomicUsize::new(0)),
+        Some(CookieSettings::new(NAME, &StickyCookie::default())),
+        true,
+    );
+    let mut header = String::new();
+    if mode & 1 == 1 {
+        header = format!(
+            "{NAME}={}; ",
+            sticky::cookie_value("static@docker", "http://10.0.0.3:80")
+        );
+    }
+    header.push_str(&String::from_utf8_lossy(rest));
+
+    let presented = sticky::cookie_pairs(&header)
+        .find(|(n, _)| *n == NAME)
+        .map(|(_, v)| v);
+    let table = balancer.sticky.as_ref().expect("a sticky balancer");
+    match balancer.pick(presented, &[]).expect("both servers are up") {
+        // Sticky only for a value the proxy issued, and then for exactly its server.
+        Pick::Sticky(i) => assert_eq!(presented, Some(table.values[i].as_str())),
+        Pick::RoundRobin(i) => assert!(i < 2),
+    }
+    if let Some(stripped) = sticky::strip_cookies(&header, &[NAME.to_string()]) {
+        assert!(
+            sticky::cookie_pairs(&stripped).all(|(n, _)| n != NAME),
+            "{NAME} left in the forwarded header {stripped:?} (from {header:?})"
+        );
+        assert!(!stripped.is_empty());
+    }
+}
+
 fn merged_invariants(pc: &ProviderConfig) {
     let m = merge([("p", pc)]);
     for (name, r) in m.routers_by_priority() {
@@ -221,6 +272,12 @@ mod stable {
         "::1",
         "%",
         "+",
+        "lab_sticky=",
+        "lab_sticky",
+        "; ",
+        ";",
+        " =",
+        "AAAAAAAAAAAAAAAA",
     ];
 
     const SEEDS: &[&str] = &[
@@ -229,6 +286,7 @@ mod stable {
         "\u{1}routers.r.middlewares=a,b@file\nmiddlewares.a.stripprefix.prefixes=/a",
         "\u{0}http:\n  routers:\n    r:\n      rule: Path(`/`)\n      service: s\n  services:\n    s:\n      loadBalancer:\n        servers:\n          - url: http://a:1\n",
         "\u{1}[http.routers.r]\nrule = \"Path(`/`)\"\nservice = \"s\"\n[http.middlewares.m.retry]\nattempts = 0\n",
+        "\u{1}a=b; lab_sticky=\"x\"; lab_sticky = ; =lab_sticky; lab_sticky",
     ];
 
     fn mutate(rng: &mut StdRng, input: &mut Vec<u8>) {
@@ -312,16 +370,23 @@ mod stable {
         run("file_config", super::file_config);
     }
 
+    #[test]
+    #[ignore = "bounded fuzzing loop; run by scripts/fuzz.sh"]
+    fn fuzz_cookie() {
+        run("cookie", super::cookie);
+    }
+
     /// Every input a fuzzer ever crashed on (`fuzz/regressions/<target>/`), in the normal
     /// test suite: copy a crash file there when you fix it.
     #[test]
     fn past_crashes_stay_fixed() {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/regressions");
         type Target = fn(&[u8]);
-        let targets: [(&str, Target); 3] = [
+        let targets: [(&str, Target); 4] = [
             ("rule", super::rule),
             ("labels", super::labels),
             ("file_config", super::file_config),
+            ("cookie", super::cookie),
         ];
         let mut n = 0;
         for (name, target) in targets {
@@ -354,6 +419,7 @@ mod stable {
             super::rule(s.as_bytes());
             super::labels(s.as_bytes());
             super::file_config(s.as_bytes());
+            super::cookie(s.as_bytes());
         }
     }
 }
