@@ -1,5 +1,7 @@
 //! The real `jokes-api` binary: started on port 0, asked over TCP, stopped with signals.
 
+// One copy for both servers' binary tests.
+#[path = "../../common/test-support/server_process.rs"]
 mod support;
 
 use std::time::Duration;
