@@ -34,7 +34,7 @@ if [ ${#files[@]} -eq 0 ]; then
   # The book's order: the report's tests after the steps, and those that stop or scale
   # containers last.
   files=(docs/src/commands/step{1,2,3,4,5,6,7}.sh docs/src/commands/{sticky,cookie}.sh
-         docs/src/commands/{step8,servers-down,scaling}.sh)
+         docs/src/commands/{step8,servers-down,scaling,step9}.sh)
 fi
 
 # `lab` (for the `lab check` blocks): on PATH, else the one cargo built here.
@@ -50,7 +50,9 @@ if [ "$up" = 1 ]; then
   free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
   LAB_HTTP_PORT=$(free_port)
   LAB_API_PORT=$(free_port)
-  export LAB_HTTP_PORT LAB_API_PORT LAB_BUILD_TARGET=prebuilt
+  # Step 9's management page is on (compose passes the token to the proxy); step9.sh uses it.
+  : "${LAB_MANAGE_TOKEN:=$(python3 -c 'import secrets; print(secrets.token_hex(16))')}"
+  export LAB_HTTP_PORT LAB_API_PORT LAB_BUILD_TARGET=prebuilt LAB_MANAGE_TOKEN
   WEB="http://127.0.0.1:$LAB_HTTP_PORT"
   API="http://127.0.0.1:$LAB_API_PORT"
   LAB_DOCKER=1

@@ -33,3 +33,8 @@ The lab is up (compose project $project):
   Scale:     (cd compose && docker compose -p $project up -d --no-build --scale static=6 --scale dynamic=3)
   Stop:      bash scripts/lab-down.sh
 TXT
+if [ -n "${LAB_MANAGE_TOKEN:-}" ]; then
+  echo "  Manage     http://127.0.0.1:$api_port/manage/ (log in with \$LAB_MANAGE_TOKEN; lab check uses it too)"
+else
+  echo "  Manage     off (lab step 9): export LAB_MANAGE_TOKEN=\$(openssl rand -hex 16) and run this again"
+fi

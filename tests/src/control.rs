@@ -176,10 +176,11 @@ pub async fn serve(listener: UnixListener, stack: Arc<Mutex<LocalStack>>, quit: 
         tokio::spawn(async move {
             let (read, mut write) = stream.into_split();
             let mut line = String::new();
+            let mut quitting = false;
             let reply = match BufReader::new(read).read_line(&mut line).await {
                 Ok(_) => match parse(&line) {
                     Ok(Command::Quit) => {
-                        let _ = quit.send(()).await;
+                        quitting = true;
                         Ok("stopping".to_string())
                     }
                     Ok(cmd) => {
@@ -195,6 +196,12 @@ pub async fn serve(listener: UnixListener, stack: Arc<Mutex<LocalStack>>, quit: 
                 Err(e) => format!("ERR\n{e:#}\n"),
             };
             let _ = write.write_all(text.as_bytes()).await;
+            // Answer before stopping: the stack's shutdown may end the process, and `lab down`
+            // must not see the socket close with no answer.
+            if quitting {
+                let _ = write.shutdown().await;
+                let _ = quit.send(()).await;
+            }
         });
     }
 }

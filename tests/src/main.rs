@@ -115,6 +115,9 @@ struct CheckArgs {
     /// Write the browser's screenshots (site.png, site-sticky.png, dashboard.png) here.
     #[arg(long)]
     screenshots: Option<PathBuf>,
+    /// The management page's token (step 9): the check then adds, stops and removes a node.
+    #[arg(long, env = "LAB_MANAGE_TOKEN", hide_env_values = true)]
+    manage_token: Option<String>,
     /// List the checks and exit.
     #[arg(long)]
     list: bool,
@@ -271,6 +274,7 @@ async fn check_cmd(a: CheckArgs) -> Result<ExitCode> {
             BrowserMode::Auto
         },
         screenshots: a.screenshots,
+        manage_token: a.manage_token,
         ..Default::default()
     };
     let report = check::run(&target, &opts, &mut |r| println!("{}", r.line())).await;

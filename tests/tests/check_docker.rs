@@ -19,6 +19,11 @@ async fn every_check_passes_against_the_docker_stack() {
     // Another lab stack on this engine does not disturb this one: the Docker provider routes
     // only containers on the proxy's own networks (`provider/docker`).
     ensure_images().expect("the lab's images build");
+    // Step 9: compose passes LAB_MANAGE_TOKEN to the proxy (as for a student who exported it),
+    // and the check gets the same token, so it adds, stops and removes a node from the page.
+    // The only test in this binary: setting the variable races with nothing.
+    let token = "labtest-check-manage-token-0123456789";
+    std::env::set_var("LAB_MANAGE_TOKEN", token);
     let stack = DockerStack::up(StackOptions {
         static_scale: 4,
         dynamic_scale: 3,
@@ -34,6 +39,7 @@ async fn every_check_passes_against_the_docker_stack() {
     let target = Target::new(&stack.http_url, &stack.api_url, &stack.host, control).unwrap();
     let opts = check::Options {
         browser: BrowserMode::Auto,
+        manage_token: Some(token.to_string()),
         ..Default::default()
     };
     let report = check::run(&target, &opts, &mut |r| println!("{}", r.line())).await;
@@ -56,6 +62,7 @@ async fn every_check_passes_against_the_docker_stack() {
         "scaling",
         "round-robin",
         "sticky-sessions",
+        "management-ui",
     ] {
         assert_eq!(
             report.get(name).map(|r| r.status),

@@ -175,6 +175,30 @@ impl Client {
     }
 }
 
+impl Client {
+    /// `method` an absolute URL on the API entrypoint (no Host override), with an
+    /// `Authorization: Bearer` token if given: (status, body), whatever the status.
+    pub async fn call_api(
+        &self,
+        method: &str,
+        url: &str,
+        bearer: Option<&str>,
+    ) -> Result<(u16, String)> {
+        ensure_loopback(url)?;
+        let method = reqwest::Method::from_bytes(method.as_bytes())?;
+        let mut req = self.http.request(method.clone(), url);
+        if let Some(token) = bearer {
+            req = req.bearer_auth(token);
+        }
+        let resp = req
+            .send()
+            .await
+            .with_context(|| format!("{method} {url} failed"))?;
+        let status = resp.status().as_u16();
+        Ok((status, resp.text().await.unwrap_or_default()))
+    }
+}
+
 /// The same-site assets a page or a stylesheet refers to (`href`, `src`, CSS `url()`), as
 /// absolute paths, without duplicates, in order. `base` is the path of the referring document.
 pub fn asset_paths(base: &str, text: &str) -> Vec<String> {

@@ -6,6 +6,7 @@
 
 pub mod browser;
 pub mod client;
+mod manage;
 mod steps;
 pub mod target;
 
@@ -73,6 +74,8 @@ pub struct Options {
     pub screenshots: Option<PathBuf>,
     /// Upper bound for one check.
     pub check_timeout: Duration,
+    /// The management page's token (step 9): with it the check adds, stops and removes a node.
+    pub manage_token: Option<String>,
 }
 
 impl Default for Options {
@@ -82,6 +85,7 @@ impl Default for Options {
             browser: BrowserMode::Auto,
             screenshots: None,
             check_timeout: Duration::from_secs(120),
+            manage_token: None,
         }
     }
 }
