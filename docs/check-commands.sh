@@ -42,7 +42,7 @@ fi
 if ! command -v lab >/dev/null 2>&1; then
   echo "check-commands: building lab (cargo build -p lab)" >&2
   cargo build -q -p lab
-  PATH="$PWD/target/debug:$PATH"
+  PATH="$(realpath "${CARGO_TARGET_DIR:-target}")/debug:$PATH"
 fi
 
 compose=(docker compose -f compose/compose.yaml -p servers1)
