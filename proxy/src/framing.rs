@@ -180,7 +180,10 @@ impl Framing {
                             // An earlier read held no complete head, so it ends in this one.
                             debug_assert!(len > already);
                             let end = pos + len - already;
-                            self.partial.clear();
+                            if already > 0 {
+                                // Not `clear`: a slow client's long head need not stay allocated.
+                                self.partial = Vec::new();
+                            }
                             match next {
                                 Ok(next) => {
                                     self.state = next;
