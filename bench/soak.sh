@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The soak: steady load through our proxy while servers are scaled up and down every few
-# seconds; reports failed GETs, memory growth after warm-up and open fds (bounded: 3 minutes).
+# seconds; reports failed GETs, memory growth after warm-up and open fds (bounded: 3 minutes),
+# and exits non-zero, saying which, when a goal is missed (a failed GET, memory growth of 10 %
+# or more after warm-up, an fd leak).
 #
 #   bash bench/soak.sh                       # 180 s, scale every 3 s, 16 connections
 #   bash bench/soak.sh --duration 60 --step 2

@@ -247,6 +247,18 @@ fn main() -> Result<()> {
                     &[("bench-soak.svg", bench::soak::chart(&r))],
                 )?;
             }
+            let missed = r.missed_goals();
+            if !missed.is_empty() {
+                for m in &missed {
+                    eprintln!("soak: goal missed: {m}");
+                }
+                bail!(
+                    "the soak missed {} goal(s); figures in {}",
+                    missed.len(),
+                    json.display()
+                );
+            }
+            eprintln!("soak: every goal met");
             Ok(())
         }
         Cmd::Profile { duration, sticky } => {

@@ -94,6 +94,63 @@ impl SoakResults {
     }
 }
 
+/// Memory growth after warm-up at or above this is a missed goal.
+pub const MAX_GROWTH_PCT: f64 = 10.0;
+/// Open fds idle after the load may exceed those idle at start (plus pooled connections to
+/// running servers) by this many without counting as a leak: the process opens a few lazily
+/// (the file watcher, the DNS resolver's socket, ...).
+pub const FD_SLACK: usize = 8;
+
+impl SoakResults {
+    /// The soak's goals that were missed, each with the figures that show it; empty when all
+    /// were met.
+    pub fn missed_goals(&self) -> Vec<String> {
+        let mut missed = Vec::new();
+        let failed = self.wrk.failed();
+        if self.wrk.requests == 0 {
+            missed.push("no request completed: the load never reached the proxy".to_string());
+        }
+        if failed > 0 {
+            missed.push(format!(
+                "{failed} failed GETs ({} non-2xx/3xx, {} connect, {} read, {} write errors, {} timeouts); goal: 0",
+                self.wrk.non_2xx_3xx,
+                self.wrk.connect_errors,
+                self.wrk.read_errors,
+                self.wrk.write_errors,
+                self.wrk.timeouts
+            ));
+        }
+        if self.rss_after_warmup_kb == 0 {
+            missed.push(format!(
+                "no memory baseline: the load ended before the {} s warm-up did",
+                self.options.warmup_s
+            ));
+        } else if self.growth_pct() >= MAX_GROWTH_PCT {
+            missed.push(format!(
+                "memory grew {:+.1} % after warm-up ({} -> {} kB); goal: under {MAX_GROWTH_PCT} %",
+                self.growth_pct(),
+                self.rss_after_warmup_kb,
+                self.rss_end_kb
+            ));
+        }
+        if self.held_to_stopped > 0 {
+            missed.push(format!(
+                "{} connections still held to stopped servers; goal: 0",
+                self.held_to_stopped
+            ));
+        }
+        let unexplained = self.fds_idle_end.saturating_sub(self.pooled_to_live);
+        if unexplained > self.fds_idle_start + FD_SLACK {
+            missed.push(format!(
+                "fd leak: {} open fds idle after the load ({} of them pooled to running servers) \
+                 against {} idle at start; goal: at most {FD_SLACK} more",
+                self.fds_idle_end, self.pooled_to_live, self.fds_idle_start
+            ));
+        }
+        missed
+    }
+}
+
 /// Open fds of the whole process tree (HAProxy's and nginx's workers hold the sockets).
 fn tree_fds(pid: u32) -> usize {
     procs::tree_pids(pid).into_iter().map(procs::fd_count).sum()
@@ -299,6 +356,7 @@ pub fn markdown(r: &SoakResults) -> String {
 | open fds: idle at start → max under load → idle 2 s after the load | {} → {} → {} | |\n\
 | of which idle pooled connections to running servers (closed by the pool's idle timeout) | {} | |\n\
 | connections still held to stopped servers (leak) | {} | 0 |\n\n\
+{}\n\n\
 ![Memory and open fds during the soak](images/bench-soak.svg)\n",
         r.started_utc,
         r.command,
@@ -330,7 +388,18 @@ pub fn markdown(r: &SoakResults) -> String {
         r.fds_idle_end,
         r.pooled_to_live,
         r.held_to_stopped,
+        verdict_line(r),
     )
+}
+
+/// The verdict, one line: what `bench soak`'s exit status says.
+pub fn verdict_line(r: &SoakResults) -> String {
+    let missed = r.missed_goals();
+    if missed.is_empty() {
+        "Verdict: every goal met (no failed GET, memory growth under 10 %, no fd leak).".into()
+    } else {
+        format!("Verdict: **goals missed**: {}.", missed.join("; "))
+    }
 }
 
 pub fn chart(r: &SoakResults) -> String {
@@ -378,14 +447,16 @@ pub fn chart(r: &SoakResults) -> String {
 mod tests {
     use super::*;
 
-    #[test]
-    fn growth_is_relative_to_the_warm_baseline() {
-        let r = SoakResults {
+    fn results() -> SoakResults {
+        SoakResults {
             command: "x".into(),
             started_utc: "now".into(),
             options: SoakOptions::default(),
             backend: "b".into(),
-            wrk: WrkResult::default(),
+            wrk: WrkResult {
+                requests: 1000,
+                ..WrkResult::default()
+            },
             scale_ups: 1,
             scale_downs: 1,
             points: vec![Point {
@@ -395,15 +466,54 @@ mod tests {
                 servers: 3,
             }],
             fds_idle_start: 10,
-            fds_idle_end: 10,
-            pooled_to_live: 0,
+            fds_idle_end: 30,
+            pooled_to_live: 20,
             held_to_stopped: 0,
             rss_after_warmup_kb: 1000,
             rss_end_kb: 1050,
             rss_peak_kb: 1100,
-        };
+        }
+    }
+
+    #[test]
+    fn growth_is_relative_to_the_warm_baseline() {
+        let r = results();
         assert!((r.growth_pct() - 5.0).abs() < 1e-9);
         assert!(markdown(&r).contains("+5.0 %"));
         assert!(chart(&r).contains("<polyline"));
+    }
+
+    #[test]
+    fn a_run_within_every_goal_passes() {
+        let r = results();
+        assert_eq!(r.missed_goals(), Vec::<String>::new());
+        assert!(markdown(&r).contains("every goal met"));
+    }
+
+    #[test]
+    fn each_missed_goal_is_reported_with_its_figures() {
+        let check = |f: &dyn Fn(&mut SoakResults), want: &str| {
+            let mut r = results();
+            f(&mut r);
+            let missed = r.missed_goals();
+            assert_eq!(missed.len(), 1, "{missed:?}");
+            assert!(missed[0].contains(want), "{missed:?} lacks {want:?}");
+            assert!(markdown(&r).contains("goals missed"));
+        };
+        check(&|r| r.wrk.non_2xx_3xx = 3, "3 failed GETs");
+        check(&|r| r.wrk.read_errors = 1, "1 failed GETs");
+        check(&|r| r.rss_end_kb = 1100, "memory grew +10.0 %");
+        check(&|r| r.rss_after_warmup_kb = 0, "no memory baseline");
+        check(
+            &|r| r.held_to_stopped = 2,
+            "2 connections still held to stopped servers",
+        );
+        check(&|r| r.fds_idle_end = 20 + 10 + FD_SLACK + 1, "fd leak");
+        check(&|r| r.wrk.requests = 0, "no request completed");
+        // Just under the limits.
+        let mut r = results();
+        r.rss_end_kb = 1099;
+        r.fds_idle_end = 20 + 10 + FD_SLACK;
+        assert_eq!(r.missed_goals(), Vec::<String>::new());
     }
 }

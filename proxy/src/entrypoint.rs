@@ -1,5 +1,6 @@
 //! Entrypoints: the listening sockets. Each accepted connection is served by hyper's HTTP/1.1
-//! server (keep-alive, upgrades) with the data plane as its service.
+//! server (keep-alive, upgrades) with the data plane as its service, its reads checked by the
+//! framing guard (requests with an ambiguous body length get 400, see [`crate::framing`]).
 //!
 //! Graceful shutdown: when `shutdown` fires the listener closes (no new connections), every
 //! connection finishes its in-flight request and closes, and [`serve`] returns once all have,
@@ -9,12 +10,14 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use http::Method;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch};
 
+use crate::framing::{self, Guard};
 use crate::proxy::{self, EntryCtx, Peer};
 use crate::runtime::Runtime;
 
@@ -76,14 +79,21 @@ pub async fn serve(
         tokio::spawn(async move {
             let svc = service_fn(move |req| {
                 let c = conn.clone();
-                async move { proxy::handle(&c.rt, &c.ep, &c.peer, req).await }
+                async move {
+                    let switch = framing::may_switch(&req).then(|| req.method() == Method::CONNECT);
+                    let mut resp = proxy::handle(&c.rt, &c.ep, &c.peer, req).await?;
+                    if let Some(connect) = switch {
+                        framing::close_unless_tunnel(connect, &mut resp);
+                    }
+                    Ok::<_, std::convert::Infallible>(resp)
+                }
             });
             let http = http1::Builder::new()
                 .timer(TokioTimer::new())
                 .keep_alive(true)
                 .header_read_timeout(header_read_timeout)
                 .max_buf_size(MAX_BUF)
-                .serve_connection(TokioIo::new(stream), svc)
+                .serve_connection(TokioIo::new(Guard::new(stream, remote, MAX_BUF)), svc)
                 .with_upgrades();
             tokio::pin!(http);
             tokio::select! {

@@ -10,6 +10,7 @@ pub mod balance;
 pub mod cli;
 pub mod config;
 pub mod entrypoint;
+pub mod framing;
 pub mod middleware;
 pub mod provider;
 pub mod proxy;

@@ -147,12 +147,9 @@ fn validate<B>(req: &Request<B>) -> Option<Response<RespBody>> {
         }
         _ => {}
     }
-    // Defence in depth only: hyper 1's parser already settles request framing before we get
-    // here. Different `Content-Length`s are its 400; identical ones are merged into one (safe,
-    // the length is unambiguous). With `Transfer-Encoding: chunked` it drops `Content-Length`,
-    // reads the body as chunked and closes the connection after the response (RFC 9112 §6.3),
-    // so nothing after the last chunk is parsed as a request. Neither check below fires for
-    // HTTP/1 requests from the wire (tests/bad_input.rs asserts what happens instead).
+    // Defence in depth only: requests from the wire with an ambiguous body length are refused
+    // by the framing guard (`crate::framing`) before hyper parses them, so neither check below
+    // fires for them.
     if headers.get_all(header::CONTENT_LENGTH).iter().count() > 1 {
         return Some(bad_request(
             StatusCode::BAD_REQUEST,

@@ -2,6 +2,8 @@
 
 mod common;
 
+use std::time::Duration;
+
 use common::*;
 
 #[tokio::test]
@@ -58,6 +60,79 @@ async fn client_forwarded_headers_and_hop_by_hop_headers_are_not_trusted() {
     assert_eq!(h["x-forwarded-for"], "127.0.0.1");
     assert!(h.get("x-private").is_none());
     assert!(h.get("proxy-authorization").is_none());
+}
+
+/// A server's hop-by-hop headers describe its connection to the proxy: the client sees none of
+/// them, nor the headers its `Connection` names.
+#[tokio::test]
+async fn hop_by_hop_headers_of_responses_are_not_passed_on() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(async move {
+        loop {
+            let Ok((mut s, _)) = listener.accept().await else {
+                return;
+            };
+            let mut head = Vec::new();
+            let mut buf = [0u8; 1024];
+            while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                match s.read(&mut buf).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => head.extend_from_slice(&buf[..n]),
+                }
+            }
+            let _ = s
+                .write_all(
+                    b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: x-secret, close\r\n\
+                      X-Secret: s3cr3t\r\nKeep-Alive: timeout=5\r\nProxy-Authenticate: Basic realm=\"x\"\r\n\
+                      Proxy-Connection: keep-alive\r\nTrailer: x-t\r\nUpgrade: h2c\r\nTE: trailers\r\n\
+                      X-Kept: yes\r\n\r\nok",
+                )
+                .await;
+        }
+    });
+    let p = Proxy::start(&[]).await;
+    p.publish_yaml(&format!(
+        "routers:\n  r:\n    rule: \"PathPrefix(`/`)\"\n    service: s\nservices:\n  s:\n    loadBalancer:\n      servers:\n        - url: \"http://{addr}\"\n"
+    ))
+    .await;
+    let mut c = tokio::net::TcpStream::connect(p.web).await.unwrap();
+    c.write_all(b"GET / HTTP/1.1\r\nHost: demo.res.ch\r\n\r\n")
+        .await
+        .unwrap();
+    let mut resp = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !resp.ends_with(b"\r\n\r\nok") {
+        let n = tokio::time::timeout(Duration::from_secs(5), c.read(&mut buf))
+            .await
+            .expect("a response")
+            .unwrap();
+        assert!(n > 0, "{}", String::from_utf8_lossy(&resp));
+        resp.extend_from_slice(&buf[..n]);
+    }
+    let resp = String::from_utf8_lossy(&resp).to_ascii_lowercase();
+    let names: Vec<&str> = resp
+        .lines()
+        .skip(1)
+        .take_while(|l| !l.is_empty())
+        .filter_map(|l| l.split_once(':').map(|(n, _)| n))
+        .collect();
+    assert!(resp.starts_with("http/1.1 200"), "{resp}");
+    assert!(names.contains(&"x-kept"), "{resp}");
+    for gone in [
+        "connection",
+        "x-secret",
+        "keep-alive",
+        "proxy-authenticate",
+        "proxy-connection",
+        "trailer",
+        "upgrade",
+        "te",
+    ] {
+        assert!(!names.contains(&gone), "{gone} reached the client: {resp}");
+    }
+    server.abort();
 }
 
 #[tokio::test]

@@ -333,6 +333,25 @@ impl DockerStack {
         Ok(out)
     }
 
+    /// `docker inspect` of every container of the stack, running or not.
+    pub fn inspect_all(&self) -> Result<Vec<Value>> {
+        let ids = docker(&[
+            "ps",
+            "-aq",
+            "--no-trunc",
+            "--filter",
+            &format!("label=com.docker.compose.project={}", self.project),
+        ])?;
+        let ids: Vec<&str> = ids.split_whitespace().collect();
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut args = vec!["inspect"];
+        args.extend(&ids);
+        let json: Value = serde_json::from_str(&docker(&args)?)?;
+        Ok(json.as_array().cloned().unwrap_or_default())
+    }
+
     /// The container of `service` whose `X-Served-By` is `served_by`.
     pub fn container_serving(&self, service: &str, served_by: &str) -> Result<ContainerInfo> {
         self.containers(service)?
@@ -460,6 +479,79 @@ impl Drop for DockerStack {
             }
         }
     }
+}
+
+/// What a container lacks of `compose/compose.yaml`'s hardening, from its `docker inspect`
+/// JSON (one line per problem; empty when it has it all): a read-only root file system, every
+/// capability dropped and none added, no new privileges, not privileged, and a non-root user.
+/// The proxy runs as uid 0 by design (compose.yaml says why: the socket's group differs between
+/// hosts), so its user is not checked, but it must mount the Docker socket read-only.
+pub fn hardening_problems(inspect: &Value) -> Vec<String> {
+    let host = &inspect["HostConfig"];
+    let name = inspect["Name"]
+        .as_str()
+        .unwrap_or("?")
+        .trim_start_matches('/');
+    let service = inspect["Config"]["Labels"]["com.docker.compose.service"]
+        .as_str()
+        .unwrap_or_default();
+    let strings = |v: &Value| -> Vec<String> {
+        v.as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|x| x.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let mut problems = Vec::new();
+    let mut problem = |what: String| problems.push(format!("{name}: {what}"));
+    if host["ReadonlyRootfs"] != true {
+        problem("the root file system is writable (read_only: true missing)".into());
+    }
+    if !strings(&host["CapDrop"])
+        .iter()
+        .any(|c| c.eq_ignore_ascii_case("ALL"))
+    {
+        problem(format!(
+            "capabilities not all dropped (cap_drop: [ALL] missing): CapDrop={}",
+            host["CapDrop"]
+        ));
+    }
+    let added = strings(&host["CapAdd"]);
+    if !added.is_empty() {
+        problem(format!("capabilities added: {added:?}"));
+    }
+    if host["Privileged"] == true {
+        problem("privileged".into());
+    }
+    if !strings(&host["SecurityOpt"])
+        .iter()
+        .any(|o| o == "no-new-privileges" || o == "no-new-privileges:true")
+    {
+        problem(format!(
+            "may gain privileges (security_opt: no-new-privileges:true missing): SecurityOpt={}",
+            host["SecurityOpt"]
+        ));
+    }
+    let user = inspect["Config"]["User"].as_str().unwrap_or_default();
+    let uid = user.split(':').next().unwrap_or_default();
+    if service == "proxy" {
+        let socket = inspect["Mounts"].as_array().and_then(|m| {
+            m.iter()
+                .find(|m| m["Destination"] == "/var/run/docker.sock")
+        });
+        match socket {
+            None => problem("the Docker socket is not mounted".into()),
+            Some(m) if m["RW"] != false => {
+                problem("the Docker socket is mounted read-write (`:ro` missing)".into())
+            }
+            Some(_) => {}
+        }
+    } else if uid.is_empty() || uid == "0" || uid == "root" {
+        problem(format!("runs as root (user {user:?})"));
+    }
+    problems
 }
 
 /// A reqwest client for the lab: no system proxy (traffic stays on loopback), short timeouts.
@@ -679,6 +771,66 @@ impl Drop for EventWatch {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn inspected(service: &str, user: &str, socket_rw: Option<bool>) -> Value {
+        let mounts: Vec<Value> = socket_rw
+            .map(|rw| serde_json::json!({"Destination": "/var/run/docker.sock", "RW": rw}))
+            .into_iter()
+            .collect();
+        serde_json::json!({
+            "Name": format!("/p-{service}-1"),
+            "Config": {"User": user, "Labels": {"com.docker.compose.service": service}},
+            "HostConfig": {
+                "ReadonlyRootfs": true,
+                "CapDrop": ["ALL"],
+                "CapAdd": null,
+                "Privileged": false,
+                "SecurityOpt": ["no-new-privileges:true"]
+            },
+            "Mounts": mounts
+        })
+    }
+
+    #[test]
+    fn hardened_containers_pass() {
+        assert_eq!(
+            hardening_problems(&inspected("static", "65534:65534", None)),
+            Vec::<String>::new()
+        );
+        // The proxy is root by design, with its socket read-only.
+        assert_eq!(
+            hardening_problems(&inspected("proxy", "0:0", Some(false))),
+            Vec::<String>::new()
+        );
+    }
+
+    #[test]
+    fn each_missing_hardening_is_named() {
+        let one = |v: Value, want: &str| {
+            let p = hardening_problems(&v);
+            assert_eq!(p.len(), 1, "{p:?}");
+            assert!(p[0].contains(want), "{p:?} lacks {want:?}");
+        };
+        let mut v = inspected("static", "65534", None);
+        v["HostConfig"]["ReadonlyRootfs"] = false.into();
+        one(v, "writable");
+        let mut v = inspected("static", "65534", None);
+        v["HostConfig"]["CapDrop"] = Value::Null;
+        one(v, "cap_drop");
+        let mut v = inspected("static", "65534", None);
+        v["HostConfig"]["CapAdd"] = serde_json::json!(["NET_ADMIN"]);
+        one(v, "NET_ADMIN");
+        let mut v = inspected("static", "65534", None);
+        v["HostConfig"]["SecurityOpt"] = serde_json::json!([]);
+        one(v, "no-new-privileges");
+        let mut v = inspected("static", "65534", None);
+        v["HostConfig"]["Privileged"] = true.into();
+        one(v, "privileged");
+        one(inspected("dynamic", "", None), "root");
+        one(inspected("dynamic", "0:0", None), "root");
+        one(inspected("proxy", "0:0", Some(true)), "read-write");
+        one(inspected("proxy", "0:0", None), "not mounted");
+    }
 
     #[test]
     fn server_statuses_read_traefiks_shape() {

@@ -564,6 +564,38 @@ async fn the_api_lists_services_and_servers_with_status() {
         .unwrap_or_else(|| panic!("no dynamic@docker middleware in {middlewares}"));
     assert_eq!(strip["stripPrefix"]["prefixes"][0], "/api/jokes/");
     eprintln!("API: static {statics:?}\n     {dynamic_service} {dynamics:?}");
+
+    assert_hardened(stack);
+}
+
+/// Every container of the stack runs as `compose/compose.yaml` hardens it, as the engine
+/// reports it (`docker inspect`): read-only root, capabilities dropped, no new privileges,
+/// non-root backends, the Docker socket read-only in the proxy. Checked on the API test's
+/// stack (it has every service) rather than on a stack of its own.
+fn assert_hardened(stack: &DockerStack) {
+    let inspected = stack.inspect_all().expect("docker inspect");
+    let mut services: BTreeMap<String, usize> = BTreeMap::new();
+    for c in &inspected {
+        let service = c["Config"]["Labels"]["com.docker.compose.service"]
+            .as_str()
+            .unwrap_or_default();
+        *services.entry(service.to_owned()).or_default() += 1;
+    }
+    let want: BTreeMap<String, usize> = [("dynamic", 3), ("proxy", 1), ("static", 4)]
+        .into_iter()
+        .map(|(s, n)| (s.to_owned(), n))
+        .collect();
+    assert_eq!(services, want, "the stack's containers");
+    let problems: Vec<String> = inspected
+        .iter()
+        .flat_map(docker::hardening_problems)
+        .collect();
+    assert!(
+        problems.is_empty(),
+        "hardening missing:\n{}",
+        problems.join("\n")
+    );
+    eprintln!("hardening: {} containers checked", inspected.len());
 }
 
 /// How long from a container event to the routed change: from the engine's timestamp of the

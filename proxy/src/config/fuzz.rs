@@ -19,6 +19,7 @@ use super::rule::{RequestInfo, Rule};
 use super::validate;
 use crate::balance::sticky::{self, CookieSettings};
 use crate::balance::{Balancer, Pick, ServerState};
+use crate::framing::{Framing, Refusal};
 use crate::provider::file::{parse_str, Format};
 
 /// Rule text: parse; if it parses, match a few requests, check the path analysis, and check
@@ -180,6 +181,41 @@ pub fn cookie(data: &[u8]) {
     }
 }
 
+/// A client's byte stream as the framing guard reads it; the first byte says how the stream is
+/// cut into reads. Whatever the cuts, the guard refuses the same request and changes the same
+/// byte (a refused head's final LF, made `:`), and nothing else.
+pub fn framing(data: &[u8]) {
+    let Some((&step, stream)) = data.split_first() else {
+        return;
+    };
+    const MAX: usize = 64 * 1024;
+    let mut whole = stream.to_vec();
+    let whole_refused: Vec<Refusal> = Framing::new(MAX).feed(&mut whole).into_iter().collect();
+    let mut cut = stream.to_vec();
+    let mut guard = Framing::new(MAX);
+    let mut refused = Vec::new();
+    for read in cut.chunks_mut(usize::from(step % 32) + 1) {
+        refused.extend(guard.feed(read));
+    }
+    assert_eq!(
+        refused, whole_refused,
+        "refusals depend on how the stream is cut"
+    );
+    assert!(
+        cut == whole,
+        "the bytes hyper reads depend on how the stream is cut"
+    );
+    let changed: Vec<usize> = (0..stream.len()).filter(|&i| cut[i] != stream[i]).collect();
+    assert_eq!(
+        changed.len(),
+        refused.len(),
+        "a byte changed without a refusal, or the reverse"
+    );
+    for i in changed {
+        assert_eq!((stream[i], cut[i]), (b'\n', b':'), "byte {i} changed");
+    }
+}
+
 fn merged_invariants(pc: &ProviderConfig) {
     let m = merge([("p", pc)]);
     for (name, r) in m.routers_by_priority() {
@@ -278,6 +314,18 @@ mod stable {
         ";",
         " =",
         "AAAAAAAAAAAAAAAA",
+        "\r\n",
+        "\r\n\r\n",
+        "POST / HTTP/1.1\r\n",
+        "GET / HTTP/1.0\r\n",
+        "Content-Length: 3\r\n",
+        "Content-Length: 0\r\n",
+        "Transfer-Encoding: chunked\r\n",
+        "Upgrade: x\r\n",
+        "5\r\nhello\r\n",
+        "0\r\n\r\n",
+        "3;x=y\r\n",
+        "X-T: 1\r\n",
     ];
 
     const SEEDS: &[&str] = &[
@@ -287,6 +335,7 @@ mod stable {
         "\u{0}http:\n  routers:\n    r:\n      rule: Path(`/`)\n      service: s\n  services:\n    s:\n      loadBalancer:\n        servers:\n          - url: http://a:1\n",
         "\u{1}[http.routers.r]\nrule = \"Path(`/`)\"\nservice = \"s\"\n[http.middlewares.m.retry]\nattempts = 0\n",
         "\u{1}a=b; lab_sticky=\"x\"; lab_sticky = ; =lab_sticky; lab_sticky",
+        "\u{3}GET / HTTP/1.1\r\nHost: a\r\n\r\nPOST / HTTP/1.1\r\nContent-Length: 3\r\n\r\nabcPUT / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\nT: x\r\n\r\nPOST / HTTP/1.1\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n",
     ];
 
     fn mutate(rng: &mut StdRng, input: &mut Vec<u8>) {
@@ -376,17 +425,24 @@ mod stable {
         run("cookie", super::cookie);
     }
 
+    #[test]
+    #[ignore = "bounded fuzzing loop; run by scripts/fuzz.sh"]
+    fn fuzz_framing() {
+        run("framing", super::framing);
+    }
+
     /// Every input a fuzzer ever crashed on (`fuzz/regressions/<target>/`), in the normal
     /// test suite: copy a crash file there when you fix it.
     #[test]
     fn past_crashes_stay_fixed() {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/regressions");
         type Target = fn(&[u8]);
-        let targets: [(&str, Target); 4] = [
+        let targets: [(&str, Target); 5] = [
             ("rule", super::rule),
             ("labels", super::labels),
             ("file_config", super::file_config),
             ("cookie", super::cookie),
+            ("framing", super::framing),
         ];
         let mut n = 0;
         for (name, target) in targets {
@@ -420,6 +476,7 @@ mod stable {
             super::labels(s.as_bytes());
             super::file_config(s.as_bytes());
             super::cookie(s.as_bytes());
+            super::framing(s.as_bytes());
         }
     }
 }

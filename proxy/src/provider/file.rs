@@ -1108,4 +1108,257 @@ pilot: {}
         stop_tx.send(()).unwrap();
         task.await.unwrap();
     }
+
+    /// Property tests: whatever the text, the parser answers (never panics), and a valid
+    /// configuration written out in either syntax reads back as itself.
+    mod props {
+        use proptest::prelude::*;
+        use serde_json::{json, Value};
+
+        use super::super::*;
+        use crate::config::model::{
+            HealthCheck, LoadBalancer, Retry, SameSite, Server, Sticky, StickyCookie, StripPrefix,
+        };
+
+        fn name() -> impl Strategy<Value = String> {
+            "[a-zA-Z][a-zA-Z0-9_-]{0,10}"
+        }
+        fn text() -> impl Strategy<Value = String> {
+            "[ -~]{0,24}"
+        }
+        fn duration() -> impl Strategy<Value = Duration> {
+            prop_oneof![
+                (1u64..86_400).prop_map(Duration::from_secs),
+                Just(Duration::from_millis(500)),
+                Just(Duration::from_millis(250)),
+            ]
+        }
+
+        fn router() -> impl Strategy<Value = Router> {
+            (
+                text(),
+                name(),
+                prop::collection::vec(name(), 0..3),
+                prop::option::of(any::<i64>()),
+                prop::collection::vec(name(), 0..3),
+            )
+                .prop_map(|(rule, service, middlewares, priority, entry_points)| {
+                    Router {
+                        rule,
+                        service,
+                        middlewares,
+                        priority,
+                        entry_points,
+                    }
+                })
+        }
+
+        fn service() -> impl Strategy<Value = Service> {
+            let server = (
+                "[a-z0-9.]{1,12}",
+                any::<u16>(),
+                prop_oneof![Just(String::new()), name()],
+            )
+                .prop_map(|(host, port, name)| Server {
+                    url: format!("http://{host}:{port}"),
+                    name,
+                });
+            let cookie = (
+                prop::option::of(name()),
+                any::<bool>(),
+                any::<bool>(),
+                prop::option::of(prop_oneof![
+                    Just(SameSite::None),
+                    Just(SameSite::Lax),
+                    Just(SameSite::Strict)
+                ]),
+            )
+                .prop_map(|(name, secure, http_only, same_site)| StickyCookie {
+                    name,
+                    secure,
+                    http_only,
+                    same_site,
+                });
+            let health = (
+                "/[a-z/]{0,12}",
+                duration(),
+                duration(),
+                prop::option::of(any::<u16>()),
+            )
+                .prop_map(|(path, interval, timeout, port)| HealthCheck {
+                    path,
+                    interval,
+                    timeout,
+                    port,
+                });
+            (
+                prop::collection::vec(server, 0..4),
+                prop::option::of(prop::option::of(cookie).prop_map(|cookie| Sticky { cookie })),
+                prop::option::of(health),
+                any::<bool>(),
+            )
+                .prop_map(|(servers, sticky, health_check, pass_host_header)| {
+                    Service {
+                        load_balancer: LoadBalancer {
+                            servers,
+                            sticky,
+                            health_check,
+                            pass_host_header,
+                        },
+                    }
+                })
+        }
+
+        fn middleware() -> impl Strategy<Value = Middleware> {
+            (
+                prop::option::of(prop::collection::vec("/[a-z]{0,8}", 0..3)),
+                prop::option::of(0u32..10),
+            )
+                .prop_map(|(prefixes, attempts)| Middleware {
+                    strip_prefix: prefixes.map(|prefixes| StripPrefix { prefixes }),
+                    retry: attempts.map(|attempts| Retry { attempts }),
+                })
+        }
+
+        fn config() -> impl Strategy<Value = DynamicConfig> {
+            (
+                prop::collection::btree_map(name(), router(), 0..4),
+                prop::collection::btree_map(name(), service(), 0..4),
+                prop::collection::btree_map(name(), middleware(), 0..3),
+            )
+                .prop_map(|(routers, services, middlewares)| DynamicConfig {
+                    routers,
+                    services,
+                    middlewares,
+                })
+        }
+
+        /// Upper-cases every key below the element names (Traefik's keys match without case).
+        fn shout(v: Value, depth: usize) -> Value {
+            match v {
+                Value::Object(m) => Value::Object(
+                    m.into_iter()
+                        .map(|(k, v)| {
+                            let k = if depth >= 3 {
+                                k.to_ascii_uppercase()
+                            } else {
+                                k
+                            };
+                            (k, shout(v, depth + 1))
+                        })
+                        .collect(),
+                ),
+                Value::Array(a) => Value::Array(a.into_iter().map(|v| shout(v, depth)).collect()),
+                other => other,
+            }
+        }
+
+        /// Lines of Traefik-shaped YAML, some wrong, stacked at random indents.
+        fn yamlish() -> impl Strategy<Value = String> {
+            let line = prop_oneof![
+                Just("http:"),
+                Just("routers:"),
+                Just("services:"),
+                Just("middlewares:"),
+                Just("a:"),
+                Just("rule: Host(`a`)"),
+                Just("service: a"),
+                Just("loadBalancer:"),
+                Just("servers:"),
+                Just("- url: http://127.0.0.1:1"),
+                Just("- url: 5"),
+                Just("sticky:"),
+                Just("cookie: {name: x, sameSite: lax}"),
+                Just("healthCheck:"),
+                Just("interval: 10"),
+                Just("timeout: -1s"),
+                Just("path: /h"),
+                Just("port: 70000"),
+                Just("stripPrefix: {prefixes: [/a]}"),
+                Just("retry: {attempts: x}"),
+                Just("priority: 1e99"),
+                Just("passHostHeader: maybe"),
+                Just("? [a]"),
+                Just("tcp: {}"),
+                Just("- ~"),
+                Just("!!binary aGk="),
+                Just("&a x: *a"),
+                Just("*a"),
+                Just("weighted: {}"),
+                Just("headers: {}"),
+                Just("\"\": 1"),
+                Just("null: 1"),
+            ];
+            prop::collection::vec((0usize..5, line), 0..16).prop_map(|lines| {
+                lines
+                    .into_iter()
+                    .map(|(indent, l)| format!("{}{l}\n", "  ".repeat(indent)))
+                    .collect()
+            })
+        }
+
+        /// Lines of Traefik-shaped TOML, some wrong.
+        fn tomlish() -> impl Strategy<Value = String> {
+            let line = prop_oneof![
+                Just("[http]"),
+                Just("[http.routers.a]"),
+                Just("[http.services.a.loadBalancer]"),
+                Just("[[http.services.a.loadBalancer.servers]]"),
+                Just("url = \"http://h:1\""),
+                Just("rule = \"Host(`a`)\""),
+                Just("service = \"a\""),
+                Just("priority = 9e9"),
+                Just("[http.middlewares.m.stripPrefix]"),
+                Just("prefixes = [\"/a\", 1]"),
+                Just("[http.middlewares.m.retry]"),
+                Just("attempts = -1"),
+                Just("http = 1"),
+                Just("[tcp]"),
+                Just("interval = \"1x\""),
+                Just("[http.services.a.loadBalancer.healthCheck]"),
+                Just("a.b.c = {}"),
+                Just("= 1"),
+                Just("[http.routers]"),
+                Just("routers = []"),
+            ];
+            prop::collection::vec(line, 0..16).prop_map(|lines| lines.join("\n"))
+        }
+
+        fn parses_without_panic(text: &str) {
+            for format in [Format::Yaml, Format::Toml] {
+                if let Ok(fc) = parse_str(text, format, "p.yml") {
+                    // Whatever parsed, validation takes it too.
+                    let _ = validate::validate(PROVIDER, fc.config);
+                }
+            }
+        }
+
+        proptest! {
+            #[test]
+            fn arbitrary_text_never_panics(text in "(?s).{0,300}") {
+                parses_without_panic(&text);
+            }
+
+            #[test]
+            fn traefik_shaped_text_never_panics(yaml in yamlish(), toml in tomlish()) {
+                parses_without_panic(&yaml);
+                parses_without_panic(&toml);
+            }
+
+            #[test]
+            fn valid_configurations_round_trip(cfg in config(), shouted in any::<bool>()) {
+                let mut doc = json!({ "http": serde_json::to_value(&cfg).unwrap() });
+                if shouted {
+                    doc = shout(doc, 0);
+                }
+                let yaml = serde_norway::to_string(&doc).unwrap();
+                let toml = toml::to_string(&doc).unwrap();
+                for (text, format) in [(yaml, Format::Yaml), (toml, Format::Toml)] {
+                    let fc = parse_str(&text, format, "p").map_err(|e| TestCaseError::fail(format!("{e}\n{text}")))?;
+                    prop_assert_eq!(&fc.issues, &vec![], "{}", text);
+                    prop_assert_eq!(&fc.config, &cfg, "{}", text);
+                }
+            }
+        }
+    }
 }
