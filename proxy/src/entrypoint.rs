@@ -48,9 +48,28 @@ pub async fn serve(
     listener: TcpListener,
     header_read_timeout: Duration,
     grace: Duration,
+    shutdown: watch::Receiver<bool>,
+) {
+    serve_shared(
+        rt,
+        Arc::new(ep),
+        listener,
+        header_read_timeout,
+        grace,
+        shutdown,
+    )
+    .await
+}
+
+/// [`serve`] for one of several threads accepting on the same socket.
+pub async fn serve_shared(
+    rt: Arc<Runtime>,
+    ep: Arc<EntryCtx>,
+    listener: TcpListener,
+    header_read_timeout: Duration,
+    grace: Duration,
     mut shutdown: watch::Receiver<bool>,
 ) {
-    let ep = Arc::new(ep);
     let (alive_tx, mut alive_rx) = mpsc::channel::<()>(1);
     loop {
         let (stream, remote) = tokio::select! {
