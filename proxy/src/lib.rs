@@ -138,15 +138,24 @@ pub async fn run(
             )));
             continue;
         }
-        // Every thread accepts on the same socket; whichever is free takes the connection.
+        // One socket per thread on the same address (SO_REUSEPORT): the kernel spreads new
+        // connections over them.
         let ctx = Arc::new(ctx);
-        let listener = l.listener.into_std().with_context(|| {
-            format!("entrypoint `{}`: cannot hand the listener over", l.name)
-        })?;
-        for i in 0..threads {
-            let listener = listener.try_clone().with_context(|| {
-                format!("entrypoint `{}`: cannot share the listener", l.name)
-            })?;
+        let first = l
+            .listener
+            .into_std()
+            .with_context(|| format!("entrypoint `{}`: cannot hand the listener over", l.name))?;
+        let mut sockets = Vec::with_capacity(threads);
+        for _ in 1..threads {
+            sockets.push(entrypoint::bind_again(&first).with_context(|| {
+                format!(
+                    "entrypoint `{}`: cannot open another socket on its address",
+                    l.name
+                )
+            })?);
+        }
+        sockets.insert(0, first);
+        for (i, listener) in sockets.into_iter().enumerate() {
             let (done_tx, done_rx) = tokio::sync::oneshot::channel::<()>();
             let (rt, ctx, stop) = (rt.clone(), ctx.clone(), stop_rx.clone());
             let (read_timeout, grace) = (ep_cfg.header_read_timeout, ep_cfg.grace_timeout);
