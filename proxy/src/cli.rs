@@ -44,6 +44,11 @@ pub struct StaticConfig {
     pub dial_timeout: Duration,
     /// `--serverstransport.forwardingtimeouts.idleconntimeout` (default 90s).
     pub idle_conn_timeout: Duration,
+    /// Threads serving the data-plane entrypoints, each with its own single-threaded runtime
+    /// (a connection, its requests and its connections to servers stay on one thread: no
+    /// cross-thread wake-ups). 0 (the default, and what tests use): on the caller's runtime.
+    /// The binary sets one per core (`PROXY_WORKERS` overrides).
+    pub data_plane_threads: usize,
 }
 
 /// `--providers.file.*`.
@@ -401,6 +406,7 @@ fn build(settings: Vec<(String, String, String)>) -> Result<StaticConfig, CliErr
         response_header_timeout: Duration::from_secs(30),
         dial_timeout: Duration::from_secs(5),
         idle_conn_timeout: Duration::from_secs(90),
+        data_plane_threads: 0,
     };
     let mut api_enabled = false;
     let mut api_insecure = false;

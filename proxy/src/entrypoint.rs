@@ -24,7 +24,11 @@ use crate::runtime::Runtime;
 /// hyper's read buffer limit; requests whose head does not fit get 431.
 pub const MAX_BUF: usize = 64 * 1024;
 
-/// Binds `addr` with the options a proxy wants (reuse, large backlog).
+/// Binds `addr` with the options a proxy wants (reuse, large backlog). `SO_REUSEPORT` too, so
+/// that each data-plane thread can bind its own socket to the same address ([`bind_again`]):
+/// the kernel then spreads new connections over the threads. (One socket shared by every
+/// thread let the first thread to wake accept a whole burst of connections and serve nearly
+/// all the load alone.)
 pub fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
     let socket = if addr.is_ipv4() {
         tokio::net::TcpSocket::new_v4()?
@@ -32,9 +36,19 @@ pub fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
         tokio::net::TcpSocket::new_v6()?
     };
     socket.set_reuseaddr(true)?;
+    #[cfg(unix)]
+    socket.set_reuseport(true)?;
     socket.set_nodelay(true)?;
     socket.bind(addr)?;
     socket.listen(4096)
+}
+
+/// Another socket on the address of a listener made by [`bind`] (its real port, when it was
+/// bound to port 0), for another data-plane thread.
+pub fn bind_again(first: &std::net::TcpListener) -> std::io::Result<std::net::TcpListener> {
+    let addr = first.local_addr()?;
+    let l = bind(addr)?.into_std()?;
+    Ok(l)
 }
 
 struct Conn {
@@ -51,9 +65,28 @@ pub async fn serve(
     listener: TcpListener,
     header_read_timeout: Duration,
     grace: Duration,
+    shutdown: watch::Receiver<bool>,
+) {
+    serve_shared(
+        rt,
+        Arc::new(ep),
+        listener,
+        header_read_timeout,
+        grace,
+        shutdown,
+    )
+    .await
+}
+
+/// [`serve`] for one of several threads accepting on the same socket.
+pub async fn serve_shared(
+    rt: Arc<Runtime>,
+    ep: Arc<EntryCtx>,
+    listener: TcpListener,
+    header_read_timeout: Duration,
+    grace: Duration,
     mut shutdown: watch::Receiver<bool>,
 ) {
-    let ep = Arc::new(ep);
     let (alive_tx, mut alive_rx) = mpsc::channel::<()>(1);
     loop {
         let (stream, remote) = tokio::select! {

@@ -127,15 +127,71 @@ pub async fn run(
             trust_all: ep_cfg.trust_all_forwarded,
             trusted: ep_cfg.trusted_ips.clone(),
         };
-        tasks.push(tokio::spawn(entrypoint::serve(
-            rt.clone(),
-            ctx,
-            l.listener,
-            ep_cfg.header_read_timeout,
-            ep_cfg.grace_timeout,
-            stop_rx.clone(),
-        )));
+        let threads = rt.static_config.data_plane_threads;
+        if threads == 0 {
+            tasks.push(tokio::spawn(entrypoint::serve(
+                rt.clone(),
+                ctx,
+                l.listener,
+                ep_cfg.header_read_timeout,
+                ep_cfg.grace_timeout,
+                stop_rx.clone(),
+            )));
+            continue;
+        }
+        // One socket per thread on the same address (SO_REUSEPORT): the kernel spreads new
+        // connections over them.
+        let ctx = Arc::new(ctx);
+        let first = l
+            .listener
+            .into_std()
+            .with_context(|| format!("entrypoint `{}`: cannot hand the listener over", l.name))?;
+        let mut sockets = Vec::with_capacity(threads);
+        for _ in 1..threads {
+            sockets.push(entrypoint::bind_again(&first).with_context(|| {
+                format!(
+                    "entrypoint `{}`: cannot open another socket on its address",
+                    l.name
+                )
+            })?);
+        }
+        sockets.insert(0, first);
+        for (i, listener) in sockets.into_iter().enumerate() {
+            let (done_tx, done_rx) = tokio::sync::oneshot::channel::<()>();
+            let (rt, ctx, stop) = (rt.clone(), ctx.clone(), stop_rx.clone());
+            let (read_timeout, grace) = (ep_cfg.header_read_timeout, ep_cfg.grace_timeout);
+            std::thread::Builder::new()
+                .name(format!("{}-{i}", l.name))
+                .spawn(move || {
+                    upstream::set_thread_slot(i);
+                    let runtime = match tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                    {
+                        Ok(r) => r,
+                        Err(e) => {
+                            tracing::error!(error = %e, "cannot start a data-plane runtime");
+                            return;
+                        }
+                    };
+                    runtime.block_on(async move {
+                        match TcpListener::from_std(listener) {
+                            Ok(l) => {
+                                entrypoint::serve_shared(rt, ctx, l, read_timeout, grace, stop)
+                                    .await
+                            }
+                            Err(e) => tracing::error!(error = %e, "cannot listen"),
+                        }
+                    });
+                    drop(done_tx);
+                })
+                .context("cannot start a data-plane thread")?;
+            tasks.push(tokio::spawn(async move {
+                let _ = done_rx.await;
+            }));
+        }
     }
+    tokio::spawn(runtime::reap_idle_connections(rt.clone(), stop_rx.clone()));
 
     shutdown.await;
     tracing::info!("shutting down: no new connections; finishing in-flight requests");

@@ -33,12 +33,17 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
 
-    let workers = std::env::var("PROXY_WORKERS")
+    // The data plane runs one thread per core, each with its own single-threaded runtime (see
+    // `StaticConfig::data_plane_threads`); this runtime keeps the rest: providers, health
+    // checks, the API.
+    let mut cfg = cfg;
+    cfg.data_plane_threads = std::env::var("PROXY_WORKERS")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()))
+        .max(1);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(workers)
+        .worker_threads(1)
         .enable_all()
         .build()
     {

@@ -122,6 +122,31 @@ impl Runtime {
     }
 }
 
+/// Closes connections to servers left idle longer than `--serverstransport.forwardingtimeouts.
+/// idleconntimeout` (surplus ones sooner, see [`crate::upstream::Pool::reap`]), checking every
+/// second or more often, until `shutdown` fires.
+pub async fn reap_idle_connections(rt: Arc<Runtime>, mut shutdown: watch::Receiver<bool>) {
+    let max_idle = rt.static_config.idle_conn_timeout;
+    let every = (max_idle / 3).clamp(Duration::from_millis(100), Duration::from_secs(1));
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = shutdown.changed() => break,
+        }
+        let snap = rt.snapshot.load();
+        for b in snap.balancers.values() {
+            for s in &b.servers {
+                let n = s.pool.reap(max_idle);
+                if n > 0 {
+                    tracing::debug!(server = %s.url, closed = n, "closed idle connections");
+                }
+            }
+        }
+    }
+}
+
 /// Whether the `traefik` entrypoint serves the API (rather than routers).
 pub fn serves_api(cfg: &StaticConfig) -> bool {
     cfg.api || cfg.metrics || cfg.ping

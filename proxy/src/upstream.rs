@@ -6,11 +6,20 @@
 //! connections (a lock held for a push or a pop), a connection goes back to it when the
 //! response body has been read to its end, and a request that was not written comes back to
 //! the caller with the error, ready for another server.
+//!
+//! The stack is split by data-plane thread ([`set_thread_slot`]): a connection's task runs on
+//! the runtime of the thread that opened it, so a request on another thread would wake that
+//! thread for every read and write. Each thread takes only the connections it opened.
+//! Connections are taken last-in first-out, so the ones at the bottom are those the current
+//! concurrency does not need; [`Pool::reap`] closes those idle longer than the servers
+//! transport's `idleconntimeout`, and surplus ones sooner.
 
+use std::cell::Cell;
+use std::collections::VecDeque;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http::{Request, Response};
@@ -21,13 +30,53 @@ use hyper_util::rt::TokioIo;
 use crate::balance::ServerState;
 use crate::proxy::Body;
 
-/// Idle connections kept per server; more are closed.
-pub const MAX_IDLE: usize = 512;
+/// Idle connections kept per server and data-plane thread; more are closed. Above the
+/// concurrency one thread sends one server in practice (the benchmark's 256 connections spread
+/// over 3 servers and 2 threads use about 45), and each idle connection holds its buffers.
+pub const MAX_IDLE: usize = 128;
+
+/// Idle connections per server and thread kept for the whole `idleconntimeout`.
+pub const KEEP_IDLE: usize = 8;
+/// Beyond [`KEEP_IDLE`], an idle connection unused this long is closed: round robin spreads
+/// every client's requests over all servers, so without this each server would keep as many
+/// connections as the peak number of clients, each holding ~16 KB of buffers.
+pub const SURPLUS_IDLE: Duration = Duration::from_secs(2);
+
+/// Stacks of idle connections per server: one per data-plane thread, up to this many threads
+/// (more threads share stacks).
+const SLOTS: usize = 8;
+
+thread_local! {
+    static SLOT: Cell<usize> = const { Cell::new(0) };
+}
+
+/// Tells the pool which data-plane thread this is (`0..`); threads that never call it share
+/// slot 0.
+pub fn set_thread_slot(index: usize) {
+    SLOT.with(|s| s.set(index % SLOTS));
+}
+
+fn slot() -> usize {
+    SLOT.with(Cell::get)
+}
+
+struct Idle {
+    sr: SendRequest<Body>,
+    since: Instant,
+}
 
 /// A server's idle connections.
-#[derive(Default)]
 pub struct Pool {
-    idle: Mutex<Vec<SendRequest<Body>>>,
+    /// Per slot: oldest at the front, most recently used at the back.
+    slots: [Mutex<VecDeque<Idle>>; SLOTS],
+}
+
+impl Default for Pool {
+    fn default() -> Self {
+        Self {
+            slots: std::array::from_fn(|_| Mutex::new(VecDeque::new())),
+        }
+    }
 }
 
 impl std::fmt::Debug for Pool {
@@ -37,11 +86,15 @@ impl std::fmt::Debug for Pool {
 }
 
 impl Pool {
+    fn lock(&self, slot: usize) -> std::sync::MutexGuard<'_, VecDeque<Idle>> {
+        self.slots[slot].lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     fn take(&self) -> Option<SendRequest<Body>> {
-        let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
-        while let Some(sr) = idle.pop() {
-            if !sr.is_closed() {
-                return Some(sr);
+        let mut idle = self.lock(slot());
+        while let Some(i) = idle.pop_back() {
+            if !i.sr.is_closed() {
+                return Some(i.sr);
             }
         }
         None
@@ -51,15 +104,46 @@ impl Pool {
         if sr.is_closed() {
             return;
         }
-        let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+        let mut idle = self.lock(slot());
         if idle.len() < MAX_IDLE {
-            idle.push(sr);
+            idle.push_back(Idle {
+                sr,
+                since: Instant::now(),
+            });
         }
+    }
+
+    /// Closes connections idle for longer than `max_idle` (and those the server closed), and,
+    /// beyond [`KEEP_IDLE`] per thread, those unused for [`SURPLUS_IDLE`]. Returns how many
+    /// were dropped.
+    pub fn reap(&self, max_idle: Duration) -> usize {
+        let now = Instant::now();
+        let surplus_after = SURPLUS_IDLE.min(max_idle);
+        let mut dropped = 0;
+        for s in 0..SLOTS {
+            let mut idle = self.lock(s);
+            let before = idle.len();
+            idle.retain(|i| !i.sr.is_closed());
+            // Oldest first: the bottom of the stack is what the current load does not use.
+            while let Some(front) = idle.front() {
+                let unused = now.duration_since(front.since);
+                if unused >= max_idle || (idle.len() > KEEP_IDLE && unused >= surplus_after) {
+                    idle.pop_front();
+                } else {
+                    break;
+                }
+            }
+            dropped += before - idle.len();
+            if idle.capacity() > 2 * idle.len() + 8 {
+                idle.shrink_to_fit();
+            }
+        }
+        dropped
     }
 
     /// Idle connections right now (for tests and the API).
     pub fn idle(&self) -> usize {
-        self.idle.lock().map(|i| i.len()).unwrap_or(0)
+        (0..SLOTS).map(|s| self.lock(s).len()).sum()
     }
 }
 
@@ -109,7 +193,9 @@ pub async fn send(
     loop {
         let (mut sr, reused) = match server.pool.take() {
             Some(sr) => (sr, true),
-            None => match connect(server, dial_timeout).await {
+            // Boxed: opening a connection is rare and its future is large; inline it would
+            // make every request's future (and its moves) that much larger.
+            None => match Box::pin(connect(server, dial_timeout)).await {
                 Ok(sr) => (sr, false),
                 Err(e) => return Err(SendError::Connect(e, req)),
             },

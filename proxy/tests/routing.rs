@@ -330,3 +330,46 @@ services:
     );
     server.abort();
 }
+
+/// `idleconntimeout`: a connection to a server left idle that long is closed by the proxy (the
+/// server sees end-of-file), so idle connections do not pile up after a burst.
+#[tokio::test]
+async fn idle_connections_to_servers_are_closed_after_idleconntimeout() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let p = Proxy::start(&["--serverstransport.forwardingtimeouts.idleconntimeout=300ms"]).await;
+    p.publish_yaml(&format!(
+        "routers:\n  r:\n    rule: \"PathPrefix(`/`)\"\n    service: s\nservices:\n  s:\n    loadBalancer:\n      servers:\n        - url: \"http://{addr}\"\n"
+    ))
+    .await;
+    let server = tokio::spawn(async move {
+        let (mut s, _) = listener.accept().await.unwrap();
+        let mut buf = vec![0u8; 4096];
+        let mut head = Vec::new();
+        while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+            let n = s.read(&mut buf).await.unwrap();
+            assert!(n > 0, "the proxy closed before sending its request");
+            head.extend_from_slice(&buf[..n]);
+        }
+        s.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
+            .await
+            .unwrap();
+        // Now idle: the proxy must close it well before the 10 s bound.
+        let start = std::time::Instant::now();
+        let n = tokio::time::timeout(std::time::Duration::from_secs(10), s.read(&mut buf))
+            .await
+            .expect("the idle connection was not closed within 10 s")
+            .unwrap_or(0);
+        (n, start.elapsed())
+    });
+    let r = client().get(p.url("/")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.text().await.unwrap(), "ok");
+    let (n, idle_for) = server.await.unwrap();
+    assert_eq!(n, 0, "the proxy sent more on an idle connection");
+    assert!(
+        idle_for >= std::time::Duration::from_millis(250),
+        "closed after {idle_for:?}, before the idle timeout"
+    );
+}
