@@ -29,12 +29,30 @@ pub const MAX_BUF: usize = 64 * 1024;
 /// the kernel then spreads new connections over the threads. (One socket shared by every
 /// thread let the first thread to wake accept a whole burst of connections and serve nearly
 /// all the load alone.)
+///
+/// `SO_REUSEPORT` alone would let a second proxy on the same port join the first one silently
+/// (the kernel would share the connections between two programs); a first, exclusive bind
+/// makes a port already in use an error, as an operator expects.
 pub fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
-    let socket = if addr.is_ipv4() {
-        tokio::net::TcpSocket::new_v4()?
+    if addr.port() != 0 {
+        let probe = socket_for(addr)?;
+        probe.set_reuseaddr(true)?;
+        probe.bind(addr)?;
+        drop(probe);
+    }
+    bind_shared(addr)
+}
+
+fn socket_for(addr: SocketAddr) -> std::io::Result<tokio::net::TcpSocket> {
+    if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()
     } else {
-        tokio::net::TcpSocket::new_v6()?
-    };
+        tokio::net::TcpSocket::new_v6()
+    }
+}
+
+fn bind_shared(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = socket_for(addr)?;
     socket.set_reuseaddr(true)?;
     #[cfg(unix)]
     socket.set_reuseport(true)?;
@@ -47,7 +65,7 @@ pub fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
 /// bound to port 0), for another data-plane thread.
 pub fn bind_again(first: &std::net::TcpListener) -> std::io::Result<std::net::TcpListener> {
     let addr = first.local_addr()?;
-    let l = bind(addr)?.into_std()?;
+    let l = bind_shared(addr)?.into_std()?;
     Ok(l)
 }
 
@@ -143,5 +161,21 @@ pub async fn serve_shared(
     drop(alive_tx);
     if tokio::time::timeout(grace, alive_rx.recv()).await.is_err() {
         tracing::warn!(entrypoint = %ep.name, "grace period over; closing remaining connections");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_port_in_use_is_an_error_but_the_threads_share_it() {
+        let first = bind("127.0.0.1:0".parse().unwrap()).unwrap();
+        let addr = first.local_addr().unwrap();
+        let again = bind(addr).expect_err("a second proxy on the same port must not join it");
+        assert_eq!(again.kind(), std::io::ErrorKind::AddrInUse);
+        let first = first.into_std().unwrap();
+        let sibling = bind_again(&first).expect("a data-plane thread shares the address");
+        assert_eq!(sibling.local_addr().unwrap(), addr);
     }
 }
