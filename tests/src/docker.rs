@@ -309,39 +309,30 @@ impl DockerStack {
 
     /// The containers of `service` (running or not), by compose number.
     pub fn containers(&self, service: &str) -> Result<Vec<ContainerInfo>> {
-        let ids = docker(&[
-            "ps",
-            "-aq",
-            "--no-trunc",
-            "--filter",
-            &format!("label=com.docker.compose.project={}", self.project),
-            "--filter",
-            &format!("label=com.docker.compose.service={service}"),
-        ])?;
-        let ids: Vec<&str> = ids.split_whitespace().collect();
-        if ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        let mut args = vec!["inspect"];
-        args.extend(&ids);
-        let json: Value = serde_json::from_str(&docker(&args)?)?;
-        let mut out: Vec<ContainerInfo> = json
-            .as_array()
-            .map(|a| a.iter().map(container_info).collect())
-            .unwrap_or_default();
+        let service = format!("label=com.docker.compose.service={service}");
+        let mut out: Vec<ContainerInfo> = self
+            .inspect(Some(&service))?
+            .iter()
+            .map(container_info)
+            .collect();
         out.sort_by_key(|c| c.number);
         Ok(out)
     }
 
     /// `docker inspect` of every container of the stack, running or not.
     pub fn inspect_all(&self) -> Result<Vec<Value>> {
-        let ids = docker(&[
-            "ps",
-            "-aq",
-            "--no-trunc",
-            "--filter",
-            &format!("label=com.docker.compose.project={}", self.project),
-        ])?;
+        self.inspect(None)
+    }
+
+    /// `docker inspect` of the stack's containers (running or not), those matching `filter` too
+    /// when given.
+    fn inspect(&self, filter: Option<&str>) -> Result<Vec<Value>> {
+        let project = format!("label=com.docker.compose.project={}", self.project);
+        let mut ps = vec!["ps", "-aq", "--no-trunc", "--filter", &project];
+        if let Some(f) = filter {
+            ps.extend(["--filter", f]);
+        }
+        let ids = docker(&ps)?;
         let ids: Vec<&str> = ids.split_whitespace().collect();
         if ids.is_empty() {
             return Ok(Vec::new());

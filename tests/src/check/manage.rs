@@ -102,9 +102,9 @@ pub async fn check(t: &Target, token: Option<&str>) -> Result<Outcome> {
     );
     let name = added_name(&body)
         .ok_or_else(|| anyhow!("POST {add}: no `added NAME` in the answer: {body}"))?;
-    let added = Added { t, token, name };
-    let result = exercise(t, token, &added.name).await;
-    let removed = added.remove().await;
+    // The node is removed whatever `exercise` found.
+    let result = exercise(t, token, &name).await;
+    let removed = remove(t, token, &name).await;
     let mut done = result?;
     removed?;
     evidence.append(&mut done);
@@ -114,27 +114,19 @@ pub async fn check(t: &Target, token: Option<&str>) -> Result<Outcome> {
 /// Add is done: wait for the new node to be UP and to serve, stop it, wait for it to leave.
 async fn exercise(t: &Target, token: &str, name: &str) -> Result<Vec<String>> {
     let started = Instant::now();
-    let node = wait_for(t, |s| {
+    let (node, servers) = wait_for(t, |s| {
         s.node(name)
             .filter(|n| n.proxy == "UP")
-            .map(|n| n.id.clone())
+            .map(|n| (n.id.clone(), s.nodes("static").len()))
     })
     .await
     .with_context(|| format!("the added node {name} was not UP in the page within {WAIT:?}"))?;
     let up_in = started.elapsed();
     let short: String = node.chars().take(12).collect();
-    let servers = State::read(t).await?.nodes("static").len();
 
     // Fresh clients (no cookie) are spread over every server: the new one gets its share.
     let tries = 4 * servers + 4;
-    let mut hits = 0;
-    for _ in 0..tries {
-        let a = t.web.get("/", None).await?;
-        ensure!(a.status == 200, "GET / answered {} while adding", a.status);
-        if a.served_by.as_deref() == Some(short.as_str()) {
-            hits += 1;
-        }
-    }
+    let hits = served_by(t, &short, tries, "while adding").await?;
     ensure!(
         hits > 0,
         "the added node {name} ({short}) served none of {tries} requests"
@@ -148,14 +140,7 @@ async fn exercise(t: &Target, token: &str, name: &str) -> Result<Vec<String>> {
         .await
         .with_context(|| format!("the stopped node {name} stayed UP in the page"))?;
     let out_in = stopping.elapsed();
-    let mut after_stop = 0;
-    for _ in 0..tries {
-        let a = t.web.get("/", None).await?;
-        ensure!(a.status == 200, "GET / answered {} after stop", a.status);
-        if a.served_by.as_deref() == Some(short.as_str()) {
-            after_stop += 1;
-        }
-    }
+    let after_stop = served_by(t, &short, tries, "after stop").await?;
     ensure!(
         after_stop == 0,
         "the stopped node {name} still served {after_stop} of {tries} requests"
@@ -172,25 +157,30 @@ async fn exercise(t: &Target, token: &str, name: &str) -> Result<Vec<String>> {
     ])
 }
 
-/// The node this check added; `remove` takes it away (and is also what a failure calls).
-struct Added<'a> {
-    t: &'a Target,
-    token: &'a str,
-    name: String,
+/// How many of `tries` fresh clients' `GET /` were served by `short` (each must answer 200).
+async fn served_by(t: &Target, short: &str, tries: usize, when: &str) -> Result<usize> {
+    let mut hits = 0;
+    for _ in 0..tries {
+        let a = t.web.get("/", None).await?;
+        ensure!(a.status == 200, "GET / answered {} {when}", a.status);
+        if a.served_by.as_deref() == Some(short) {
+            hits += 1;
+        }
+    }
+    Ok(hits)
 }
 
-impl Added<'_> {
-    async fn remove(&self) -> Result<()> {
-        let Some(node) = State::read(self.t).await?.node(&self.name).cloned() else {
-            return Ok(());
-        };
-        let url = format!("{}/manage/api/nodes/{}/remove", self.t.api_url, node.id);
-        let (status, body) = self.t.web.call_api("POST", &url, Some(self.token)).await?;
-        ensure!(status == 200, "POST {url} answered {status}: {body}");
-        wait_for(self.t, |s| s.node(&self.name).is_none().then_some(()))
-            .await
-            .with_context(|| format!("{} was still listed after remove", self.name))
-    }
+/// Removes the node `name` (the one the check added), if it is still listed.
+async fn remove(t: &Target, token: &str, name: &str) -> Result<()> {
+    let Some(node) = State::read(t).await?.node(name).cloned() else {
+        return Ok(());
+    };
+    let url = format!("{}/manage/api/nodes/{}/remove", t.api_url, node.id);
+    let (status, body) = t.web.call_api("POST", &url, Some(token)).await?;
+    ensure!(status == 200, "POST {url} answered {status}: {body}");
+    wait_for(t, |s| s.node(name).is_none().then_some(()))
+        .await
+        .with_context(|| format!("{name} was still listed after remove"))
 }
 
 async fn wait_for<T>(t: &Target, mut f: impl FnMut(&State) -> Option<T>) -> Result<T> {
