@@ -49,6 +49,10 @@ pub struct StaticConfig {
     /// cross-thread wake-ups). 0 (the default, and what tests use): on the caller's runtime.
     /// The binary sets one per core (`PROXY_WORKERS` overrides).
     pub data_plane_threads: usize,
+    /// Plain HTTP/1.1 requests take the fast path ([`crate::h1`]); off, hyper serves every
+    /// request. On by default; the binary turns it off with `PROXY_FAST_PATH=0` (for
+    /// comparisons in the benchmark).
+    pub fast_path: bool,
 }
 
 /// `--providers.file.*`.
@@ -407,6 +411,7 @@ fn build(settings: Vec<(String, String, String)>) -> Result<StaticConfig, CliErr
         dial_timeout: Duration::from_secs(5),
         idle_conn_timeout: Duration::from_secs(90),
         data_plane_threads: 0,
+        fast_path: true,
     };
     let mut api_enabled = false;
     let mut api_insecure = false;

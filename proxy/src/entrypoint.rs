@@ -1,6 +1,8 @@
-//! Entrypoints: the listening sockets. Each accepted connection is served by hyper's HTTP/1.1
-//! server (keep-alive, upgrades) with the data plane as its service, its reads checked by the
-//! framing guard (requests with an ambiguous body length get 400, see [`crate::framing`]).
+//! Entrypoints: the listening sockets. Each accepted connection starts on the fast path
+//! ([`crate::h1`]), which serves plain HTTP/1.1 requests itself; from the first request it does
+//! not take, hyper's HTTP/1.1 server (keep-alive, upgrades, bodies) serves the connection with
+//! the data plane as its service, its reads checked by the framing guard (requests with an
+//! ambiguous body length get 400, see [`crate::framing`]).
 //!
 //! Graceful shutdown: when `shutdown` fires the listener closes (no new connections), every
 //! connection finishes its in-flight request and closes, and [`serve`] returns once all have,
@@ -18,6 +20,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch};
 
 use crate::framing::{self, Guard};
+use crate::h1;
 use crate::proxy::{self, EntryCtx, Peer};
 use crate::runtime::Runtime;
 
@@ -127,7 +130,26 @@ pub async fn serve_shared(
         });
         let alive = alive_tx.clone();
         let mut stop = shutdown.clone();
+        let fast = rt.static_config.fast_path;
         tokio::spawn(async move {
+            let mut stream = stream;
+            let prefix = if fast {
+                let ctx = h1::Ctx {
+                    rt: &conn.rt,
+                    ep: &conn.ep,
+                    peer: &conn.peer,
+                    header_read_timeout,
+                };
+                match h1::serve(&ctx, &mut stream, &mut stop).await {
+                    h1::End::Closed => {
+                        drop(alive);
+                        return;
+                    }
+                    h1::End::Handoff(prefix) => prefix,
+                }
+            } else {
+                Vec::new()
+            };
             let svc = service_fn(move |req| {
                 let c = conn.clone();
                 async move {
@@ -139,19 +161,26 @@ pub async fn serve_shared(
                     Ok::<_, std::convert::Infallible>(resp)
                 }
             });
+            let io = Guard::new(h1::Prefixed::new(prefix, stream), remote, MAX_BUF);
             let http = http1::Builder::new()
                 .timer(TokioTimer::new())
                 .keep_alive(true)
                 .header_read_timeout(header_read_timeout)
                 .max_buf_size(MAX_BUF)
-                .serve_connection(TokioIo::new(Guard::new(stream, remote, MAX_BUF)), svc)
+                .serve_connection(TokioIo::new(io), svc)
                 .with_upgrades();
             tokio::pin!(http);
-            tokio::select! {
-                _ = http.as_mut() => {}
-                _ = stop.changed() => {
-                    http.as_mut().graceful_shutdown();
-                    let _ = http.await;
+            if *stop.borrow() {
+                // The stop came while the fast path had this connection: finish and close.
+                http.as_mut().graceful_shutdown();
+                let _ = http.await;
+            } else {
+                tokio::select! {
+                    _ = http.as_mut() => {}
+                    _ = stop.changed() => {
+                        http.as_mut().graceful_shutdown();
+                        let _ = http.await;
+                    }
                 }
             }
             drop(alive);

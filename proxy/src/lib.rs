@@ -11,6 +11,7 @@ pub mod cli;
 pub mod config;
 pub mod entrypoint;
 pub mod framing;
+pub mod h1;
 pub mod middleware;
 pub mod provider;
 pub mod proxy;

@@ -167,7 +167,7 @@ fn validate<B>(req: &Request<B>) -> Option<Response<RespBody>> {
     None
 }
 
-fn is_idempotent(m: &Method) -> bool {
+pub(crate) fn is_idempotent(m: &Method) -> bool {
     matches!(
         *m,
         Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE | Method::PUT | Method::DELETE

@@ -138,7 +138,7 @@ pub async fn reap_idle_connections(rt: Arc<Runtime>, mut shutdown: watch::Receiv
         let snap = rt.snapshot.load();
         for b in snap.balancers.values() {
             for s in &b.servers {
-                let n = s.pool.reap(max_idle);
+                let n = s.pool.reap(max_idle) + s.raw.reap(max_idle);
                 if n > 0 {
                     tracing::debug!(server = %s.url, closed = n, "closed idle connections");
                 }

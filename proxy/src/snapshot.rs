@@ -47,6 +47,8 @@ pub struct Snapshot {
     pub routes: Vec<Route>,
     /// Names of every sticky cookie, removed from forwarded requests.
     pub sticky_cookie_names: Vec<String>,
+    /// Whether a route's rule looks at headers (see [`crate::config::rule::Rule::uses_headers`]).
+    pub rules_use_headers: bool,
     /// The merged configuration with every element's status, for the API.
     pub merged: MergedConfig,
     /// Compiled services, for the API's server status and counts.
@@ -257,6 +259,7 @@ pub fn build(
     registry.retain(&urls, &services);
     Built {
         snapshot: Snapshot {
+            rules_use_headers: routes.iter().any(|r| r.rule.uses_headers()),
             routes,
             sticky_cookie_names: sticky_names.into_iter().collect(),
             merged,

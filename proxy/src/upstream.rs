@@ -26,6 +26,7 @@ use http::{Request, Response};
 use hyper::body::{Body as HttpBody, Frame, Incoming, SizeHint};
 use hyper::client::conn::http1::{self, SendRequest};
 use hyper_util::rt::TokioIo;
+use tokio::net::TcpStream;
 
 use crate::balance::ServerState;
 use crate::proxy::Body;
@@ -60,18 +61,51 @@ fn slot() -> usize {
     SLOT.with(Cell::get)
 }
 
-struct Idle {
-    sr: SendRequest<Body>,
+/// A connection that can wait in a [`Pool`].
+pub trait Reusable: Send {
+    /// Whether the server closed it (or it can no longer carry a request).
+    fn is_closed(&self) -> bool;
+}
+
+impl Reusable for SendRequest<Body> {
+    fn is_closed(&self) -> bool {
+        SendRequest::is_closed(self)
+    }
+}
+
+/// A plain TCP connection to a server, for the fast path ([`crate::h1`]), which writes and
+/// parses HTTP/1.1 itself. Idle, it holds no buffer: a socket and nothing else.
+#[derive(Debug)]
+pub struct RawConn(pub TcpStream);
+
+impl Reusable for RawConn {
+    /// Costs no system call while the socket has shown no sign of life since its last read;
+    /// otherwise a non-blocking read tells a closed (or misbehaving) connection from a live one.
+    fn is_closed(&self) -> bool {
+        let mut cx = Context::from_waker(std::task::Waker::noop());
+        match self.0.poll_read_ready(&mut cx) {
+            Poll::Pending => false,
+            Poll::Ready(Err(_)) => true,
+            Poll::Ready(Ok(())) => {
+                let mut probe = [0u8; 1];
+                !matches!(self.0.try_read(&mut probe), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock)
+            }
+        }
+    }
+}
+
+struct Idle<C> {
+    conn: C,
     since: Instant,
 }
 
 /// A server's idle connections.
-pub struct Pool {
+pub struct Pool<C = SendRequest<Body>> {
     /// Per slot: oldest at the front, most recently used at the back.
-    slots: [Mutex<VecDeque<Idle>>; SLOTS],
+    slots: [Mutex<VecDeque<Idle<C>>>; SLOTS],
 }
 
-impl Default for Pool {
+impl<C> Default for Pool<C> {
     fn default() -> Self {
         Self {
             slots: std::array::from_fn(|_| Mutex::new(VecDeque::new())),
@@ -79,35 +113,34 @@ impl Default for Pool {
     }
 }
 
-impl std::fmt::Debug for Pool {
+impl<C> std::fmt::Debug for Pool<C> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Pool").finish_non_exhaustive()
     }
 }
 
-impl Pool {
-    fn lock(&self, slot: usize) -> std::sync::MutexGuard<'_, VecDeque<Idle>> {
+impl<C: Reusable> Pool<C> {
+    fn lock(&self, slot: usize) -> std::sync::MutexGuard<'_, VecDeque<Idle<C>>> {
         self.slots[slot].lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn take(&self) -> Option<SendRequest<Body>> {
+    /// The most recently used live connection of this thread, if any.
+    pub fn take(&self) -> Option<C> {
         let mut idle = self.lock(slot());
         while let Some(i) = idle.pop_back() {
-            if !i.sr.is_closed() {
-                return Some(i.sr);
+            if !i.conn.is_closed() {
+                return Some(i.conn);
             }
         }
         None
     }
 
-    fn put(&self, sr: SendRequest<Body>) {
-        if sr.is_closed() {
-            return;
-        }
+    /// Gives a connection back after a complete exchange.
+    pub fn put(&self, conn: C) {
         let mut idle = self.lock(slot());
         if idle.len() < MAX_IDLE {
             idle.push_back(Idle {
-                sr,
+                conn,
                 since: Instant::now(),
             });
         }
@@ -123,7 +156,7 @@ impl Pool {
         for s in 0..SLOTS {
             let mut idle = self.lock(s);
             let before = idle.len();
-            idle.retain(|i| !i.sr.is_closed());
+            idle.retain(|i| !i.conn.is_closed());
             // Oldest first: the bottom of the stack is what the current load does not use.
             while let Some(front) = idle.front() {
                 let unused = now.duration_since(front.since);
@@ -158,13 +191,11 @@ pub enum SendError {
     Failed(hyper::Error),
 }
 
-async fn connect(
-    server: &ServerState,
-    dial_timeout: Duration,
-) -> std::io::Result<SendRequest<Body>> {
+/// Opens a TCP connection to `server` (no delay), or says why not within `dial_timeout`.
+pub async fn dial(server: &ServerState, dial_timeout: Duration) -> std::io::Result<TcpStream> {
     let target = server.socket_target();
     let stream =
-        match tokio::time::timeout(dial_timeout, tokio::net::TcpStream::connect(&target)).await {
+        match tokio::time::timeout(dial_timeout, TcpStream::connect(&target)).await {
             Ok(s) => s?,
             Err(_) => {
                 return Err(std::io::Error::new(
@@ -174,6 +205,14 @@ async fn connect(
             }
         };
     let _ = stream.set_nodelay(true);
+    Ok(stream)
+}
+
+async fn connect(
+    server: &ServerState,
+    dial_timeout: Duration,
+) -> std::io::Result<SendRequest<Body>> {
+    let stream = dial(server, dial_timeout).await?;
     let (sr, conn) = http1::Builder::new()
         .handshake(TokioIo::new(stream))
         .await
@@ -238,7 +277,9 @@ pub struct PooledBody {
 impl PooledBody {
     fn release(&mut self) {
         if let Some(sr) = self.conn.take() {
-            self.server.pool.put(sr);
+            if !sr.is_closed() {
+                self.server.pool.put(sr);
+            }
         }
     }
 }

@@ -27,6 +27,8 @@ pub struct ServerState {
     requests: AtomicU64,
     /// Idle keep-alive connections to this server.
     pub pool: crate::upstream::Pool,
+    /// Idle plain connections of the fast path ([`crate::h1`]).
+    pub raw: crate::upstream::Pool<crate::upstream::RawConn>,
     /// `Host` to send when the client's is not passed on (`host:port`).
     pub host_value: http::HeaderValue,
     /// Sticky cookies issued for this server: each is a client newly pinned to it (the
@@ -77,6 +79,7 @@ impl ServerState {
             probing: AtomicBool::new(false),
             requests: AtomicU64::new(0),
             pool: Default::default(),
+            raw: Default::default(),
             host_value,
             sticky_issued: AtomicU64::new(0),
         })

@@ -233,6 +233,19 @@ impl Rule {
         self.inner.node.matches(req)
     }
 
+    /// Whether the rule looks at request headers (`Headers`, `HeadersRegexp`); the fast path
+    /// ([`crate::h1`]) does not build a header map and leaves such requests to hyper.
+    pub fn uses_headers(&self) -> bool {
+        fn walk(e: &Expr) -> bool {
+            match e {
+                Expr::And(v) | Expr::Or(v) => v.iter().any(walk),
+                Expr::Not(e) => walk(e),
+                Expr::Call(m, _) => matches!(m, Matcher::Headers | Matcher::HeadersRegexp),
+            }
+        }
+        walk(&self.inner.expr)
+    }
+
     /// The longest path prefix that every request this rule matches must start with (`/` when
     /// nothing narrower is known): ``PathPrefix(`/api/jokes/`)`` gives `/api/jokes/`,
     /// ``Path(`/x`)`` gives `/x`, an `||` of two prefixes their common start.

@@ -27,13 +27,21 @@ impl StripPrefix {
 
     /// Strips the first prefix of `uri`'s path that matches; returns the stripped prefix.
     pub fn apply(&self, uri: &mut Uri) -> Option<HeaderValue> {
-        let path = uri.path();
+        let (new, prefix) = self.apply_str(uri.path(), uri.query())?;
+        let pq = PathAndQuery::try_from(new).ok()?;
+        let mut parts = std::mem::take(uri).into_parts();
+        parts.path_and_query = Some(pq);
+        *uri = Uri::from_parts(parts).unwrap_or_default();
+        HeaderValue::from_str(prefix).ok()
+    }
+
+    /// The same on a path and query as text: the new path and query, and the prefix removed.
+    pub fn apply_str<'a>(&'a self, path: &str, query: Option<&str>) -> Option<(String, &'a str)> {
         let prefix = self
             .prefixes
             .iter()
             .find(|p| path.starts_with(p.as_str()))?;
         let rest = &path[prefix.len()..];
-        let query = uri.query();
         let mut new = String::with_capacity(rest.len() + 2 + query.map_or(0, str::len));
         if !rest.starts_with('/') {
             new.push('/');
@@ -43,11 +51,7 @@ impl StripPrefix {
             new.push('?');
             new.push_str(q);
         }
-        let pq = PathAndQuery::try_from(new).ok()?;
-        let mut parts = std::mem::take(uri).into_parts();
-        parts.path_and_query = Some(pq);
-        *uri = Uri::from_parts(parts).unwrap_or_default();
-        HeaderValue::from_str(prefix).ok()
+        Some((new, prefix))
     }
 }
 

@@ -1,0 +1,514 @@
+//! One client connection on the fast path: read a request head, route it, send it to a server
+//! on a pooled connection, relay the response, again, until the client leaves or sends a
+//! request the fast path does not take (then hyper serves the connection from that request on).
+//!
+//! Routing, balancing, failover and the answers for failures are the hyper path's
+//! (`crate::proxy::handle`): the same snapshot, balancer, retry rules, health reports, counters,
+//! access log and metrics.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use http::{Method, StatusCode};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::watch;
+
+use super::head::{self, Forward};
+use super::request::{self, Info};
+use super::response::{self, Framing};
+use crate::balance::{health, sticky, Pick, ServerState};
+use crate::config::rule::RequestInfo;
+use crate::entrypoint::MAX_BUF;
+use crate::proxy::{is_idempotent, EntryCtx, Outcome, Peer};
+use crate::runtime::Runtime;
+use crate::upstream::{self, RawConn};
+
+/// How a connection left the fast path.
+#[derive(Debug)]
+pub enum End {
+    /// It is done: the client left or asked to close, timed out, or the proxy is stopping.
+    Closed,
+    /// A request the fast path does not take starts these bytes: hyper serves the connection
+    /// from there.
+    Handoff(Vec<u8>),
+}
+
+/// What the connection loop needs to know of its entrypoint and client.
+pub struct Ctx<'a> {
+    pub rt: &'a Runtime,
+    pub ep: &'a EntryCtx,
+    pub peer: &'a Peer,
+    /// A client must send a complete request head this soon after the previous response.
+    pub header_read_timeout: Duration,
+}
+
+/// Bytes asked of the kernel per read of a client's requests.
+const READ_CHUNK: usize = 4096;
+/// The buffer a response is relayed through (allocated per request, so idle connections hold
+/// none).
+const RELAY_BUF: usize = 16 * 1024;
+
+/// What comes after an exchange.
+enum Next {
+    KeepAlive,
+    Close,
+    Handoff,
+}
+
+/// Serves `client` until it closes or must go to hyper.
+pub async fn serve(c: &Ctx<'_>, client: &mut TcpStream, stop: &mut watch::Receiver<bool>) -> End {
+    let mut buf: Vec<u8> = Vec::with_capacity(READ_CHUNK);
+    let mut out: Vec<u8> = Vec::with_capacity(1024);
+    loop {
+        let deadline = tokio::time::Instant::now() + c.header_read_timeout;
+        let (consumed, next) = loop {
+            let mut headers = [httparse::EMPTY_HEADER; request::MAX_HEADERS];
+            let mut req = httparse::Request::new(&mut headers);
+            let parsed = if buf.is_empty() {
+                Ok(httparse::Status::Partial)
+            } else {
+                req.parse(&buf)
+            };
+            match parsed {
+                Ok(httparse::Status::Complete(n)) => {
+                    let Ok(info) = request::classify(&req) else {
+                        return End::Handoff(buf);
+                    };
+                    break (n, exchange(c, &req, info, &mut out, client, stop).await);
+                }
+                Ok(httparse::Status::Partial) if buf.len() < MAX_BUF => {}
+                // Malformed or too large: hyper gives the answer it always gave.
+                _ => return End::Handoff(buf),
+            }
+            let stopping = *stop.borrow();
+            if stopping && buf.is_empty() {
+                return End::Closed;
+            }
+            if buf.capacity() - buf.len() < READ_CHUNK / 4 {
+                buf.reserve(READ_CHUNK);
+            }
+            tokio::select! {
+                r = tokio::time::timeout_at(deadline, client.read_buf(&mut buf)) => match r {
+                    Ok(Ok(n)) if n > 0 => {}
+                    // Closed, reset, or no complete head in time: hyper closes these too.
+                    _ => return End::Closed,
+                },
+                _ = stop.changed(), if !stopping && buf.is_empty() => return End::Closed,
+            }
+        };
+        match next {
+            Next::KeepAlive if !*stop.borrow() => {}
+            Next::Handoff => return End::Handoff(buf),
+            _ => return End::Closed,
+        }
+        if consumed == buf.len() {
+            buf.clear();
+        } else {
+            buf.drain(..consumed);
+        }
+    }
+}
+
+/// Why a request got no response head from a server.
+enum SendError {
+    /// No connection could be opened.
+    Connect(std::io::Error),
+    /// A new connection failed before the request was written.
+    NotSent(std::io::Error),
+    /// The request was written; then the connection was reset (`reset`) or the answer was not
+    /// HTTP.
+    Failed { reset: bool, why: String },
+}
+
+async fn write_client(client: &mut TcpStream, bytes: &[u8], close: bool) -> Next {
+    match client.write_all(bytes).await {
+        Ok(()) if !close => Next::KeepAlive,
+        _ => Next::Close,
+    }
+}
+
+/// Routes one request, sends it to a server (failing over as the hyper path does) and relays
+/// the response.
+async fn exchange(
+    c: &Ctx<'_>,
+    req: &httparse::Request<'_, '_>,
+    info: Info<'_>,
+    out: &mut Vec<u8>,
+    client: &mut TcpStream,
+    stop: &watch::Receiver<bool>,
+) -> Next {
+    let start = Instant::now();
+    let rt = c.rt;
+    let snap = rt.snapshot.load_full();
+    if snap.rules_use_headers {
+        return Next::Handoff;
+    }
+    let client_ip = c.peer.addr.ip();
+    let no_headers = http::HeaderMap::new();
+    let ri = RequestInfo {
+        host: info.host,
+        path: info.path,
+        method: &info.method,
+        headers: &no_headers,
+        query: info.query,
+        client_ip,
+    };
+    let mut outcome = Outcome {
+        client: client_ip,
+        host: info.host,
+        method: &info.method,
+        path: info.path,
+        router: "",
+        service: "",
+        server: "",
+        status: StatusCode::NOT_FOUND,
+        duration: Duration::ZERO,
+    };
+    let Some(route) = snap
+        .routes
+        .iter()
+        .find(|r| r.serves(&c.ep.name) && r.rule.matches(&ri))
+    else {
+        head::write_text(out, StatusCode::NOT_FOUND, "404 page not found\n", info.close);
+        outcome.duration = start.elapsed();
+        rt.record(&outcome);
+        return write_client(client, out, info.close).await;
+    };
+    let balancer = &route.balancer;
+    outcome.router = &route.name;
+    outcome.service = &balancer.name;
+
+    // stripPrefix, in the chain's order.
+    let target = req.path.unwrap_or("/");
+    let mut stripped: Option<String> = None;
+    let mut prefix: Option<&str> = None;
+    for s in &route.chain.strip {
+        let applied = match &stripped {
+            Some(t) => {
+                let (p, q) = t.split_once('?').map_or((t.as_str(), None), |(p, q)| (p, Some(q)));
+                s.apply_str(p, q)
+            }
+            None => s.apply_str(info.path, info.query),
+        };
+        if let Some((new, p)) = applied {
+            stripped = Some(new);
+            prefix = Some(p);
+        }
+    }
+    let target = stripped.as_deref().unwrap_or(target);
+
+    let cookie_value: Option<&str> = balancer.sticky.as_ref().and_then(|t| {
+        req.headers
+            .iter()
+            .filter(|h| h.name.eq_ignore_ascii_case("cookie"))
+            .filter_map(|h| std::str::from_utf8(h.value).ok())
+            .flat_map(sticky::cookie_pairs)
+            .find(|(n, _)| *n == t.cookie.name)
+            .map(|(_, v)| v)
+    });
+
+    let max_tries = (route.chain.retry_attempts as usize).max(balancer.servers.len().clamp(2, 3));
+    let idempotent = is_idempotent(&info.method);
+    let mut tried: Vec<usize> = Vec::new();
+    let mut failure: Option<(StatusCode, &'static str)> = None;
+    let mut same_server_ok = false;
+    let mut last: Option<Pick> = None;
+    let mut ubuf: Vec<u8> = Vec::new();
+    let method = req.method.unwrap_or("GET");
+    let sent = loop {
+        let pick = balancer.pick(cookie_value, &tried).or_else(|| {
+            std::mem::take(&mut same_server_ok)
+                .then(|| balancer.pick(cookie_value, &[]))
+                .flatten()
+        });
+        let Some(pick) = pick else {
+            break None;
+        };
+        last = Some(pick);
+        let idx = pick.index();
+        let server = &balancer.servers[idx];
+        let fwd = Forward {
+            client_ip: c.peer.ip_value.as_bytes(),
+            trusted: c.peer.trusted,
+            port: c.ep.port_value.as_bytes(),
+            sticky_names: &snap.sticky_cookie_names,
+            host: (!balancer.pass_host_header).then(|| server.host_value.as_bytes()),
+            prefix,
+        };
+        head::write_request(
+            out,
+            method,
+            &[&server.base_path, target],
+            req.headers,
+            info.host,
+            &fwd,
+        );
+        server.count_request();
+        let r = tokio::time::timeout(
+            rt.response_header_timeout,
+            send(server, out, &mut ubuf, rt.dial_timeout),
+        )
+        .await;
+        let may_retry = tried.len() + 1 < max_tries;
+        match r {
+            Ok(Ok(sent)) => break Some((sent, pick)),
+            Ok(Err(SendError::Connect(e))) => {
+                health::report_connection_failure(server);
+                tracing::debug!(server = %server.url, error = %e, "cannot connect to server");
+                tried.push(idx);
+                failure = Some((StatusCode::BAD_GATEWAY, "502 bad gateway\n"));
+                if !may_retry {
+                    break None;
+                }
+            }
+            Ok(Err(SendError::NotSent(e))) => {
+                tracing::debug!(server = %server.url, error = %e, "connection closed before the request was sent");
+                tried.push(idx);
+                same_server_ok = true;
+                failure = Some((StatusCode::BAD_GATEWAY, "502 bad gateway\n"));
+                if !may_retry {
+                    break None;
+                }
+            }
+            Ok(Err(SendError::Failed { reset, why })) => {
+                tracing::debug!(server = %server.url, error = %why, "request to server failed");
+                tried.push(idx);
+                same_server_ok |= reset;
+                failure = Some((StatusCode::BAD_GATEWAY, "502 bad gateway\n"));
+                if !(may_retry && idempotent) {
+                    break None;
+                }
+            }
+            Err(_) => {
+                failure = Some((StatusCode::GATEWAY_TIMEOUT, "504 gateway timeout\n"));
+                break None;
+            }
+        }
+    };
+    if let Some(p) = last {
+        outcome.server = &balancer.servers[p.index()].url;
+    }
+
+    let Some(((conn, head_len), pick)) = sent else {
+        let (status, body) = match failure {
+            Some(f) => f,
+            None if balancer.servers.is_empty() || !balancer.has_live_server() => {
+                (StatusCode::SERVICE_UNAVAILABLE, "503 no available server\n")
+            }
+            None => (StatusCode::BAD_GATEWAY, "502 bad gateway\n"),
+        };
+        head::write_text(out, status, body, info.close);
+        outcome.status = status;
+        outcome.duration = start.elapsed();
+        rt.record(&outcome);
+        return write_client(client, out, info.close).await;
+    };
+
+    let mut headers = [httparse::EMPTY_HEADER; request::MAX_HEADERS];
+    let mut resp = httparse::Response::new(&mut headers);
+    let parsed = matches!(resp.parse(&ubuf[..head_len]), Ok(httparse::Status::Complete(_)));
+    let rinfo = parsed
+        .then(|| response::classify(&resp, info.method == Method::HEAD).ok())
+        .flatten();
+    let Some(rinfo) = rinfo else {
+        head::write_text(out, StatusCode::BAD_GATEWAY, "502 bad gateway\n", info.close);
+        outcome.status = StatusCode::BAD_GATEWAY;
+        outcome.duration = start.elapsed();
+        rt.record(&outcome);
+        return write_client(client, out, info.close).await;
+    };
+    let set_cookie = match (pick, &balancer.sticky) {
+        (Pick::RoundRobin(i), Some(table)) => {
+            let s = table
+                .cookie
+                .set_cookie(&table.values[i], &route.cookie_path);
+            let valid = s.bytes().all(|b| b == b' ' || b.is_ascii_graphic());
+            valid.then(|| {
+                balancer.servers[i].count_sticky_issued();
+                s
+            })
+        }
+        _ => None,
+    };
+    let close = info.close || rinfo.framing == Framing::Close || *stop.borrow();
+    head::write_response(out, &resp, set_cookie.as_deref(), close);
+    outcome.status = StatusCode::from_u16(rinfo.status).unwrap_or(StatusCode::BAD_GATEWAY);
+
+    let relayed = relay(conn, head_len, rinfo, &mut ubuf, out, client).await;
+    outcome.duration = start.elapsed();
+    rt.record(&outcome);
+    match relayed {
+        Some(conn) => {
+            balancer.servers[pick.index()].raw.put(conn);
+        }
+        None => return Next::Close,
+    }
+    if close {
+        Next::Close
+    } else {
+        Next::KeepAlive
+    }
+}
+
+/// Relays the response whose head is `ubuf[..head_len]` (already rewritten into `out`) and
+/// whatever of its body followed. Returns the server connection when it can carry another
+/// request; `None` when it cannot, or when the client connection must close (a write failed,
+/// the body was cut).
+async fn relay(
+    mut conn: RawConn,
+    head_len: usize,
+    rinfo: response::Info,
+    ubuf: &mut Vec<u8>,
+    out: &mut Vec<u8>,
+    client: &mut TcpStream,
+) -> Option<RawConn> {
+    let mut reusable = rinfo.keep_alive;
+    let body = &ubuf[head_len..];
+    match rinfo.framing {
+        Framing::Empty => {
+            reusable &= body.is_empty();
+            client.write_all(out).await.ok()?;
+        }
+        Framing::Length(n) => {
+            let first = body.len().min(usize::try_from(n).unwrap_or(usize::MAX));
+            reusable &= body.len() == first;
+            out.extend_from_slice(&body[..first]);
+            client.write_all(out).await.ok()?;
+            let mut left = n - first as u64;
+            while left > 0 {
+                ubuf.clear();
+                let got = conn.0.read_buf(ubuf).await.ok()?;
+                if got == 0 {
+                    return None;
+                }
+                let take = got.min(usize::try_from(left).unwrap_or(usize::MAX));
+                reusable &= take == got;
+                client.write_all(&ubuf[..take]).await.ok()?;
+                left -= take as u64;
+            }
+        }
+        Framing::Chunked(mut chunks) => {
+            let (used, mut done) = chunks.feed(body).ok()?;
+            reusable &= used == body.len();
+            out.extend_from_slice(&body[..used]);
+            client.write_all(out).await.ok()?;
+            while !done {
+                ubuf.clear();
+                let got = conn.0.read_buf(ubuf).await.ok()?;
+                if got == 0 {
+                    return None;
+                }
+                let (used, end) = chunks.feed(ubuf).ok()?;
+                reusable &= used == got;
+                done = end;
+                client.write_all(&ubuf[..used]).await.ok()?;
+            }
+        }
+        Framing::Close => {
+            out.extend_from_slice(body);
+            client.write_all(out).await.ok()?;
+            loop {
+                ubuf.clear();
+                let got = conn.0.read_buf(ubuf).await.ok()?;
+                if got == 0 {
+                    break;
+                }
+                client.write_all(ubuf).await.ok()?;
+            }
+            // The client learns the end from the close (its response says so).
+            return None;
+        }
+    }
+    reusable.then_some(conn)
+}
+
+/// Takes an idle connection to `server` (or opens one), writes the request head and reads the
+/// response head into `ubuf`. Returns the connection and the head's length; informational
+/// (1xx) heads are skipped.
+async fn send(
+    server: &Arc<ServerState>,
+    head: &[u8],
+    ubuf: &mut Vec<u8>,
+    dial_timeout: Duration,
+) -> Result<(RawConn, usize), SendError> {
+    if ubuf.capacity() == 0 {
+        ubuf.reserve(RELAY_BUF);
+    }
+    let mut conn = loop {
+        let (mut conn, reused) = match server.raw.take() {
+            Some(c) => (c, true),
+            // Boxed: opening a connection is rare and its future is large.
+            None => match Box::pin(upstream::dial(server, dial_timeout)).await {
+                Ok(s) => (RawConn(s), false),
+                Err(e) => return Err(SendError::Connect(e)),
+            },
+        };
+        match conn.0.write_all(head).await {
+            Ok(()) => break conn,
+            // A reused connection the server has just closed: take another one.
+            Err(_) if reused => continue,
+            Err(e) => return Err(SendError::NotSent(e)),
+        }
+    };
+    ubuf.clear();
+    loop {
+        if !ubuf.is_empty() {
+            let mut headers = [httparse::EMPTY_HEADER; request::MAX_HEADERS];
+            let mut resp = httparse::Response::new(&mut headers);
+            match resp.parse(ubuf) {
+                Ok(httparse::Status::Complete(n)) => match resp.code {
+                    Some(101) => {
+                        return Err(SendError::Failed {
+                            reset: false,
+                            why: "101 to a request that asked for no upgrade".into(),
+                        })
+                    }
+                    Some(100..=199) => {
+                        ubuf.drain(..n);
+                        continue;
+                    }
+                    _ => return Ok((conn, n)),
+                },
+                Ok(httparse::Status::Partial) => {}
+                Err(e) => {
+                    return Err(SendError::Failed {
+                        reset: false,
+                        why: format!("not an HTTP response: {e}"),
+                    })
+                }
+            }
+        }
+        if ubuf.capacity() - ubuf.len() < 1024 {
+            if ubuf.len() >= MAX_BUF {
+                return Err(SendError::Failed {
+                    reset: false,
+                    why: "response head too large".into(),
+                });
+            }
+            ubuf.reserve(RELAY_BUF);
+        }
+        match conn.0.read_buf(ubuf).await {
+            Ok(0) => {
+                return Err(SendError::Failed {
+                    reset: true,
+                    why: "connection closed before a response".into(),
+                })
+            }
+            Ok(_) => {}
+            Err(e) => {
+                let reset = matches!(
+                    e.kind(),
+                    std::io::ErrorKind::ConnectionReset
+                        | std::io::ErrorKind::ConnectionAborted
+                        | std::io::ErrorKind::BrokenPipe
+                        | std::io::ErrorKind::UnexpectedEof
+                );
+                return Err(SendError::Failed {
+                    reset,
+                    why: e.to_string(),
+                });
+            }
+        }
+    }
+}

@@ -1,0 +1,389 @@
+//! Writing heads: the request as the server must see it, the response as the client must.
+//!
+//! The rules are the hyper path's (`crate::proxy::handle` with `crate::middleware`), applied
+//! while copying httparse's headers instead of through a header map: hop-by-hop headers and
+//! those named in `Connection` are dropped, `X-Forwarded-*` and `X-Real-Ip` set (kept from
+//! trusted clients), the proxy's sticky cookies removed, `Host` kept or replaced.
+
+use crate::balance::sticky;
+
+/// Request headers never forwarded (RFC 9110 7.6.1, and the non-standard ones in use).
+const HOP_BY_HOP: [&[u8]; 9] = [
+    b"connection",
+    b"te",
+    b"trailer",
+    b"transfer-encoding",
+    b"upgrade",
+    b"proxy-authorization",
+    b"proxy-authenticate",
+    b"keep-alive",
+    b"proxy-connection",
+];
+
+/// The `X-Forwarded-*` family, replaced for untrusted clients, kept for trusted ones.
+const FORWARDED_SET: [&[u8]; 4] = [
+    b"x-real-ip",
+    b"x-forwarded-proto",
+    b"x-forwarded-port",
+    b"x-forwarded-host",
+];
+
+fn is(name: &str, list: &[&[u8]]) -> bool {
+    list.iter().any(|n| name.as_bytes().eq_ignore_ascii_case(n))
+}
+
+/// Header names listed in `Connection` headers (beyond `close` and `keep-alive`).
+fn connection_named<'b>(headers: &[httparse::Header<'b>]) -> Vec<&'b [u8]> {
+    let mut named = Vec::new();
+    for h in headers {
+        if h.name.eq_ignore_ascii_case("connection") {
+            for t in h.value.split(|&b| b == b',') {
+                let t = t.trim_ascii();
+                if !t.is_empty()
+                    && !t.eq_ignore_ascii_case(b"close")
+                    && !t.eq_ignore_ascii_case(b"keep-alive")
+                {
+                    named.push(t);
+                }
+            }
+        }
+    }
+    named
+}
+
+fn header(out: &mut Vec<u8>, name: &[u8], value: &[u8]) {
+    out.extend_from_slice(name);
+    out.extend_from_slice(b": ");
+    out.extend_from_slice(value);
+    out.extend_from_slice(b"\r\n");
+}
+
+/// What a forwarded request gets from the proxy.
+#[derive(Debug)]
+pub struct Forward<'a> {
+    /// The client's address, for `X-Forwarded-For` and `X-Real-Ip`.
+    pub client_ip: &'a [u8],
+    /// The client may set `X-Forwarded-*` itself.
+    pub trusted: bool,
+    /// The entrypoint's port, for `X-Forwarded-Port`.
+    pub port: &'a [u8],
+    /// Every sticky cookie's name: removed from `Cookie`.
+    pub sticky_names: &'a [String],
+    /// `Some`: the `Host` the server gets instead of the client's (`passHostHeader: false`).
+    pub host: Option<&'a [u8]>,
+    /// The prefix a `stripPrefix` middleware removed: `X-Forwarded-Prefix`.
+    pub prefix: Option<&'a str>,
+}
+
+/// Writes the request line and headers for the server into `out` (cleared first).
+/// `target` is the path and query the server gets (its base path included).
+pub fn write_request(
+    out: &mut Vec<u8>,
+    method: &str,
+    target: &[&str],
+    headers: &[httparse::Header<'_>],
+    client_host: &str,
+    f: &Forward<'_>,
+) {
+    out.clear();
+    out.extend_from_slice(method.as_bytes());
+    out.push(b' ');
+    for part in target {
+        out.extend_from_slice(part.as_bytes());
+    }
+    out.extend_from_slice(b" HTTP/1.1\r\n");
+    let named = connection_named(headers);
+    let strip_cookies = !f.sticky_names.is_empty()
+        && headers.iter().any(|h| {
+            h.name.eq_ignore_ascii_case("cookie")
+                && f
+                    .sticky_names
+                    .iter()
+                    .any(|n| h.value.windows(n.len()).any(|w| w == n.as_bytes()))
+        });
+    let mut cookies: Vec<String> = Vec::new();
+    let mut xff: Vec<&[u8]> = Vec::new();
+    let mut seen = [false; FORWARDED_SET.len()];
+    for h in headers {
+        let name = h.name;
+        if is(name, &HOP_BY_HOP) || named.iter().any(|n| name.as_bytes().eq_ignore_ascii_case(n))
+        {
+            continue;
+        }
+        if name.eq_ignore_ascii_case("host") {
+            if f.host.is_none() {
+                header(out, name.as_bytes(), h.value);
+            }
+        } else if name.eq_ignore_ascii_case("x-forwarded-for") {
+            if f.trusted {
+                xff.push(h.value);
+            }
+        } else if let Some(i) = FORWARDED_SET
+            .iter()
+            .position(|n| name.as_bytes().eq_ignore_ascii_case(n))
+        {
+            if f.trusted {
+                seen[i] = true;
+                header(out, name.as_bytes(), h.value);
+            }
+        } else if name.eq_ignore_ascii_case("forwarded") {
+            if f.trusted {
+                header(out, name.as_bytes(), h.value);
+            }
+        } else if name.eq_ignore_ascii_case("x-forwarded-prefix") {
+            if f.prefix.is_none() {
+                header(out, name.as_bytes(), h.value);
+            }
+        } else if strip_cookies && name.eq_ignore_ascii_case("cookie") {
+            // The classifier let only ASCII cookies through.
+            if let Some(kept) = std::str::from_utf8(h.value)
+                .ok()
+                .and_then(|v| sticky::strip_cookies(v, f.sticky_names))
+            {
+                cookies.push(kept);
+            }
+        } else {
+            header(out, name.as_bytes(), h.value);
+        }
+    }
+    if let Some(host) = f.host {
+        header(out, b"host", host);
+    }
+    out.extend_from_slice(b"x-forwarded-for: ");
+    for v in &xff {
+        out.extend_from_slice(v);
+        out.extend_from_slice(b", ");
+    }
+    out.extend_from_slice(f.client_ip);
+    out.extend_from_slice(b"\r\n");
+    let values: [&[u8]; 4] = [f.client_ip, b"http", f.port, client_host.as_bytes()];
+    for (i, name) in FORWARDED_SET.iter().enumerate() {
+        if !seen[i] {
+            header(out, name, values[i]);
+        }
+    }
+    if let Some(p) = f.prefix {
+        header(out, b"x-forwarded-prefix", p.as_bytes());
+    }
+    if !cookies.is_empty() {
+        header(out, b"cookie", cookies.join("; ").as_bytes());
+    }
+    out.extend_from_slice(b"\r\n");
+}
+
+/// Response headers never relayed. `Transfer-Encoding` is not among them: the body is relayed
+/// as it came, so its coding stays.
+const RESPONSE_HOP_BY_HOP: [&[u8]; 7] = [
+    b"connection",
+    b"te",
+    b"trailer",
+    b"upgrade",
+    b"proxy-authenticate",
+    b"proxy-authorization",
+    b"keep-alive",
+];
+
+fn status_line(out: &mut Vec<u8>, code: u16, reason: &str) {
+    out.extend_from_slice(b"HTTP/1.1 ");
+    out.extend_from_slice(&[
+        b'0' + (code / 100 % 10) as u8,
+        b'0' + (code / 10 % 10) as u8,
+        b'0' + (code % 10) as u8,
+        b' ',
+    ]);
+    out.extend_from_slice(reason.as_bytes());
+    out.extend_from_slice(b"\r\n");
+}
+
+/// Writes the response head for the client into `out` (cleared first): the server's status and
+/// headers without the hop-by-hop ones, then a sticky `Set-Cookie` and `Connection: close` when
+/// asked for. `Content-Length` is dropped when a `Transfer-Encoding` delimits the body.
+pub fn write_response(
+    out: &mut Vec<u8>,
+    resp: &httparse::Response<'_, '_>,
+    set_cookie: Option<&str>,
+    close: bool,
+) {
+    out.clear();
+    let code = resp.code.unwrap_or(502);
+    let reason = match resp.reason {
+        Some(r) if !r.is_empty() => r,
+        _ => http::StatusCode::from_u16(code)
+            .ok()
+            .and_then(|s| s.canonical_reason())
+            .unwrap_or(""),
+    };
+    status_line(out, code, reason);
+    let named = connection_named(resp.headers);
+    let coded = resp
+        .headers
+        .iter()
+        .any(|h| h.name.eq_ignore_ascii_case("transfer-encoding"));
+    for h in resp.headers.iter() {
+        let name = h.name;
+        if is(name, &RESPONSE_HOP_BY_HOP)
+            || name.eq_ignore_ascii_case("proxy-connection")
+            || (coded && name.eq_ignore_ascii_case("content-length"))
+            || named.iter().any(|n| name.as_bytes().eq_ignore_ascii_case(n))
+        {
+            continue;
+        }
+        header(out, name.as_bytes(), h.value);
+    }
+    if let Some(c) = set_cookie {
+        header(out, b"set-cookie", c.as_bytes());
+    }
+    if close {
+        header(out, b"connection", b"close");
+    }
+    out.extend_from_slice(b"\r\n");
+}
+
+/// Writes one of the proxy's own short text answers (404, 502...), head and body, into `out`.
+pub fn write_text(out: &mut Vec<u8>, status: http::StatusCode, body: &str, close: bool) {
+    out.clear();
+    status_line(
+        out,
+        status.as_u16(),
+        status.canonical_reason().unwrap_or_default(),
+    );
+    header(out, b"content-type", b"text/plain; charset=utf-8");
+    header(out, b"content-length", body.len().to_string().as_bytes());
+    if close {
+        header(out, b"connection", b"close");
+    }
+    out.extend_from_slice(b"\r\n");
+    out.extend_from_slice(body.as_bytes());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn forward(text: &str, f: &Forward<'_>, target: &[&str]) -> String {
+        let mut headers = [httparse::EMPTY_HEADER; 32];
+        let mut r = httparse::Request::new(&mut headers);
+        assert!(r.parse(text.as_bytes()).unwrap().is_complete());
+        let host = r
+            .headers
+            .iter()
+            .find(|h| h.name.eq_ignore_ascii_case("host"))
+            .map(|h| std::str::from_utf8(h.value).unwrap())
+            .unwrap_or("");
+        let mut out = Vec::new();
+        write_request(&mut out, r.method.unwrap(), target, r.headers, host, f);
+        String::from_utf8(out).unwrap()
+    }
+
+    const UNTRUSTED: Forward<'static> = Forward {
+        client_ip: b"10.0.0.9",
+        trusted: false,
+        port: b"80",
+        sticky_names: &[],
+        host: None,
+        prefix: None,
+    };
+
+    #[test]
+    fn untrusted_clients_cannot_spoof_and_hop_by_hop_headers_stay() {
+        let out = forward(
+            "GET /x HTTP/1.1\r\nHost: demo.res.ch\r\nX-Forwarded-For: 1.2.3.4\r\n\
+             X-Forwarded-Host: evil\r\nX-Real-Ip: 1.1.1.1\r\nForwarded: for=1.2.3.4\r\n\
+             Connection: keep-alive, x-secret\r\nX-Secret: 1\r\nKeep-Alive: timeout=5\r\n\
+             TE: trailers\r\nProxy-Connection: keep-alive\r\nProxy-Authorization: Basic eA==\r\n\
+             Accept: */*\r\n\r\n",
+            &UNTRUSTED,
+            &["/base", "/x?y=1"],
+        );
+        assert_eq!(
+            out,
+            "GET /base/x?y=1 HTTP/1.1\r\nHost: demo.res.ch\r\nAccept: */*\r\n\
+             x-forwarded-for: 10.0.0.9\r\nx-real-ip: 10.0.0.9\r\nx-forwarded-proto: http\r\n\
+             x-forwarded-port: 80\r\nx-forwarded-host: demo.res.ch\r\n\r\n"
+        );
+    }
+
+    #[test]
+    fn trusted_clients_are_appended_to_and_kept() {
+        let f = Forward {
+            trusted: true,
+            ..UNTRUSTED
+        };
+        let out = forward(
+            "GET / HTTP/1.1\r\nHost: a\r\nX-Forwarded-For: 1.2.3.4\r\nx-forwarded-for: 5.6.7.8\r\n\
+             X-Forwarded-Proto: https\r\nForwarded: for=1.2.3.4\r\n\r\n",
+            &f,
+            &["/"],
+        );
+        assert!(out.contains("x-forwarded-for: 1.2.3.4, 5.6.7.8, 10.0.0.9\r\n"), "{out}");
+        assert!(out.contains("X-Forwarded-Proto: https\r\n") && !out.contains("http\r\n"));
+        assert!(out.contains("Forwarded: for=1.2.3.4\r\n"));
+        assert!(out.contains("x-forwarded-host: a\r\n"));
+    }
+
+    #[test]
+    fn host_prefix_and_sticky_cookies() {
+        let names = ["_lb".to_string()];
+        let f = Forward {
+            sticky_names: &names,
+            host: Some(b"10.0.0.2:80"),
+            prefix: Some("/api"),
+            ..UNTRUSTED
+        };
+        let out = forward(
+            "GET / HTTP/1.1\r\nHost: a\r\nCookie: x=1; _lb=abc\r\nCookie: _lb=zz\r\n\
+             X-Forwarded-Prefix: /evil\r\n\r\n",
+            &f,
+            &["/"],
+        );
+        assert!(!out.contains("Host: a") && out.contains("host: 10.0.0.2:80\r\n"), "{out}");
+        assert!(out.contains("x-forwarded-host: a\r\n"));
+        assert!(out.contains("x-forwarded-prefix: /api\r\n") && !out.contains("/evil"));
+        assert!(out.contains("cookie: x=1\r\n") && !out.contains("_lb"), "{out}");
+        let out = forward("GET / HTTP/1.1\r\nHost: a\r\nCookie: _lb=abc\r\n\r\n", &f, &["/"]);
+        assert!(!out.to_ascii_lowercase().contains("cookie"), "{out}");
+    }
+
+    fn respond(text: &str, cookie: Option<&str>, close: bool) -> String {
+        let mut headers = [httparse::EMPTY_HEADER; 32];
+        let mut r = httparse::Response::new(&mut headers);
+        assert!(r.parse(text.as_bytes()).unwrap().is_complete());
+        let mut out = Vec::new();
+        write_response(&mut out, &r, cookie, close);
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn responses_lose_hop_by_hop_headers_and_gain_the_cookie() {
+        assert_eq!(
+            respond(
+                "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: keep-alive, x-a\r\n\
+                 X-A: 1\r\nKeep-Alive: timeout=5\r\nX-Served-By: s1\r\n\r\n",
+                Some("_lb=v; Path=/"),
+                true
+            ),
+            "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-Served-By: s1\r\n\
+             set-cookie: _lb=v; Path=/\r\nconnection: close\r\n\r\n"
+        );
+        assert_eq!(
+            respond(
+                "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 2\r\n\r\n",
+                None,
+                false
+            ),
+            "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+        );
+        assert!(respond("HTTP/1.1 404 \r\n\r\n", None, false).starts_with("HTTP/1.1 404 Not Found\r\n"));
+    }
+
+    #[test]
+    fn text_answers() {
+        let mut out = Vec::new();
+        write_text(&mut out, http::StatusCode::BAD_GATEWAY, "502 bad gateway\n", false);
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "HTTP/1.1 502 Bad Gateway\r\ncontent-type: text/plain; charset=utf-8\r\n\
+             content-length: 16\r\n\r\n502 bad gateway\n"
+        );
+    }
+}
