@@ -194,16 +194,15 @@ pub enum SendError {
 /// Opens a TCP connection to `server` (no delay), or says why not within `dial_timeout`.
 pub async fn dial(server: &ServerState, dial_timeout: Duration) -> std::io::Result<TcpStream> {
     let target = server.socket_target();
-    let stream =
-        match tokio::time::timeout(dial_timeout, TcpStream::connect(&target)).await {
-            Ok(s) => s?,
-            Err(_) => {
-                return Err(std::io::Error::new(
-                    std::io::ErrorKind::TimedOut,
-                    format!("no connection to {target} within {dial_timeout:?}"),
-                ))
-            }
-        };
+    let stream = match tokio::time::timeout(dial_timeout, TcpStream::connect(&target)).await {
+        Ok(s) => s?,
+        Err(_) => {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                format!("no connection to {target} within {dial_timeout:?}"),
+            ))
+        }
+    };
     let _ = stream.set_nodelay(true);
     Ok(stream)
 }

@@ -170,7 +170,12 @@ async fn exchange(
         .iter()
         .find(|r| r.serves(&c.ep.name) && r.rule.matches(&ri))
     else {
-        head::write_text(out, StatusCode::NOT_FOUND, "404 page not found\n", info.close);
+        head::write_text(
+            out,
+            StatusCode::NOT_FOUND,
+            "404 page not found\n",
+            info.close,
+        );
         outcome.duration = start.elapsed();
         rt.record(&outcome);
         return write_client(client, out, info.close).await;
@@ -186,7 +191,9 @@ async fn exchange(
     for s in &route.chain.strip {
         let applied = match &stripped {
             Some(t) => {
-                let (p, q) = t.split_once('?').map_or((t.as_str(), None), |(p, q)| (p, Some(q)));
+                let (p, q) = t
+                    .split_once('?')
+                    .map_or((t.as_str(), None), |(p, q)| (p, Some(q)));
                 s.apply_str(p, q)
             }
             None => s.apply_str(info.path, info.query),
@@ -307,12 +314,20 @@ async fn exchange(
 
     let mut headers = [httparse::EMPTY_HEADER; request::MAX_HEADERS];
     let mut resp = httparse::Response::new(&mut headers);
-    let parsed = matches!(resp.parse(&ubuf[..head_len]), Ok(httparse::Status::Complete(_)));
+    let parsed = matches!(
+        resp.parse(&ubuf[..head_len]),
+        Ok(httparse::Status::Complete(_))
+    );
     let rinfo = parsed
         .then(|| response::classify(&resp, info.method == Method::HEAD).ok())
         .flatten();
     let Some(rinfo) = rinfo else {
-        head::write_text(out, StatusCode::BAD_GATEWAY, "502 bad gateway\n", info.close);
+        head::write_text(
+            out,
+            StatusCode::BAD_GATEWAY,
+            "502 bad gateway\n",
+            info.close,
+        );
         outcome.status = StatusCode::BAD_GATEWAY;
         outcome.duration = start.elapsed();
         rt.record(&outcome);
@@ -339,10 +354,9 @@ async fn exchange(
     outcome.duration = start.elapsed();
     rt.record(&outcome);
     match relayed {
-        Some(conn) => {
-            balancer.servers[pick.index()].raw.put(conn);
-        }
-        None => return Next::Close,
+        Ok(Some(conn)) => balancer.servers[pick.index()].raw.put(conn),
+        Ok(None) => {}
+        Err(Cut) => return Next::Close,
     }
     if close {
         Next::Close
@@ -351,10 +365,14 @@ async fn exchange(
     }
 }
 
+/// The client connection must close: its response could not be completed, or ends with the
+/// connection.
+struct Cut;
+
 /// Relays the response whose head is `ubuf[..head_len]` (already rewritten into `out`) and
 /// whatever of its body followed. Returns the server connection when it can carry another
-/// request; `None` when it cannot, or when the client connection must close (a write failed,
-/// the body was cut).
+/// request (`Ok(None)` when it cannot); `Err` when the client connection must close (a write
+/// failed, the body was cut, or the body ends with the server's close).
 async fn relay(
     mut conn: RawConn,
     head_len: usize,
@@ -362,65 +380,65 @@ async fn relay(
     ubuf: &mut Vec<u8>,
     out: &mut Vec<u8>,
     client: &mut TcpStream,
-) -> Option<RawConn> {
+) -> Result<Option<RawConn>, Cut> {
     let mut reusable = rinfo.keep_alive;
     let body = &ubuf[head_len..];
     match rinfo.framing {
         Framing::Empty => {
             reusable &= body.is_empty();
-            client.write_all(out).await.ok()?;
+            client.write_all(out).await.map_err(|_| Cut)?;
         }
         Framing::Length(n) => {
             let first = body.len().min(usize::try_from(n).unwrap_or(usize::MAX));
             reusable &= body.len() == first;
             out.extend_from_slice(&body[..first]);
-            client.write_all(out).await.ok()?;
+            client.write_all(out).await.map_err(|_| Cut)?;
             let mut left = n - first as u64;
             while left > 0 {
                 ubuf.clear();
-                let got = conn.0.read_buf(ubuf).await.ok()?;
+                let got = conn.0.read_buf(ubuf).await.map_err(|_| Cut)?;
                 if got == 0 {
-                    return None;
+                    return Err(Cut);
                 }
                 let take = got.min(usize::try_from(left).unwrap_or(usize::MAX));
                 reusable &= take == got;
-                client.write_all(&ubuf[..take]).await.ok()?;
+                client.write_all(&ubuf[..take]).await.map_err(|_| Cut)?;
                 left -= take as u64;
             }
         }
         Framing::Chunked(mut chunks) => {
-            let (used, mut done) = chunks.feed(body).ok()?;
+            let (used, mut done) = chunks.feed(body).map_err(|_| Cut)?;
             reusable &= used == body.len();
             out.extend_from_slice(&body[..used]);
-            client.write_all(out).await.ok()?;
+            client.write_all(out).await.map_err(|_| Cut)?;
             while !done {
                 ubuf.clear();
-                let got = conn.0.read_buf(ubuf).await.ok()?;
+                let got = conn.0.read_buf(ubuf).await.map_err(|_| Cut)?;
                 if got == 0 {
-                    return None;
+                    return Err(Cut);
                 }
-                let (used, end) = chunks.feed(ubuf).ok()?;
+                let (used, end) = chunks.feed(ubuf).map_err(|_| Cut)?;
                 reusable &= used == got;
                 done = end;
-                client.write_all(&ubuf[..used]).await.ok()?;
+                client.write_all(&ubuf[..used]).await.map_err(|_| Cut)?;
             }
         }
         Framing::Close => {
             out.extend_from_slice(body);
-            client.write_all(out).await.ok()?;
+            client.write_all(out).await.map_err(|_| Cut)?;
             loop {
                 ubuf.clear();
-                let got = conn.0.read_buf(ubuf).await.ok()?;
+                let got = conn.0.read_buf(ubuf).await.map_err(|_| Cut)?;
                 if got == 0 {
                     break;
                 }
-                client.write_all(ubuf).await.ok()?;
+                client.write_all(ubuf).await.map_err(|_| Cut)?;
             }
             // The client learns the end from the close (its response says so).
-            return None;
+            return Err(Cut);
         }
     }
-    reusable.then_some(conn)
+    Ok(reusable.then_some(conn))
 }
 
 /// Takes an idle connection to `server` (or opens one), writes the request head and reads the

@@ -96,8 +96,7 @@ pub fn write_request(
     let strip_cookies = !f.sticky_names.is_empty()
         && headers.iter().any(|h| {
             h.name.eq_ignore_ascii_case("cookie")
-                && f
-                    .sticky_names
+                && f.sticky_names
                     .iter()
                     .any(|n| h.value.windows(n.len()).any(|w| w == n.as_bytes()))
         });
@@ -106,7 +105,10 @@ pub fn write_request(
     let mut seen = [false; FORWARDED_SET.len()];
     for h in headers {
         let name = h.name;
-        if is(name, &HOP_BY_HOP) || named.iter().any(|n| name.as_bytes().eq_ignore_ascii_case(n))
+        if is(name, &HOP_BY_HOP)
+            || named
+                .iter()
+                .any(|n| name.as_bytes().eq_ignore_ascii_case(n))
         {
             continue;
         }
@@ -224,7 +226,9 @@ pub fn write_response(
         if is(name, &RESPONSE_HOP_BY_HOP)
             || name.eq_ignore_ascii_case("proxy-connection")
             || (coded && name.eq_ignore_ascii_case("content-length"))
-            || named.iter().any(|n| name.as_bytes().eq_ignore_ascii_case(n))
+            || named
+                .iter()
+                .any(|n| name.as_bytes().eq_ignore_ascii_case(n))
         {
             continue;
         }
@@ -315,7 +319,10 @@ mod tests {
             &f,
             &["/"],
         );
-        assert!(out.contains("x-forwarded-for: 1.2.3.4, 5.6.7.8, 10.0.0.9\r\n"), "{out}");
+        assert!(
+            out.contains("x-forwarded-for: 1.2.3.4, 5.6.7.8, 10.0.0.9\r\n"),
+            "{out}"
+        );
         assert!(out.contains("X-Forwarded-Proto: https\r\n") && !out.contains("http\r\n"));
         assert!(out.contains("Forwarded: for=1.2.3.4\r\n"));
         assert!(out.contains("x-forwarded-host: a\r\n"));
@@ -336,11 +343,21 @@ mod tests {
             &f,
             &["/"],
         );
-        assert!(!out.contains("Host: a") && out.contains("host: 10.0.0.2:80\r\n"), "{out}");
+        assert!(
+            !out.contains("Host: a") && out.contains("host: 10.0.0.2:80\r\n"),
+            "{out}"
+        );
         assert!(out.contains("x-forwarded-host: a\r\n"));
         assert!(out.contains("x-forwarded-prefix: /api\r\n") && !out.contains("/evil"));
-        assert!(out.contains("cookie: x=1\r\n") && !out.contains("_lb"), "{out}");
-        let out = forward("GET / HTTP/1.1\r\nHost: a\r\nCookie: _lb=abc\r\n\r\n", &f, &["/"]);
+        assert!(
+            out.contains("cookie: x=1\r\n") && !out.contains("_lb"),
+            "{out}"
+        );
+        let out = forward(
+            "GET / HTTP/1.1\r\nHost: a\r\nCookie: _lb=abc\r\n\r\n",
+            &f,
+            &["/"],
+        );
         assert!(!out.to_ascii_lowercase().contains("cookie"), "{out}");
     }
 
@@ -373,13 +390,20 @@ mod tests {
             ),
             "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
         );
-        assert!(respond("HTTP/1.1 404 \r\n\r\n", None, false).starts_with("HTTP/1.1 404 Not Found\r\n"));
+        assert!(
+            respond("HTTP/1.1 404 \r\n\r\n", None, false).starts_with("HTTP/1.1 404 Not Found\r\n")
+        );
     }
 
     #[test]
     fn text_answers() {
         let mut out = Vec::new();
-        write_text(&mut out, http::StatusCode::BAD_GATEWAY, "502 bad gateway\n", false);
+        write_text(
+            &mut out,
+            http::StatusCode::BAD_GATEWAY,
+            "502 bad gateway\n",
+            false,
+        );
         assert_eq!(
             String::from_utf8(out).unwrap(),
             "HTTP/1.1 502 Bad Gateway\r\ncontent-type: text/plain; charset=utf-8\r\n\

@@ -42,8 +42,7 @@ pub fn classify<'b>(req: &httparse::Request<'_, 'b>) -> Result<Info<'b>, Slow> {
     }
     let method = Method::from_bytes(method.as_bytes()).map_err(|_| Slow("method"))?;
     let target = req.path.ok_or(Slow("no target"))?;
-    if !target.starts_with('/') || target.len() > MAX_URI_LEN || !target.bytes().all(plain_target)
-    {
+    if !target.starts_with('/') || target.len() > MAX_URI_LEN || !target.bytes().all(plain_target) {
         return Err(Slow("target"));
     }
     let (path, query) = match target.split_once('?') {
@@ -68,10 +67,13 @@ pub fn classify<'b>(req: &httparse::Request<'_, 'b>) -> Result<Info<'b>, Slow> {
                 host = Some(v);
             }
             6 if name.eq_ignore_ascii_case(b"expect") => return Err(Slow("Expect")),
-            6 if name.eq_ignore_ascii_case(b"cookie") => {
-                if !h.value.iter().all(|&b| b == b' ' || b == b'\t' || b.is_ascii_graphic()) {
-                    return Err(Slow("Cookie"));
-                }
+            6 if name.eq_ignore_ascii_case(b"cookie")
+                && !h
+                    .value
+                    .iter()
+                    .all(|&b| b == b' ' || b == b'\t' || b.is_ascii_graphic()) =>
+            {
+                return Err(Slow("Cookie"));
             }
             7 if name.eq_ignore_ascii_case(b"upgrade") => return Err(Slow("Upgrade")),
             10 if name.eq_ignore_ascii_case(b"connection") => {
@@ -84,14 +86,10 @@ pub fn classify<'b>(req: &httparse::Request<'_, 'b>) -> Result<Info<'b>, Slow> {
                     }
                 }
             }
-            14 if name.eq_ignore_ascii_case(b"content-length") => {
-                if h.value != b"0" {
-                    return Err(Slow("a body"));
-                }
+            14 if name.eq_ignore_ascii_case(b"content-length") && h.value != b"0" => {
+                return Err(Slow("a body"));
             }
-            17 if name.eq_ignore_ascii_case(b"transfer-encoding") => {
-                return Err(Slow("a body"))
-            }
+            17 if name.eq_ignore_ascii_case(b"transfer-encoding") => return Err(Slow("a body")),
             _ => {}
         }
     }
@@ -147,7 +145,8 @@ fn plain_host(v: &str) -> bool {
         && name
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_'))
-        && port.is_none_or(|p| !p.is_empty() && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit()))
+        && port
+            .is_none_or(|p| !p.is_empty() && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit()))
 }
 
 #[cfg(test)]
@@ -206,14 +205,30 @@ mod tests {
         assert!(slow("CONNECT a:443 HTTP/1.1\r\nHost: a\r\n\r\n"));
         assert!(slow("GET /a#b HTTP/1.1\r\nHost: a\r\n\r\n"));
         assert!(slow("GET /a\"b HTTP/1.1\r\nHost: a\r\n\r\n"));
-        assert!(slow("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabc"));
-        assert!(slow("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"));
-        assert!(slow("GET / HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: upgrade\r\n\r\n"));
-        assert!(slow("GET / HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\n\r\n"));
-        assert!(slow("PUT / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\n\r\n"));
-        let long = format!("GET /{} HTTP/1.1\r\nHost: a\r\n\r\n", "a".repeat(MAX_URI_LEN));
+        assert!(slow(
+            "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabc"
+        ));
+        assert!(slow(
+            "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+        ));
+        assert!(slow(
+            "GET / HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: upgrade\r\n\r\n"
+        ));
+        assert!(slow(
+            "GET / HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\n\r\n"
+        ));
+        assert!(slow(
+            "PUT / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\n\r\n"
+        ));
+        let long = format!(
+            "GET /{} HTTP/1.1\r\nHost: a\r\n\r\n",
+            "a".repeat(MAX_URI_LEN)
+        );
         assert!(slow(&long));
-        let big = format!("GET / HTTP/1.1\r\nHost: a\r\nX-Big: {}\r\n\r\n", "v".repeat(MAX_HEADERS_LEN));
+        let big = format!(
+            "GET / HTTP/1.1\r\nHost: a\r\nX-Big: {}\r\n\r\n",
+            "v".repeat(MAX_HEADERS_LEN)
+        );
         assert!(slow(&big));
     }
 }

@@ -158,7 +158,11 @@ impl Chunked {
                     }
                 }
                 State::DataCr | State::DataLf => {
-                    let want = if self.state == State::DataCr { b'\r' } else { b'\n' };
+                    let want = if self.state == State::DataCr {
+                        b'\r'
+                    } else {
+                        b'\n'
+                    };
                     if b != want {
                         return Err(Bad("chunk data not followed by CRLF"));
                     }
@@ -216,7 +220,11 @@ mod tests {
         assert_eq!((i.framing, i.keep_alive), (Framing::Length(12), true));
         let i = info("HTTP/1.1 200 OK\r\nContent-Length: 12\r\n\r\n", true).unwrap();
         assert_eq!(i.framing, Framing::Empty);
-        let i = info("HTTP/1.1 304 Not Modified\r\nContent-Length: 12\r\n\r\n", false).unwrap();
+        let i = info(
+            "HTTP/1.1 304 Not Modified\r\nContent-Length: 12\r\n\r\n",
+            false,
+        )
+        .unwrap();
         assert_eq!(i.framing, Framing::Empty);
         let i = info(
             "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\nContent-Length: 3\r\n\r\n",
@@ -228,18 +236,33 @@ mod tests {
         assert_eq!((i.framing, i.keep_alive), (Framing::Close, false));
         let i = info("HTTP/1.1 200 OK\r\n\r\n", false).unwrap();
         assert_eq!((i.framing, i.keep_alive), (Framing::Close, false));
-        let i = info("HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 1\r\n\r\n", false);
+        let i = info(
+            "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 1\r\n\r\n",
+            false,
+        );
         assert!(!i.unwrap().keep_alive);
         let i = info("HTTP/1.0 200 OK\r\nContent-Length: 1\r\n\r\n", false).unwrap();
         assert!(!i.keep_alive);
-        let i = info("HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 1\r\n\r\n", false);
+        let i = info(
+            "HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 1\r\n\r\n",
+            false,
+        );
         assert!(i.unwrap().keep_alive);
-        assert!(info("HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n", false).is_err());
+        assert!(info(
+            "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
+            false
+        )
+        .is_err());
         assert!(info("HTTP/1.1 200 OK\r\nContent-Length: +1\r\n\r\n", false).is_err());
-        assert!(info("HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\n", false).is_ok());
+        assert!(info(
+            "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\n",
+            false
+        )
+        .is_ok());
     }
 
-    const BODY: &[u8] = b"5;ext=1\r\nhello\r\n1a\r\nabcdefghijklmnopqrstuvwxyz\r\n0\r\nX-Sum: 1\r\n\r\n";
+    const BODY: &[u8] =
+        b"5;ext=1\r\nhello\r\n1a\r\nabcdefghijklmnopqrstuvwxyz\r\n0\r\nX-Sum: 1\r\n\r\n";
 
     #[test]
     fn chunked_end_is_found() {
@@ -249,7 +272,12 @@ mod tests {
         assert_eq!(c.feed(&with_next), Ok((BODY.len(), true)));
         let mut c = Chunked::default();
         assert_eq!(c.feed(b"0\r\n\r\n"), Ok((5, true)));
-        for bad in [&b"x\r\n"[..], b"5\nhello", b"1\r\nab\r\n", b"ffffffffffffffff\r\n"] {
+        for bad in [
+            &b"x\r\n"[..],
+            b"5\nhello",
+            b"1\r\nab\r\n",
+            b"ffffffffffffffff\r\n",
+        ] {
             assert!(Chunked::default().feed(bad).is_err(), "{bad:?}");
         }
     }
