@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Fuzzes the proxy's parsers (rule language, traefik.* labels, file provider YAML/TOML, sticky
-# cookies, request framing), each for a bounded time, then stops by itself.
+# cookies, request framing, the HTTP/1.1 fast path's heads and chunked bodies), each for a bounded time, then stops by itself.
 #
 #   scripts/fuzz.sh                      # every target, FUZZ_SECONDS=30 each
 #   FUZZ_SECONDS=300 scripts/fuzz.sh rule
@@ -16,7 +16,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 FUZZ_SECONDS="${FUZZ_SECONDS:-30}"
-ALL_TARGETS=(rule labels file_config cookie framing)
+ALL_TARGETS=(rule labels file_config cookie framing h1)
 if [ "$#" -gt 0 ]; then TARGETS=("$@"); else TARGETS=("${ALL_TARGETS[@]}"); fi
 for t in "${TARGETS[@]}"; do
   case " ${ALL_TARGETS[*]} " in *" $t "*) ;; *) echo "unknown target '$t'; targets: ${ALL_TARGETS[*]}" >&2; exit 2 ;; esac

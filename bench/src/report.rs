@@ -57,6 +57,9 @@ pub struct Ratios {
     pub rps_vs_nginx: Option<f64>,
     pub p99_vs_haproxy: Option<f64>,
     pub cpu_vs_haproxy: Option<f64>,
+    /// Ours against ours with the fast path off: what the fast path is worth.
+    pub rps_vs_hyper_only: Option<f64>,
+    pub cpu_vs_hyper_only: Option<f64>,
 }
 
 pub fn ratios(r: &Results) -> Ratios {
@@ -74,6 +77,8 @@ pub fn ratios(r: &Results) -> Ratios {
         rps_vs_nginx: div(m(Peer::Ours, &rps_of), m(Peer::Nginx, &rps_of)),
         p99_vs_haproxy: div(m(Peer::Ours, &p99_of), m(Peer::Haproxy, &p99_of)),
         cpu_vs_haproxy: div(m(Peer::Ours, &cpu_of), m(Peer::Haproxy, &cpu_of)),
+        rps_vs_hyper_only: div(m(Peer::Ours, &rps_of), m(Peer::OursHyper, &rps_of)),
+        cpu_vs_hyper_only: div(m(Peer::Ours, &cpu_of), m(Peer::OursHyper, &cpu_of)),
     }
 }
 
@@ -346,6 +351,13 @@ pub fn markdown(r: &Results) -> String {
         ratio(ra.p99_vs_haproxy),
         ratio(ra.cpu_vs_haproxy)
     ));
+    if ra.rps_vs_hyper_only.is_some() {
+        m.push_str(&format!(
+            "**The fast path (ours / ours with `PROXY_FAST_PATH=0`, same run):** throughput {}, CPU per request {}.\n\n",
+            ratio(ra.rps_vs_hyper_only),
+            ratio(ra.cpu_vs_hyper_only)
+        ));
+    }
     m.push_str("### Goals\n\nJudged on this run only (the Docker change → routed goal, under 250 ms, is measured by the Docker tests; the soak's goals are in the Soak section).\n\n");
     m.push_str(&goals_table(r));
     m.push_str(&format!(

@@ -216,11 +216,11 @@ fn upstreams(backends: &[Backend]) -> Vec<Upstream> {
 fn unavailable(peer: Peer, env: &Env) -> Option<String> {
     match peer {
         Peer::Direct => None,
-        Peer::Ours if !env.ours.exists() => Some(format!(
+        Peer::Ours | Peer::OursHyper if !env.ours.exists() => Some(format!(
             "{} not built (cargo build --release -p proxy)",
             env.ours.display()
         )),
-        Peer::Ours => None,
+        Peer::Ours | Peer::OursHyper => None,
         p => {
             let prog = p.program(&env.ours);
             let found = std::process::Command::new("sh")

@@ -51,6 +51,10 @@ pub struct ProxyConfig {
 pub enum Peer {
     Direct,
     Ours,
+    /// Ours with the fast path off (`PROXY_FAST_PATH=0`): hyper serves every request, as
+    /// before the fast path existed. Shows what the fast path is worth, in the same run.
+    #[serde(rename = "ours-hyper")]
+    OursHyper,
     Haproxy,
     Nginx,
     Caddy,
@@ -58,9 +62,10 @@ pub enum Peer {
 }
 
 impl Peer {
-    pub const ALL: [Peer; 6] = [
+    pub const ALL: [Peer; 7] = [
         Peer::Direct,
         Peer::Ours,
+        Peer::OursHyper,
         Peer::Haproxy,
         Peer::Nginx,
         Peer::Caddy,
@@ -71,6 +76,7 @@ impl Peer {
         match self {
             Peer::Direct => "none",
             Peer::Ours => "ours",
+            Peer::OursHyper => "ours-hyper",
             Peer::Haproxy => "haproxy",
             Peer::Nginx => "nginx",
             Peer::Caddy => "caddy",
@@ -87,6 +93,7 @@ impl Peer {
         match self {
             Peer::Direct => "no proxy (1 backend direct)",
             Peer::Ours => "ours",
+            Peer::OursHyper => "ours, fast path off (hyper only)",
             Peer::Haproxy => "HAProxy",
             Peer::Nginx => "nginx",
             Peer::Caddy => "Caddy",
@@ -99,7 +106,7 @@ impl Peer {
     pub fn supports_sticky(self) -> bool {
         matches!(
             self,
-            Peer::Ours | Peer::Haproxy | Peer::Caddy | Peer::Apache
+            Peer::Ours | Peer::OursHyper | Peer::Haproxy | Peer::Caddy | Peer::Apache
         )
     }
 
@@ -107,7 +114,7 @@ impl Peer {
     pub fn program(self, ours: &Path) -> PathBuf {
         match self {
             Peer::Direct => PathBuf::new(),
-            Peer::Ours => ours.to_path_buf(),
+            Peer::Ours | Peer::OursHyper => ours.to_path_buf(),
             Peer::Haproxy => "haproxy".into(),
             Peer::Nginx => "nginx".into(),
             Peer::Caddy => "caddy".into(),
@@ -119,7 +126,7 @@ impl Peer {
     pub fn render(self, cfg: &ProxyConfig) -> Vec<(&'static str, String)> {
         match self {
             Peer::Direct => vec![],
-            Peer::Ours => vec![(ours::FILE, ours::render(cfg))],
+            Peer::Ours | Peer::OursHyper => vec![(ours::FILE, ours::render(cfg))],
             Peer::Haproxy => vec![(haproxy::FILE, haproxy::render(cfg))],
             Peer::Nginx => vec![(nginx::FILE, nginx::render(cfg))],
             Peer::Caddy => vec![(caddy::FILE, caddy::render(cfg))],
@@ -131,6 +138,11 @@ impl Peer {
         match self {
             Peer::Direct => Command::new("true"),
             Peer::Ours => ours::command(exe, cfg),
+            Peer::OursHyper => {
+                let mut c = ours::command(exe, cfg);
+                c.env("PROXY_FAST_PATH", "0");
+                c
+            }
             Peer::Haproxy => haproxy::command(exe, cfg),
             Peer::Nginx => nginx::command(exe, cfg),
             Peer::Caddy => caddy::command(exe, cfg),
@@ -141,7 +153,7 @@ impl Peer {
     /// The peer's own config check (`haproxy -c`, `nginx -t`, `caddy validate`, `apache2 -t`).
     pub fn validate_command(self, exe: &Path, cfg: &ProxyConfig) -> Option<Command> {
         match self {
-            Peer::Direct | Peer::Ours => None,
+            Peer::Direct | Peer::Ours | Peer::OursHyper => None,
             Peer::Haproxy => Some(haproxy::validate(exe, cfg)),
             Peer::Nginx => Some(nginx::validate(exe, cfg)),
             Peer::Caddy => Some(caddy::validate(exe, cfg)),
@@ -153,7 +165,7 @@ impl Peer {
     pub fn reload_method(self) -> &'static str {
         match self {
             Peer::Direct => "-",
-            Peer::Ours => "file provider watch (no command)",
+            Peer::Ours | Peer::OursHyper => "file provider watch (no command)",
             Peer::Haproxy => "SIGUSR2 to the master (-W), as systemd's reload does",
             Peer::Nginx => "nginx -s reload",
             Peer::Caddy => "caddy reload (admin API)",
@@ -165,7 +177,7 @@ impl Peer {
     pub fn version(self, exe: &Path) -> String {
         let (prog, arg) = match self {
             Peer::Direct => return String::new(),
-            Peer::Ours => (exe.to_path_buf(), "--version"),
+            Peer::Ours | Peer::OursHyper => (exe.to_path_buf(), "--version"),
             Peer::Haproxy => ("haproxy".into(), "-v"),
             Peer::Nginx => ("nginx".into(), "-v"),
             Peer::Caddy => ("caddy".into(), "version"),
@@ -297,7 +309,7 @@ impl Running {
             return Ok(());
         };
         match self.peer {
-            Peer::Direct | Peer::Ours => Ok(()),
+            Peer::Direct | Peer::Ours | Peer::OursHyper => Ok(()),
             Peer::Haproxy => {
                 child.signal("USR2");
                 Ok(())

@@ -20,6 +20,7 @@ use super::validate;
 use crate::balance::sticky::{self, CookieSettings};
 use crate::balance::{Balancer, Pick, ServerState};
 use crate::framing::{Framing, Refusal};
+use crate::h1::{head, request, response};
 use crate::provider::file::{parse_str, Format};
 
 /// Rule text: parse; if it parses, match a few requests, check the path analysis, and check
@@ -216,6 +217,109 @@ pub fn framing(data: &[u8]) {
     }
 }
 
+/// The fast path's parsers (`crate::h1`) on arbitrary bytes; the first byte picks options and
+/// how streams are cut.
+/// - As a request head: one the fast path takes is forwarded as a head that parses again, with
+///   the same method and target, one `Host`, no hop-by-hop header and no body.
+/// - As a response head: one that classifies is relayed as a head that parses again with the
+///   same status, never with both `Content-Length` and `Transfer-Encoding`.
+/// - As a chunked body: the decoder finds the same end however the bytes are cut.
+pub fn h1(data: &[u8]) {
+    let Some((&flags, bytes)) = data.split_first() else {
+        return;
+    };
+    let count = |hs: &[httparse::Header<'_>], name: &str| {
+        hs.iter()
+            .filter(|h| h.name.eq_ignore_ascii_case(name))
+            .count()
+    };
+    let mut hs = [httparse::EMPTY_HEADER; request::MAX_HEADERS];
+    let mut req = httparse::Request::new(&mut hs);
+    if let Ok(httparse::Status::Complete(_)) = req.parse(bytes) {
+        if let Ok(info) = request::classify(&req) {
+            let names = ["lb".to_string()];
+            let f = head::Forward {
+                client_ip: b"10.0.0.9",
+                trusted: flags & 1 == 1,
+                port: b"80",
+                sticky_names: &names,
+                host: (flags & 2 == 2).then_some(&b"10.0.0.2:80"[..]),
+                prefix: (flags & 4 == 4).then_some("/api"),
+            };
+            let target = req.path.unwrap_or("/");
+            let mut out = Vec::new();
+            head::write_request(
+                &mut out,
+                req.method.unwrap_or("GET"),
+                &["", target],
+                req.headers,
+                info.host,
+                &f,
+            );
+            let mut hs2 = [httparse::EMPTY_HEADER; request::MAX_HEADERS + 8];
+            let mut again = httparse::Request::new(&mut hs2);
+            let parsed = again.parse(&out);
+            assert!(
+                matches!(parsed, Ok(httparse::Status::Complete(n)) if n == out.len()),
+                "the forwarded head does not parse: {parsed:?}"
+            );
+            assert_eq!((again.method, again.path), (req.method, req.path));
+            assert_eq!(count(again.headers, "host"), 1);
+            for name in [
+                "connection",
+                "transfer-encoding",
+                "upgrade",
+                "te",
+                "keep-alive",
+            ] {
+                assert_eq!(count(again.headers, name), 0, "{name} forwarded");
+            }
+        }
+    }
+    let mut hs = [httparse::EMPTY_HEADER; request::MAX_HEADERS];
+    let mut resp = httparse::Response::new(&mut hs);
+    if let Ok(httparse::Status::Complete(_)) = resp.parse(bytes) {
+        if response::classify(&resp, flags & 8 == 8).is_ok() {
+            let mut out = Vec::new();
+            head::write_response(&mut out, &resp, Some("lb=x; Path=/"), flags & 16 == 16);
+            let mut hs2 = [httparse::EMPTY_HEADER; request::MAX_HEADERS + 8];
+            let mut again = httparse::Response::new(&mut hs2);
+            let parsed = again.parse(&out);
+            assert!(
+                matches!(parsed, Ok(httparse::Status::Complete(n)) if n == out.len()),
+                "the relayed head does not parse: {parsed:?}"
+            );
+            assert_eq!(again.code, resp.code);
+            assert!(
+                count(again.headers, "content-length") == 0
+                    || count(again.headers, "transfer-encoding") == 0,
+                "both Content-Length and Transfer-Encoding relayed"
+            );
+        }
+    }
+    let whole = response::Chunked::default().feed(bytes);
+    let mut cut = response::Chunked::default();
+    let mut total = Ok((0, false));
+    for piece in bytes.chunks(usize::from(flags >> 5) + 1) {
+        match cut.feed(piece) {
+            Ok((n, done)) => {
+                total = Ok((total.map_or(0, |t| t.0) + n, done));
+                if done {
+                    break;
+                }
+            }
+            Err(e) => {
+                total = Err(e);
+                break;
+            }
+        }
+    }
+    assert_eq!(
+        whole, total,
+        "the chunked end depends on how the body is cut"
+    );
+}
+
 fn merged_invariants(pc: &ProviderConfig) {
     let m = merge([("p", pc)]);
     for (name, r) in m.routers_by_priority() {
@@ -336,6 +440,9 @@ mod stable {
         "\u{1}[http.routers.r]\nrule = \"Path(`/`)\"\nservice = \"s\"\n[http.middlewares.m.retry]\nattempts = 0\n",
         "\u{1}a=b; lab_sticky=\"x\"; lab_sticky = ; =lab_sticky; lab_sticky",
         "\u{3}GET / HTTP/1.1\r\nHost: a\r\n\r\nPOST / HTTP/1.1\r\nContent-Length: 3\r\n\r\nabcPUT / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\nT: x\r\n\r\nPOST / HTTP/1.1\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n",
+        "\u{7}GET /a?b=1 HTTP/1.1\r\nHost: a:80\r\nCookie: x=1; lb=zz\r\nConnection: keep-alive, x-a\r\nX-A: 1\r\nX-Forwarded-For: 1.2.3.4\r\n\r\n",
+        "\u{18}HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 4\r\nConnection: close, x-b\r\n\r\n",
+        "\u{40}5;e=1\r\nhello\r\n0\r\nX-T: 1\r\n\r\n",
     ];
 
     fn mutate(rng: &mut StdRng, input: &mut Vec<u8>) {
@@ -431,18 +538,25 @@ mod stable {
         run("framing", super::framing);
     }
 
+    #[test]
+    #[ignore = "bounded fuzzing loop; run by scripts/fuzz.sh"]
+    fn fuzz_h1() {
+        run("h1", super::h1);
+    }
+
     /// Every input a fuzzer ever crashed on (`fuzz/regressions/<target>/`), in the normal
     /// test suite: copy a crash file there when you fix it.
     #[test]
     fn past_crashes_stay_fixed() {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/regressions");
         type Target = fn(&[u8]);
-        let targets: [(&str, Target); 5] = [
+        let targets: [(&str, Target); 6] = [
             ("rule", super::rule),
             ("labels", super::labels),
             ("file_config", super::file_config),
             ("cookie", super::cookie),
             ("framing", super::framing),
+            ("h1", super::h1),
         ];
         let mut n = 0;
         for (name, target) in targets {
@@ -477,6 +591,7 @@ mod stable {
             super::file_config(s.as_bytes());
             super::cookie(s.as_bytes());
             super::framing(s.as_bytes());
+            super::h1(s.as_bytes());
         }
     }
 }

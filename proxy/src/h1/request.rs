@@ -152,6 +152,7 @@ fn plain_host(v: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
 
     fn classify_text(text: &str) -> Result<(String, Option<String>, String, bool), Slow> {
         let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
@@ -230,5 +231,36 @@ mod tests {
             "v".repeat(MAX_HEADERS_LEN)
         );
         assert!(slow(&big));
+    }
+
+    proptest! {
+        /// Whatever the fast path takes, hyper's path would have taken too and read alike: the
+        /// target is a valid path and query for the `http` crate, the Host a valid authority
+        /// with a host and no credentials. (So the fast path never lets through what the hyper
+        /// path refuses.)
+        #[test]
+        fn what_the_fast_path_takes_hyper_would_take(
+            target in "/[!-~]{0,40}",
+            host in "[!-~]{0,20}",
+            extra in proptest::collection::vec(("[A-Za-z-]{1,12}", "[ -~]{0,20}"), 0..4),
+        ) {
+            let mut text = format!("GET {target} HTTP/1.1\r\nHost: {host}\r\n");
+            for (n, v) in &extra {
+                text.push_str(&format!("{n}: {v}\r\n"));
+            }
+            text.push_str("\r\n");
+            let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+            let mut req = httparse::Request::new(&mut headers);
+            if let Ok(httparse::Status::Complete(_)) = req.parse(text.as_bytes()) {
+                if let Ok(info) = classify(&req) {
+                    let target = req.path.unwrap();
+                    let pq: http::uri::PathAndQuery = target.parse().expect("hyper reads the target");
+                    prop_assert_eq!(pq.path(), info.path);
+                    prop_assert_eq!(pq.query(), info.query);
+                    let a: http::uri::Authority = info.host.parse().expect("hyper reads the Host");
+                    prop_assert!(!a.host().is_empty() && !a.as_str().contains('@'));
+                }
+            }
+        }
     }
 }
