@@ -186,7 +186,7 @@ fn reload_table(r: &Results) -> String {
             show(Spread::of(&v), |x| format!("{x:.0}"))
         ));
     }
-    t.push_str("| ours, Docker provider | container start → routed | measured by the Docker tests, see the Docker chapter | |\n");
+    t.push_str("| ours, Docker provider | container event → routing changed | measured by the Docker tests, see [Dynamic scaling](report/scaling.md) | |\n");
     t
 }
 
@@ -358,7 +358,7 @@ pub fn markdown(r: &Results) -> String {
             ratio(ra.cpu_vs_hyper_only)
         ));
     }
-    m.push_str("### Goals\n\nJudged on this run only (the Docker change → routed goal, under 250 ms, is measured by the Docker tests; the soak's goals are in the Soak section).\n\n");
+    m.push_str("### Goals\n\nJudged on this run only (the Docker change → routed goal, under 250 ms, is measured by the Docker tests, see [Dynamic scaling](report/scaling.md); the soak's goals are in the Soak section).\n\n");
     m.push_str(&goals_table(r));
     m.push_str(&format!(
         "\n### Round robin, {c} connections\n\nMedian (min–max) over the rounds. \"No proxy\" is wrk straight at one backend: with three backends behind a proxy it is a reference, not a bound. Peak RSS sums the process tree (nginx and Apache run several processes).\n\n![Requests per second at {c} connections](images/bench-throughput.svg)\n\n"
