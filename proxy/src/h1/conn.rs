@@ -43,6 +43,9 @@ pub struct Ctx<'a> {
     pub header_read_timeout: Duration,
 }
 
+/// Headers a response head may have (hyper's client allows as many).
+const MAX_RESPONSE_HEADERS: usize = 100;
+
 /// Bytes asked of the kernel per read of a client's requests.
 const READ_CHUNK: usize = 4096;
 /// The buffer a response is relayed through (allocated per request, so idle connections hold
@@ -312,16 +315,40 @@ async fn exchange(
         return write_client(client, out, info.close).await;
     };
 
-    let mut headers = [httparse::EMPTY_HEADER; request::MAX_HEADERS];
-    let mut resp = httparse::Response::new(&mut headers);
-    let parsed = matches!(
-        resp.parse(&ubuf[..head_len]),
-        Ok(httparse::Status::Complete(_))
-    );
-    let rinfo = parsed
-        .then(|| response::classify(&resp, info.method == Method::HEAD).ok())
-        .flatten();
-    let Some(rinfo) = rinfo else {
+    // The response head, parsed once, in a block: its header array is not kept across the
+    // relay's awaits.
+    let head = {
+        let mut headers = [httparse::EMPTY_HEADER; MAX_RESPONSE_HEADERS];
+        let mut resp = httparse::Response::new(&mut headers);
+        let parsed = matches!(
+            resp.parse(&ubuf[..head_len]),
+            Ok(httparse::Status::Complete(_))
+        );
+        let rinfo = parsed
+            .then(|| response::classify(&resp, info.method == Method::HEAD).ok())
+            .flatten();
+        rinfo.map(|rinfo| {
+            let set_cookie = match (pick, &balancer.sticky) {
+                (Pick::RoundRobin(i), Some(table)) => {
+                    let s = table
+                        .cookie
+                        .set_cookie(&table.values[i], &route.cookie_path);
+                    let valid = s.bytes().all(|b| b == b' ' || b.is_ascii_graphic());
+                    valid.then(|| {
+                        balancer.servers[i].count_sticky_issued();
+                        s
+                    })
+                }
+                _ => None,
+            };
+            let close = info.close || rinfo.framing == Framing::Close || *stop.borrow();
+            head::write_response(out, &resp, set_cookie.as_deref(), close);
+            (rinfo, close)
+        })
+    };
+    let Some((rinfo, close)) = head else {
+        // A status line, then headers httparse refuses: the request reached the server, so it
+        // is not sent elsewhere.
         head::write_text(
             out,
             StatusCode::BAD_GATEWAY,
@@ -333,21 +360,6 @@ async fn exchange(
         rt.record(&outcome);
         return write_client(client, out, info.close).await;
     };
-    let set_cookie = match (pick, &balancer.sticky) {
-        (Pick::RoundRobin(i), Some(table)) => {
-            let s = table
-                .cookie
-                .set_cookie(&table.values[i], &route.cookie_path);
-            let valid = s.bytes().all(|b| b == b' ' || b.is_ascii_graphic());
-            valid.then(|| {
-                balancer.servers[i].count_sticky_issued();
-                s
-            })
-        }
-        _ => None,
-    };
-    let close = info.close || rinfo.framing == Framing::Close || *stop.borrow();
-    head::write_response(out, &resp, set_cookie.as_deref(), close);
     outcome.status = StatusCode::from_u16(rinfo.status).unwrap_or(StatusCode::BAD_GATEWAY);
 
     let relayed = relay(conn, head_len, rinfo, &mut ubuf, out, client).await;
@@ -471,31 +483,33 @@ async fn send(
     };
     ubuf.clear();
     loop {
-        if !ubuf.is_empty() {
-            let mut headers = [httparse::EMPTY_HEADER; request::MAX_HEADERS];
-            let mut resp = httparse::Response::new(&mut headers);
-            match resp.parse(ubuf) {
-                Ok(httparse::Status::Complete(n)) => match resp.code {
-                    Some(101) => {
-                        return Err(SendError::Failed {
-                            reset: false,
-                            why: "101 to a request that asked for no upgrade".into(),
-                        })
-                    }
-                    Some(100..=199) => {
-                        ubuf.drain(..n);
-                        continue;
-                    }
-                    _ => return Ok((conn, n)),
-                },
-                Ok(httparse::Status::Partial) => {}
-                Err(e) => {
+        // Only where the head ends and its status here; `exchange` parses it, once.
+        if let Some(n) = response::head_len(ubuf) {
+            match response::status_of(&ubuf[..n]) {
+                Some(101) => {
                     return Err(SendError::Failed {
                         reset: false,
-                        why: format!("not an HTTP response: {e}"),
+                        why: "101 to a request that asked for no upgrade".into(),
+                    })
+                }
+                Some(100..=199) => {
+                    ubuf.drain(..n);
+                    continue;
+                }
+                Some(_) => return Ok((conn, n)),
+                None => {
+                    return Err(SendError::Failed {
+                        reset: false,
+                        why: "not an HTTP/1 response".into(),
                     })
                 }
             }
+        }
+        if !response::may_be_http(ubuf) {
+            return Err(SendError::Failed {
+                reset: false,
+                why: "not an HTTP/1 response".into(),
+            });
         }
         if ubuf.capacity() - ubuf.len() < 1024 {
             if ubuf.len() >= MAX_BUF {

@@ -81,6 +81,38 @@ pub fn classify(resp: &httparse::Response<'_, '_>, head: bool) -> Result<Info, B
     })
 }
 
+/// The length of the response head at the start of `buf`, once it has arrived whole (up to
+/// and including the empty line; bare LF line ends count, as httparse reads them).
+pub fn head_len(buf: &[u8]) -> Option<usize> {
+    let mut from = 0;
+    while let Some(p) = buf[from..].iter().position(|&b| b == b'\n') {
+        let lf = from + p;
+        match buf.get(lf + 1) {
+            Some(b'\n') => return Some(lf + 2),
+            Some(b'\r') if buf.get(lf + 2) == Some(&b'\n') => return Some(lf + 3),
+            _ => from = lf + 1,
+        }
+    }
+    None
+}
+
+/// The status code of a status line `HTTP/1.x NNN ...`, if the head starts with one.
+pub fn status_of(head: &[u8]) -> Option<u16> {
+    if head.len() < 12 || !may_be_http(head) || head[8] != b' ' {
+        return None;
+    }
+    head[9..12].iter().try_fold(0u16, |n, &d| {
+        d.is_ascii_digit().then(|| n * 10 + u16::from(d - b'0'))
+    })
+}
+
+/// Whether `buf` can still be the start of an HTTP/1 response (`HTTP/1.`).
+pub fn may_be_http(buf: &[u8]) -> bool {
+    const START: &[u8] = b"HTTP/1.";
+    let n = buf.len().min(START.len());
+    buf[..n] == START[..n]
+}
+
 /// Finds the end of a chunked body in the bytes as they come.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Chunked {
@@ -259,6 +291,19 @@ mod tests {
             false
         )
         .is_ok());
+    }
+
+    #[test]
+    fn heads_end_at_the_empty_line() {
+        assert_eq!(head_len(b"HTTP/1.1 200 OK\r\nA: b\r\n\r\nbody"), Some(25));
+        assert_eq!(head_len(b"HTTP/1.1 200 OK\nA: b\n\nbody"), Some(22));
+        assert_eq!(head_len(b"HTTP/1.1 200 OK\r\nA: b\r\n"), None);
+        assert_eq!(head_len(b"HTTP/1.1 200 OK\r\nA: b\r\n\r"), None);
+        assert_eq!(status_of(b"HTTP/1.1 103 Early Hints\r\n\r\n"), Some(103));
+        assert_eq!(status_of(b"HTTP/1.0 200\r\n\r\n"), Some(200));
+        assert_eq!(status_of(b"HTTP/2.0 200 OK\r\n\r\n"), None);
+        assert_eq!(status_of(b"HTTP/1.1 2x0 OK\r\n\r\n"), None);
+        assert!(may_be_http(b"HTT") && may_be_http(b"HTTP/1.1 200") && !may_be_http(b"NOT HTTP"));
     }
 
     const BODY: &[u8] =
