@@ -379,3 +379,44 @@ services:
         assert_eq!(r.header("x-served-by"), Some(who));
     }
 }
+
+#[tokio::test]
+async fn the_proxys_own_answers_to_head_have_no_body() {
+    let conns = Arc::new(AtomicUsize::new(0));
+    let addr = scripted_server(conns).await;
+    let p = Proxy::start(&[]).await;
+    p.publish_yaml(&format!(
+        r#"
+routers:
+  r:
+    rule: "Host(`known`)"
+    service: s
+services:
+  s:
+    loadBalancer:
+      servers:
+        - url: "http://{addr}"
+"#
+    ))
+    .await;
+    let mut s = TcpStream::connect(p.web).await.unwrap();
+    // A 404 to HEAD, then a request on the same connection: the second response must be read
+    // where it starts.
+    s.write_all(
+        b"HEAD /x HTTP/1.1\r\nHost: unknown\r\n\r\n\
+          GET /len HTTP/1.1\r\nHost: known\r\n\r\n",
+    )
+    .await
+    .unwrap();
+    let mut buf = Vec::new();
+    let r = read_response(&mut s, &mut buf, true).await.unwrap();
+    assert_eq!(r.status, 404);
+    assert!(r.header("date").is_some(), "{:?}", r.headers);
+    let r = read_response(&mut s, &mut buf, false).await.unwrap();
+    assert_eq!((r.status, r.text().as_str()), (200, "hello"));
+    assert!(
+        r.header("date").is_some(),
+        "a Date is added: {:?}",
+        r.headers
+    );
+}

@@ -243,7 +243,8 @@ pub fn h1(data: &[u8]) {
                 trusted: flags & 1 == 1,
                 port: b"80",
                 sticky_names: &names,
-                host: (flags & 2 == 2).then_some(&b"10.0.0.2:80"[..]),
+                server_host: b"10.0.0.2:80",
+                pass_host: flags & 2 == 0,
                 prefix: (flags & 4 == 4).then_some("/api"),
             };
             let target = req.path.unwrap_or("/");

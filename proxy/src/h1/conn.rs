@@ -45,6 +45,8 @@ pub struct Ctx<'a> {
 
 /// Headers a response head may have (hyper's client allows as many).
 const MAX_RESPONSE_HEADERS: usize = 100;
+/// The largest response head read (hyper's client's default: 8 KB plus 4 KB per header).
+const MAX_RESPONSE_HEAD: usize = 8192 + 4096 * MAX_RESPONSE_HEADERS;
 
 /// Bytes asked of the kernel per read of a client's requests.
 const READ_CHUNK: usize = 4096;
@@ -178,6 +180,7 @@ async fn exchange(
             StatusCode::NOT_FOUND,
             "404 page not found\n",
             info.close,
+            info.method == Method::HEAD,
         );
         outcome.duration = start.elapsed();
         rt.record(&outcome);
@@ -223,9 +226,10 @@ async fn exchange(
     let mut tried: Vec<usize> = Vec::new();
     let mut failure: Option<(StatusCode, &'static str)> = None;
     let mut same_server_ok = false;
-    let mut last: Option<Pick> = None;
+    let mut last: Option<Pick>;
     let mut ubuf: Vec<u8> = Vec::new();
     let method = req.method.unwrap_or("GET");
+    let head_request = info.method == Method::HEAD;
     let sent = loop {
         let pick = balancer.pick(cookie_value, &tried).or_else(|| {
             std::mem::take(&mut same_server_ok)
@@ -233,6 +237,8 @@ async fn exchange(
                 .flatten()
         });
         let Some(pick) = pick else {
+            // As on the hyper path: no server is named when none was left to try.
+            last = None;
             break None;
         };
         last = Some(pick);
@@ -243,7 +249,8 @@ async fn exchange(
             trusted: c.peer.trusted,
             port: c.ep.port_value.as_bytes(),
             sticky_names: &snap.sticky_cookie_names,
-            host: (!balancer.pass_host_header).then(|| server.host_value.as_bytes()),
+            server_host: server.host_value.as_bytes(),
+            pass_host: balancer.pass_host_header,
             prefix,
         };
         head::write_request(
@@ -260,6 +267,44 @@ async fn exchange(
             send(server, out, &mut ubuf, rt.dial_timeout),
         )
         .await;
+        // The response head, parsed once (its header array is not kept across awaits) and
+        // rewritten into `out` for the client; one that cannot be relayed is a failed try.
+        let r = match r {
+            Ok(Ok((conn, head_len))) => {
+                let mut headers = [httparse::EMPTY_HEADER; MAX_RESPONSE_HEADERS];
+                let mut resp = httparse::Response::new(&mut headers);
+                let classified = match resp.parse(&ubuf[..head_len]) {
+                    Ok(httparse::Status::Complete(_)) => {
+                        response::classify(&resp, head_request).map_err(|e| e.0.to_string())
+                    }
+                    Ok(httparse::Status::Partial) => Err("incomplete response head".into()),
+                    Err(e) => Err(format!("invalid response head: {e}")),
+                };
+                match classified {
+                    Ok(rinfo) => {
+                        let set_cookie = match (pick, &balancer.sticky) {
+                            (Pick::RoundRobin(i), Some(table)) => {
+                                let s = table
+                                    .cookie
+                                    .set_cookie(&table.values[i], &route.cookie_path);
+                                let valid = s.bytes().all(|b| b == b' ' || b.is_ascii_graphic());
+                                valid.then(|| {
+                                    balancer.servers[i].count_sticky_issued();
+                                    s
+                                })
+                            }
+                            _ => None,
+                        };
+                        let close = info.close || rinfo.framing == Framing::Close || *stop.borrow();
+                        head::write_response(out, &resp, set_cookie.as_deref(), close);
+                        Ok(Ok((conn, head_len, rinfo, close)))
+                    }
+                    Err(why) => Ok(Err(SendError::Failed { reset: false, why })),
+                }
+            }
+            Ok(Err(e)) => Ok(Err(e)),
+            Err(elapsed) => Err(elapsed),
+        };
         let may_retry = tried.len() + 1 < max_tries;
         match r {
             Ok(Ok(sent)) => break Some((sent, pick)),
@@ -300,7 +345,7 @@ async fn exchange(
         outcome.server = &balancer.servers[p.index()].url;
     }
 
-    let Some(((conn, head_len), pick)) = sent else {
+    let Some(((conn, head_len, rinfo, close), pick)) = sent else {
         let (status, body) = match failure {
             Some(f) => f,
             None if balancer.servers.is_empty() || !balancer.has_live_server() => {
@@ -308,62 +353,17 @@ async fn exchange(
             }
             None => (StatusCode::BAD_GATEWAY, "502 bad gateway\n"),
         };
-        head::write_text(out, status, body, info.close);
+        head::write_text(out, status, body, info.close, head_request);
         outcome.status = status;
         outcome.duration = start.elapsed();
         rt.record(&outcome);
         return write_client(client, out, info.close).await;
     };
-
-    // The response head, parsed once, in a block: its header array is not kept across the
-    // relay's awaits.
-    let head = {
-        let mut headers = [httparse::EMPTY_HEADER; MAX_RESPONSE_HEADERS];
-        let mut resp = httparse::Response::new(&mut headers);
-        let parsed = matches!(
-            resp.parse(&ubuf[..head_len]),
-            Ok(httparse::Status::Complete(_))
-        );
-        let rinfo = parsed
-            .then(|| response::classify(&resp, info.method == Method::HEAD).ok())
-            .flatten();
-        rinfo.map(|rinfo| {
-            let set_cookie = match (pick, &balancer.sticky) {
-                (Pick::RoundRobin(i), Some(table)) => {
-                    let s = table
-                        .cookie
-                        .set_cookie(&table.values[i], &route.cookie_path);
-                    let valid = s.bytes().all(|b| b == b' ' || b.is_ascii_graphic());
-                    valid.then(|| {
-                        balancer.servers[i].count_sticky_issued();
-                        s
-                    })
-                }
-                _ => None,
-            };
-            let close = info.close || rinfo.framing == Framing::Close || *stop.borrow();
-            head::write_response(out, &resp, set_cookie.as_deref(), close);
-            (rinfo, close)
-        })
-    };
-    let Some((rinfo, close)) = head else {
-        // A status line, then headers httparse refuses: the request reached the server, so it
-        // is not sent elsewhere.
-        head::write_text(
-            out,
-            StatusCode::BAD_GATEWAY,
-            "502 bad gateway\n",
-            info.close,
-        );
-        outcome.status = StatusCode::BAD_GATEWAY;
-        outcome.duration = start.elapsed();
-        rt.record(&outcome);
-        return write_client(client, out, info.close).await;
-    };
+    // As on the hyper path: the duration is until the response head.
     outcome.status = StatusCode::from_u16(rinfo.status).unwrap_or(StatusCode::BAD_GATEWAY);
+    outcome.duration = start.elapsed();
 
     let relayed = relay(conn, head_len, rinfo, &mut ubuf, out, client).await;
-    outcome.duration = start.elapsed();
     rt.record(&outcome);
     match relayed {
         Ok(Some(conn)) => balancer.servers[pick.index()].raw.put(conn),
@@ -419,7 +419,11 @@ async fn relay(
             }
         }
         Framing::Chunked(mut chunks) => {
-            let (used, mut done) = chunks.feed(body).map_err(|_| Cut)?;
+            let Ok((used, mut done)) = chunks.feed(body) else {
+                // The head, at least; the broken body ends with the connection.
+                let _ = client.write_all(out).await;
+                return Err(Cut);
+            };
             reusable &= used == body.len();
             out.extend_from_slice(&body[..used]);
             client.write_all(out).await.map_err(|_| Cut)?;
@@ -512,7 +516,7 @@ async fn send(
             });
         }
         if ubuf.capacity() - ubuf.len() < 1024 {
-            if ubuf.len() >= MAX_BUF {
+            if ubuf.len() >= MAX_RESPONSE_HEAD {
                 return Err(SendError::Failed {
                     reset: false,
                     why: "response head too large".into(),

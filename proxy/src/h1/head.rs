@@ -69,8 +69,10 @@ pub struct Forward<'a> {
     pub port: &'a [u8],
     /// Every sticky cookie's name: removed from `Cookie`.
     pub sticky_names: &'a [String],
-    /// `Some`: the `Host` the server gets instead of the client's (`passHostHeader: false`).
-    pub host: Option<&'a [u8]>,
+    /// The server's own `Host` (its URL's authority).
+    pub server_host: &'a [u8],
+    /// Keep the client's `Host` (`passHostHeader`, on by default); else the server's.
+    pub pass_host: bool,
     /// The prefix a `stripPrefix` middleware removed: `X-Forwarded-Prefix`.
     pub prefix: Option<&'a str>,
 }
@@ -103,6 +105,9 @@ pub fn write_request(
     let mut cookies: Vec<String> = Vec::new();
     let mut xff: Vec<&[u8]> = Vec::new();
     let mut seen = [false; FORWARDED_SET.len()];
+    // `Connection: host` removes the client's Host, as on the hyper path: the server's then.
+    let host_named = named.iter().any(|n| n.eq_ignore_ascii_case(b"host"));
+    let pass_host = f.pass_host && !host_named;
     for h in headers {
         let name = h.name;
         if is(name, &HOP_BY_HOP)
@@ -113,7 +118,7 @@ pub fn write_request(
             continue;
         }
         if name.eq_ignore_ascii_case("host") {
-            if f.host.is_none() {
+            if pass_host {
                 header(out, name.as_bytes(), h.value);
             }
         } else if name.eq_ignore_ascii_case("x-forwarded-for") {
@@ -148,8 +153,8 @@ pub fn write_request(
             header(out, name.as_bytes(), h.value);
         }
     }
-    if let Some(host) = f.host {
-        header(out, b"host", host);
+    if !pass_host {
+        header(out, b"host", f.server_host);
     }
     out.extend_from_slice(b"x-forwarded-for: ");
     for v in &xff {
@@ -160,7 +165,9 @@ pub fn write_request(
     out.extend_from_slice(b"\r\n");
     let values: [&[u8]; 4] = [f.client_ip, b"http", f.port, client_host.as_bytes()];
     for (i, name) in FORWARDED_SET.iter().enumerate() {
-        if !seen[i] {
+        // Without the client's Host there is no X-Forwarded-Host to give.
+        let no_value = host_named && *name == b"x-forwarded-host";
+        if !seen[i] && !no_value {
             header(out, name, values[i]);
         }
     }
@@ -221,18 +228,28 @@ pub fn write_response(
         .headers
         .iter()
         .any(|h| h.name.eq_ignore_ascii_case("transfer-encoding"));
+    let mut dated = false;
     for h in resp.headers.iter() {
         let name = h.name;
+        // The body is relayed as the server framed it: its framing headers always go with it,
+        // even when `Connection` names them.
+        let framing = name.eq_ignore_ascii_case("content-length")
+            || name.eq_ignore_ascii_case("transfer-encoding");
         if is(name, &RESPONSE_HOP_BY_HOP)
             || name.eq_ignore_ascii_case("proxy-connection")
             || (coded && name.eq_ignore_ascii_case("content-length"))
-            || named
-                .iter()
-                .any(|n| name.as_bytes().eq_ignore_ascii_case(n))
+            || (!framing
+                && named
+                    .iter()
+                    .any(|n| name.as_bytes().eq_ignore_ascii_case(n)))
         {
             continue;
         }
+        dated |= name.eq_ignore_ascii_case("date");
         header(out, name.as_bytes(), h.value);
+    }
+    if !dated {
+        date(out);
     }
     if let Some(c) = set_cookie {
         header(out, b"set-cookie", c.as_bytes());
@@ -243,8 +260,15 @@ pub fn write_response(
     out.extend_from_slice(b"\r\n");
 }
 
-/// Writes one of the proxy's own short text answers (404, 502...), head and body, into `out`.
-pub fn write_text(out: &mut Vec<u8>, status: http::StatusCode, body: &str, close: bool) {
+/// Writes one of the proxy's own short text answers (404, 502...) into `out`: head, and body
+/// unless it answers a `HEAD` request (`head`).
+pub fn write_text(
+    out: &mut Vec<u8>,
+    status: http::StatusCode,
+    body: &str,
+    close: bool,
+    head: bool,
+) {
     out.clear();
     status_line(
         out,
@@ -253,11 +277,36 @@ pub fn write_text(out: &mut Vec<u8>, status: http::StatusCode, body: &str, close
     );
     header(out, b"content-type", b"text/plain; charset=utf-8");
     header(out, b"content-length", body.len().to_string().as_bytes());
+    date(out);
     if close {
         header(out, b"connection", b"close");
     }
     out.extend_from_slice(b"\r\n");
-    out.extend_from_slice(body.as_bytes());
+    if !head {
+        out.extend_from_slice(body.as_bytes());
+    }
+}
+
+/// Writes a `Date` header for now, as hyper's server does for responses without one. The text
+/// is made once a second per thread.
+fn date(out: &mut Vec<u8>) {
+    use std::cell::RefCell;
+    use std::time::{Duration, SystemTime, UNIX_EPOCH};
+    thread_local! {
+        static CACHED: RefCell<(u64, String)> = const { RefCell::new((u64::MAX, String::new())) };
+    }
+    let now = SystemTime::now();
+    let secs = now
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or(Duration::ZERO)
+        .as_secs();
+    CACHED.with(|c| {
+        let mut c = c.borrow_mut();
+        if c.0 != secs {
+            *c = (secs, httpdate::fmt_http_date(now));
+        }
+        header(out, b"date", c.1.as_bytes());
+    });
 }
 
 #[cfg(test)]
@@ -284,7 +333,8 @@ mod tests {
         trusted: false,
         port: b"80",
         sticky_names: &[],
-        host: None,
+        server_host: b"10.0.0.2:80",
+        pass_host: true,
         prefix: None,
     };
 
@@ -333,7 +383,7 @@ mod tests {
         let names = ["_lb".to_string()];
         let f = Forward {
             sticky_names: &names,
-            host: Some(b"10.0.0.2:80"),
+            pass_host: false,
             prefix: Some("/api"),
             ..UNTRUSTED
         };
@@ -359,6 +409,17 @@ mod tests {
             &["/"],
         );
         assert!(!out.to_ascii_lowercase().contains("cookie"), "{out}");
+        // `Connection: host` drops the client's Host: the server's instead, no X-Forwarded-Host.
+        let out = forward(
+            "GET / HTTP/1.1\r\nHost: a\r\nConnection: host\r\n\r\n",
+            &UNTRUSTED,
+            &["/"],
+        );
+        assert!(
+            out.contains("host: 10.0.0.2:80\r\n") && !out.contains("Host: a"),
+            "{out}"
+        );
+        assert!(!out.contains("x-forwarded-host"), "{out}");
     }
 
     fn respond(text: &str, cookie: Option<&str>, close: bool) -> String {
@@ -375,20 +436,31 @@ mod tests {
         assert_eq!(
             respond(
                 "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: keep-alive, x-a\r\n\
-                 X-A: 1\r\nKeep-Alive: timeout=5\r\nX-Served-By: s1\r\n\r\n",
+                 X-A: 1\r\nKeep-Alive: timeout=5\r\nX-Served-By: s1\r\nDate: x\r\n\r\n",
                 Some("_lb=v; Path=/"),
                 true
             ),
-            "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-Served-By: s1\r\n\
+            "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-Served-By: s1\r\nDate: x\r\n\
              set-cookie: _lb=v; Path=/\r\nconnection: close\r\n\r\n"
         );
         assert_eq!(
             respond(
-                "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 2\r\n\r\n",
+                "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 2\r\ndate: x\r\n\r\n",
                 None,
                 false
             ),
-            "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+            "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\ndate: x\r\n\r\n"
+        );
+        // The framing headers go with the body even when `Connection` names them; a response
+        // without a Date gets one.
+        let out = respond(
+            "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: content-length\r\n\r\n",
+            None,
+            false,
+        );
+        assert!(
+            out.contains("Content-Length: 5\r\n") && out.contains("\r\ndate: "),
+            "{out}"
         );
         assert!(
             respond("HTTP/1.1 404 \r\n\r\n", None, false).starts_with("HTTP/1.1 404 Not Found\r\n")
@@ -398,16 +470,19 @@ mod tests {
     #[test]
     fn text_answers() {
         let mut out = Vec::new();
-        write_text(
-            &mut out,
-            http::StatusCode::BAD_GATEWAY,
-            "502 bad gateway\n",
-            false,
-        );
-        assert_eq!(
-            String::from_utf8(out).unwrap(),
+        let bad_gateway = http::StatusCode::BAD_GATEWAY;
+        write_text(&mut out, bad_gateway, "502 bad gateway\n", false, false);
+        let text = String::from_utf8(out.clone()).unwrap();
+        assert!(text.starts_with(
             "HTTP/1.1 502 Bad Gateway\r\ncontent-type: text/plain; charset=utf-8\r\n\
-             content-length: 16\r\n\r\n502 bad gateway\n"
-        );
+             content-length: 16\r\ndate: "
+        ));
+        assert!(text.ends_with(" GMT\r\n\r\n502 bad gateway\n"), "{text}");
+        // To a HEAD request: the same head, no body.
+        let not_found = http::StatusCode::NOT_FOUND;
+        write_text(&mut out, not_found, "404 page not found\n", true, true);
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.contains("content-length: 19\r\n"), "{text}");
+        assert!(text.ends_with("connection: close\r\n\r\n"), "{text}");
     }
 }

@@ -51,6 +51,7 @@ pub fn classify<'b>(req: &httparse::Request<'_, 'b>) -> Result<Info<'b>, Slow> {
     };
     let mut host = None;
     let mut close = false;
+    let mut length_seen = false;
     let mut size = 0;
     for h in req.headers.iter() {
         size += h.name.len() + h.value.len() + 4;
@@ -86,8 +87,12 @@ pub fn classify<'b>(req: &httparse::Request<'_, 'b>) -> Result<Info<'b>, Slow> {
                     }
                 }
             }
-            14 if name.eq_ignore_ascii_case(b"content-length") && h.value != b"0" => {
-                return Err(Slow("a body"));
+            14 if name.eq_ignore_ascii_case(b"content-length") => {
+                // `0` once; anything else (a length, a second header) is the framing guard's.
+                let repeated = std::mem::replace(&mut length_seen, true);
+                if repeated || h.value != b"0" {
+                    return Err(Slow("a body"));
+                }
             }
             17 if name.eq_ignore_ascii_case(b"transfer-encoding") => return Err(Slow("a body")),
             _ => {}

@@ -31,8 +31,12 @@ pub struct Info {
 /// Reads a complete response head to a request (a `HEAD` one when `head` is set).
 pub fn classify(resp: &httparse::Response<'_, '_>, head: bool) -> Result<Info, Bad> {
     let status = resp.code.ok_or(Bad("no status"))?;
+    if status < 100 {
+        return Err(Bad("status below 100"));
+    }
     let mut keep_alive = resp.version == Some(1);
     let mut length: Option<u64> = None;
+    let mut bad_length = false;
     let mut chunked = None;
     for h in resp.headers.iter() {
         let name = h.name.as_bytes();
@@ -46,19 +50,25 @@ pub fn classify(resp: &httparse::Response<'_, '_>, head: bool) -> Result<Info, B
                 }
             }
         } else if name.eq_ignore_ascii_case(b"transfer-encoding") {
+            if resp.version == Some(0) {
+                return Err(Bad("Transfer-Encoding in an HTTP/1.0 response"));
+            }
             // The last coding decides; several headers are one list.
             let last = h.value.rsplit(|&b| b == b',').next().unwrap_or_default();
             chunked = Some(last.trim_ascii().eq_ignore_ascii_case(b"chunked"));
         } else if name.eq_ignore_ascii_case(b"content-length") {
-            let n = std::str::from_utf8(h.value)
-                .ok()
-                .filter(|v| !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()))
-                .and_then(|v| v.parse::<u64>().ok())
-                .ok_or(Bad("invalid Content-Length"))?;
-            if length.is_some_and(|l| l != n) {
-                return Err(Bad("several Content-Length values"));
+            // A list of equal values is one value (RFC 9110 8.6), as hyper reads it.
+            for v in h.value.split(|&b| b == b',') {
+                let n = std::str::from_utf8(v.trim_ascii())
+                    .ok()
+                    .filter(|v| !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()))
+                    .and_then(|v| v.parse::<u64>().ok());
+                match (n, length) {
+                    (Some(n), Some(l)) if n != l => bad_length = true,
+                    (Some(n), _) => length = Some(n),
+                    (None, _) => bad_length = true,
+                }
             }
-            length = Some(n);
         }
     }
     let framing = if head || status == 204 || status == 304 || (100..200).contains(&status) {
@@ -67,6 +77,8 @@ pub fn classify(resp: &httparse::Response<'_, '_>, head: bool) -> Result<Info, B
         match (chunked, length) {
             (Some(true), _) => Framing::Chunked(Chunked::default()),
             (Some(false), _) => Framing::Close,
+            // A length only counts without Transfer-Encoding; then it must be one number.
+            _ if bad_length => return Err(Bad("invalid Content-Length")),
             (None, Some(n)) => Framing::Length(n),
             (None, None) => Framing::Close,
         }
