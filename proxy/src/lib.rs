@@ -10,6 +10,7 @@ pub mod balance;
 pub mod cli;
 pub mod config;
 pub mod entrypoint;
+pub mod failover;
 pub mod framing;
 pub mod h1;
 pub mod middleware;

@@ -4,14 +4,8 @@
 //! Errors are classified at this edge: no router 404, no live server 503, a server that cannot
 //! be reached or answers garbage 502, no response headers in time 504.
 //!
-//! Failover: a refused connection (or one that cannot be opened in time) marks the server down
-//! at once (passive health) and the request goes to a server not tried yet. A connection reset
-//! before any response byte sends the request elsewhere too but does not mark the server down:
-//! on a reused keep-alive connection that is usually the server closing an idle connection, and
-//! a server that is really gone refuses the next connection anyway. Requests that never reached
-//! a server are always retried; requests that did but got no response byte only when
-//! idempotent. Bodies up to [`REPLAY_LIMIT`] are buffered so they can be replayed; larger ones
-//! get one try.
+//! Failover follows [`crate::failover`] (shared with the fast path). Bodies up to
+//! [`REPLAY_LIMIT`] are buffered so they can be replayed; larger ones get one try.
 
 use std::convert::Infallible;
 use std::net::{IpAddr, SocketAddr};
@@ -25,9 +19,10 @@ use http_body_util::{BodyExt, Either, Full, Limited};
 use hyper::body::{Body as _, Incoming};
 use hyper_util::rt::TokioIo;
 
-use crate::balance::{health, sticky, Balancer, Pick};
+use crate::balance::{sticky, Balancer, Pick};
 use crate::cli::IpNet;
 use crate::config::rule::RequestInfo;
+use crate::failover::{self, Tries, TryError};
 use crate::middleware::{forwarded, hop_by_hop, strip_prefix::X_FORWARDED_PREFIX};
 use crate::runtime::Runtime;
 use crate::upstream::{self, PooledBody, SendError};
@@ -167,13 +162,6 @@ fn validate<B>(req: &Request<B>) -> Option<Response<RespBody>> {
     None
 }
 
-pub(crate) fn is_idempotent(m: &Method) -> bool {
-    matches!(
-        *m,
-        Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE | Method::PUT | Method::DELETE
-    )
-}
-
 /// A request body that can be sent again, or a stream sent once.
 enum Replay {
     Empty,
@@ -203,13 +191,7 @@ fn is_reset(e: &hyper::Error) -> bool {
     let mut src: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
     while let Some(s) = src {
         if let Some(io) = s.downcast_ref::<std::io::Error>() {
-            return matches!(
-                io.kind(),
-                std::io::ErrorKind::ConnectionReset
-                    | std::io::ErrorKind::ConnectionAborted
-                    | std::io::ErrorKind::BrokenPipe
-                    | std::io::ErrorKind::UnexpectedEof
-            );
+            return failover::is_reset_kind(io.kind());
         }
         if let Some(h) = s.downcast_ref::<hyper::Error>() {
             if h.is_incomplete_message() || h.is_canceled() {
@@ -348,29 +330,16 @@ pub async fn handle(
         }
     };
 
-    // By default a request may try up to three servers (and a single-server service twice, for
-    // a reset on a reused connection); a retry middleware raises that.
-    let max_tries = (route.chain.retry_attempts as usize).max(balancer.servers.len().clamp(2, 3));
-    let idempotent = is_idempotent(&parts.method);
-    let mut tried: Vec<usize> = Vec::new();
-    let mut failure: Option<(StatusCode, &'static str)> = None;
+    let mut tries = Tries::new(route.chain.retry_attempts, balancer, &parts.method);
     let path_and_query = parts
         .uri
         .path_and_query()
         .cloned()
         .unwrap_or_else(|| PathAndQuery::from_static("/"));
 
-    // After a reset (not a refusal) the same server may be tried again on a fresh connection
-    // when no other is left: a reset is often a keep-alive connection the server just closed.
-    let mut same_server_ok = false;
     let mut pending: Option<Request<Body>> = None;
     let (resp, pick) = loop {
-        let pick = balancer.pick(cookie_value.as_deref(), &tried).or_else(|| {
-            std::mem::take(&mut same_server_ok)
-                .then(|| balancer.pick(cookie_value.as_deref(), &[]))
-                .flatten()
-        });
-        let Some(pick) = pick else {
+        let Some(pick) = tries.pick(balancer, cookie_value.as_deref()) else {
             break (None, None);
         };
         let idx = pick.index();
@@ -383,11 +352,12 @@ pub async fn handle(
                     break (None, None);
                 };
                 // Keep a copy only when a request that reached a server may be retried.
-                let headers = if idempotent && replay.replayable() && tried.len() + 1 < max_tries {
-                    parts.headers.clone()
-                } else {
-                    std::mem::take(&mut parts.headers)
-                };
+                let headers =
+                    if tries.idempotent() && replay.replayable() && tries.another_after_this() {
+                        parts.headers.clone()
+                    } else {
+                        std::mem::take(&mut parts.headers)
+                    };
                 let mut up = Request::new(body);
                 *up.method_mut() = parts.method.clone();
                 *up.headers_mut() = headers;
@@ -411,45 +381,32 @@ pub async fn handle(
             upstream::send(server, up, rt.dial_timeout),
         )
         .await;
-        let may_retry = tried.len() + 1 < max_tries;
         match sent {
             Ok(Ok(resp)) => break (Some(resp), Some(pick)),
             Ok(Err(SendError::Connect(e, r))) => {
-                // A refused connection is definitive: the server is down now.
-                health::report_connection_failure(server);
-                tracing::debug!(server = %server.url, error = %e, "cannot connect to server");
-                tried.push(idx);
-                failure = Some((StatusCode::BAD_GATEWAY, "502 bad gateway\n"));
-                if !may_retry {
+                if !tries.failed(balancer, idx, TryError::Refused, &e) {
                     break (None, Some(pick));
                 }
+                // Handed back unsent: the next try sends it as it is.
                 pending = Some(r);
             }
             Ok(Err(SendError::NotSent(e, r))) => {
-                tracing::debug!(server = %server.url, error = %e, "connection closed before the request was sent");
-                tried.push(idx);
-                same_server_ok = true;
-                failure = Some((StatusCode::BAD_GATEWAY, "502 bad gateway\n"));
-                if !may_retry {
+                if !tries.failed(balancer, idx, TryError::NotSent, &e) {
                     break (None, Some(pick));
                 }
                 pending = Some(r);
             }
             Ok(Err(SendError::Failed(e))) => {
-                // The request may have reached the server: only idempotent ones go again. A
-                // reset may be the keep-alive race, so it does not mark the server down.
-                tracing::debug!(server = %server.url, error = %e, "request to server failed");
-                tried.push(idx);
-                if is_reset(&e) {
-                    same_server_ok = true;
-                }
-                failure = Some((StatusCode::BAD_GATEWAY, "502 bad gateway\n"));
-                if !(may_retry && idempotent && replay.replayable()) {
+                let error = TryError::Failed {
+                    reset: is_reset(&e),
+                    replayable: replay.replayable(),
+                };
+                if !tries.failed(balancer, idx, error, &e) {
                     break (None, Some(pick));
                 }
             }
-            Err(_) => {
-                failure = Some((StatusCode::GATEWAY_TIMEOUT, "504 gateway timeout\n"));
+            Err(e) => {
+                tries.failed(balancer, idx, TryError::TimedOut, &e);
                 break (None, Some(pick));
             }
         }
@@ -484,13 +441,10 @@ pub async fn handle(
             }
             Response::from_parts(rparts, Either::Left(rbody))
         }
-        None => match failure {
-            Some((status, body)) => text(status, body),
-            None if balancer.servers.is_empty() || !balancer.has_live_server() => {
-                text(StatusCode::SERVICE_UNAVAILABLE, "503 no available server\n")
-            }
-            None => text(StatusCode::BAD_GATEWAY, "502 bad gateway\n"),
-        },
+        None => {
+            let (status, body) = tries.answer(balancer);
+            text(status, body)
+        }
     };
     rt.record(&Outcome {
         client: client_ip,

@@ -258,13 +258,20 @@ async fn scripted_server(connections: Arc<AtomicUsize>) -> SocketAddr {
     addr
 }
 
-#[tokio::test]
-async fn every_response_framing_is_relayed_on_one_connection() {
+/// The proxy with one route to a [`scripted_server`]: the proxy (keep it alive), the server's
+/// count of connections, and a client connection to the proxy.
+async fn scripted_lab() -> (Proxy, Arc<AtomicUsize>, TcpStream) {
     let conns = Arc::new(AtomicUsize::new(0));
     let addr = scripted_server(conns.clone()).await;
     let p = Proxy::start(&[]).await;
     p.publish_yaml(&one_route(&format!("http://{addr}"))).await;
-    let mut s = TcpStream::connect(p.web).await.unwrap();
+    let s = TcpStream::connect(p.web).await.unwrap();
+    (p, conns, s)
+}
+
+#[tokio::test]
+async fn every_response_framing_is_relayed_on_one_connection() {
+    let (_p, conns, mut s) = scripted_lab().await;
     let mut buf = Vec::new();
     for (req, head, status, body) in [
         ("GET /len HTTP/1.1\r\nHost: x\r\n\r\n", false, 200, "hello"),
@@ -298,11 +305,7 @@ async fn every_response_framing_is_relayed_on_one_connection() {
 
 #[tokio::test]
 async fn a_server_closing_its_connections_costs_no_request() {
-    let conns = Arc::new(AtomicUsize::new(0));
-    let addr = scripted_server(conns.clone()).await;
-    let p = Proxy::start(&[]).await;
-    p.publish_yaml(&one_route(&format!("http://{addr}"))).await;
-    let mut s = TcpStream::connect(p.web).await.unwrap();
+    let (_p, conns, mut s) = scripted_lab().await;
     let mut buf = Vec::new();
     for i in 0..20 {
         s.write_all(b"GET /once HTTP/1.1\r\nHost: x\r\n\r\n")
@@ -320,10 +323,7 @@ async fn a_server_closing_its_connections_costs_no_request() {
 
 #[tokio::test]
 async fn garbage_from_a_server_is_a_502() {
-    let addr = scripted_server(Arc::new(AtomicUsize::new(0))).await;
-    let p = Proxy::start(&[]).await;
-    p.publish_yaml(&one_route(&format!("http://{addr}"))).await;
-    let mut s = TcpStream::connect(p.web).await.unwrap();
+    let (_p, _, mut s) = scripted_lab().await;
     let mut buf = Vec::new();
     s.write_all(b"GET /garbage HTTP/1.1\r\nHost: x\r\n\r\n")
         .await

@@ -17,10 +17,11 @@ use tokio::sync::watch;
 use super::head::{self, Forward};
 use super::request::{self, Info};
 use super::response::{self, Framing};
-use crate::balance::{health, sticky, Pick, ServerState};
+use crate::balance::{sticky, Pick, ServerState};
 use crate::config::rule::RequestInfo;
 use crate::entrypoint::MAX_BUF;
-use crate::proxy::{is_idempotent, EntryCtx, Outcome, Peer};
+use crate::failover::{self, Tries, TryError};
+use crate::proxy::{EntryCtx, Outcome, Peer};
 use crate::runtime::Runtime;
 use crate::upstream::{self, RawConn};
 
@@ -150,6 +151,7 @@ async fn exchange(
         return Next::Handoff;
     }
     let client_ip = c.peer.addr.ip();
+    let head_request = info.method == Method::HEAD;
     let no_headers = http::HeaderMap::new();
     let ri = RequestInfo {
         host: info.host,
@@ -180,7 +182,7 @@ async fn exchange(
             StatusCode::NOT_FOUND,
             "404 page not found\n",
             info.close,
-            info.method == Method::HEAD,
+            head_request,
         );
         outcome.duration = start.elapsed();
         rt.record(&outcome);
@@ -221,22 +223,12 @@ async fn exchange(
             .map(|(_, v)| v)
     });
 
-    let max_tries = (route.chain.retry_attempts as usize).max(balancer.servers.len().clamp(2, 3));
-    let idempotent = is_idempotent(&info.method);
-    let mut tried: Vec<usize> = Vec::new();
-    let mut failure: Option<(StatusCode, &'static str)> = None;
-    let mut same_server_ok = false;
+    let mut tries = Tries::new(route.chain.retry_attempts, balancer, &info.method);
     let mut last: Option<Pick>;
     let mut ubuf: Vec<u8> = Vec::new();
     let method = req.method.unwrap_or("GET");
-    let head_request = info.method == Method::HEAD;
     let sent = loop {
-        let pick = balancer.pick(cookie_value, &tried).or_else(|| {
-            std::mem::take(&mut same_server_ok)
-                .then(|| balancer.pick(cookie_value, &[]))
-                .flatten()
-        });
-        let Some(pick) = pick else {
+        let Some(pick) = tries.pick(balancer, cookie_value) else {
             // As on the hyper path: no server is named when none was left to try.
             last = None;
             break None;
@@ -305,40 +297,22 @@ async fn exchange(
             Ok(Err(e)) => Ok(Err(e)),
             Err(elapsed) => Err(elapsed),
         };
-        let may_retry = tried.len() + 1 < max_tries;
-        match r {
+        let (error, why) = match r {
             Ok(Ok(sent)) => break Some((sent, pick)),
-            Ok(Err(SendError::Connect(e))) => {
-                health::report_connection_failure(server);
-                tracing::debug!(server = %server.url, error = %e, "cannot connect to server");
-                tried.push(idx);
-                failure = Some((StatusCode::BAD_GATEWAY, "502 bad gateway\n"));
-                if !may_retry {
-                    break None;
-                }
-            }
-            Ok(Err(SendError::NotSent(e))) => {
-                tracing::debug!(server = %server.url, error = %e, "connection closed before the request was sent");
-                tried.push(idx);
-                same_server_ok = true;
-                failure = Some((StatusCode::BAD_GATEWAY, "502 bad gateway\n"));
-                if !may_retry {
-                    break None;
-                }
-            }
-            Ok(Err(SendError::Failed { reset, why })) => {
-                tracing::debug!(server = %server.url, error = %why, "request to server failed");
-                tried.push(idx);
-                same_server_ok |= reset;
-                failure = Some((StatusCode::BAD_GATEWAY, "502 bad gateway\n"));
-                if !(may_retry && idempotent) {
-                    break None;
-                }
-            }
-            Err(_) => {
-                failure = Some((StatusCode::GATEWAY_TIMEOUT, "504 gateway timeout\n"));
-                break None;
-            }
+            Ok(Err(SendError::Connect(e))) => (TryError::Refused, e.to_string()),
+            Ok(Err(SendError::NotSent(e))) => (TryError::NotSent, e.to_string()),
+            // The fast path sends no body: the request can always be sent again.
+            Ok(Err(SendError::Failed { reset, why })) => (
+                TryError::Failed {
+                    reset,
+                    replayable: true,
+                },
+                why,
+            ),
+            Err(e) => (TryError::TimedOut, e.to_string()),
+        };
+        if !tries.failed(balancer, idx, error, &why) {
+            break None;
         }
     };
     if let Some(p) = last {
@@ -346,13 +320,7 @@ async fn exchange(
     }
 
     let Some(((conn, head_len, rinfo, close), pick)) = sent else {
-        let (status, body) = match failure {
-            Some(f) => f,
-            None if balancer.servers.is_empty() || !balancer.has_live_server() => {
-                (StatusCode::SERVICE_UNAVAILABLE, "503 no available server\n")
-            }
-            None => (StatusCode::BAD_GATEWAY, "502 bad gateway\n"),
-        };
+        let (status, body) = tries.answer(balancer);
         head::write_text(out, status, body, info.close, head_request);
         outcome.status = status;
         outcome.duration = start.elapsed();
@@ -533,15 +501,8 @@ async fn send(
             }
             Ok(_) => {}
             Err(e) => {
-                let reset = matches!(
-                    e.kind(),
-                    std::io::ErrorKind::ConnectionReset
-                        | std::io::ErrorKind::ConnectionAborted
-                        | std::io::ErrorKind::BrokenPipe
-                        | std::io::ErrorKind::UnexpectedEof
-                );
                 return Err(SendError::Failed {
-                    reset,
+                    reset: failover::is_reset_kind(e.kind()),
                     why: e.to_string(),
                 });
             }
