@@ -5,32 +5,21 @@
 //! those named in `Connection` are dropped, `X-Forwarded-*` and `X-Real-Ip` set (kept from
 //! trusted clients), the proxy's sticky cookies removed, `Host` kept or replaced.
 
-use crate::balance::sticky;
+use http::HeaderName;
 
-/// Request headers never forwarded (RFC 9110 7.6.1, and the non-standard ones in use).
-const HOP_BY_HOP: [&[u8]; 9] = [
-    b"connection",
-    b"te",
-    b"trailer",
-    b"transfer-encoding",
-    b"upgrade",
-    b"proxy-authorization",
-    b"proxy-authenticate",
-    b"keep-alive",
-    b"proxy-connection",
-];
+use crate::balance::sticky;
+use crate::middleware::forwarded::{
+    X_FORWARDED_HOST, X_FORWARDED_PORT, X_FORWARDED_PROTO, X_REAL_IP,
+};
+use crate::middleware::hop_by_hop::is_hop_by_hop;
 
 /// The `X-Forwarded-*` family, replaced for untrusted clients, kept for trusted ones.
-const FORWARDED_SET: [&[u8]; 4] = [
-    b"x-real-ip",
-    b"x-forwarded-proto",
-    b"x-forwarded-port",
-    b"x-forwarded-host",
+static FORWARDED_SET: [&HeaderName; 4] = [
+    &X_REAL_IP,
+    &X_FORWARDED_PROTO,
+    &X_FORWARDED_PORT,
+    &X_FORWARDED_HOST,
 ];
-
-fn is(name: &str, list: &[&[u8]]) -> bool {
-    list.iter().any(|n| name.as_bytes().eq_ignore_ascii_case(n))
-}
 
 /// Header names listed in `Connection` headers (beyond `close` and `keep-alive`).
 fn connection_named<'b>(headers: &[httparse::Header<'b>]) -> Vec<&'b [u8]> {
@@ -110,7 +99,7 @@ pub fn write_request(
     let pass_host = f.pass_host && !host_named;
     for h in headers {
         let name = h.name;
-        if is(name, &HOP_BY_HOP)
+        if is_hop_by_hop(name)
             || named
                 .iter()
                 .any(|n| name.as_bytes().eq_ignore_ascii_case(n))
@@ -127,7 +116,7 @@ pub fn write_request(
             }
         } else if let Some(i) = FORWARDED_SET
             .iter()
-            .position(|n| name.as_bytes().eq_ignore_ascii_case(n))
+            .position(|n| name.eq_ignore_ascii_case(n.as_str()))
         {
             if f.trusted {
                 seen[i] = true;
@@ -166,9 +155,9 @@ pub fn write_request(
     let values: [&[u8]; 4] = [f.client_ip, b"http", f.port, client_host.as_bytes()];
     for (i, name) in FORWARDED_SET.iter().enumerate() {
         // Without the client's Host there is no X-Forwarded-Host to give.
-        let no_value = host_named && *name == b"x-forwarded-host";
+        let no_value = host_named && **name == X_FORWARDED_HOST;
         if !seen[i] && !no_value {
-            header(out, name, values[i]);
+            header(out, name.as_str().as_bytes(), values[i]);
         }
     }
     if let Some(p) = f.prefix {
@@ -179,18 +168,6 @@ pub fn write_request(
     }
     out.extend_from_slice(b"\r\n");
 }
-
-/// Response headers never relayed. `Transfer-Encoding` is not among them: the body is relayed
-/// as it came, so its coding stays.
-const RESPONSE_HOP_BY_HOP: [&[u8]; 7] = [
-    b"connection",
-    b"te",
-    b"trailer",
-    b"upgrade",
-    b"proxy-authenticate",
-    b"proxy-authorization",
-    b"keep-alive",
-];
 
 fn status_line(out: &mut Vec<u8>, code: u16, reason: &str) {
     out.extend_from_slice(b"HTTP/1.1 ");
@@ -235,8 +212,9 @@ pub fn write_response(
         // even when `Connection` names them.
         let framing = name.eq_ignore_ascii_case("content-length")
             || name.eq_ignore_ascii_case("transfer-encoding");
-        if is(name, &RESPONSE_HOP_BY_HOP)
-            || name.eq_ignore_ascii_case("proxy-connection")
+        // Hop-by-hop headers are dropped, but `Transfer-Encoding`: the body is relayed as it
+        // came, so its coding stays.
+        if (is_hop_by_hop(name) && !name.eq_ignore_ascii_case("transfer-encoding"))
             || (coded && name.eq_ignore_ascii_case("content-length"))
             || (!framing
                 && named

@@ -15,6 +15,15 @@ static HOP_BY_HOP: [HeaderName; 8] = [
 ];
 static PROXY_CONNECTION: HeaderName = HeaderName::from_static("proxy-connection");
 
+/// Whether `name` (any case) is one of the hop-by-hop headers [`remove`] drops, as the fast
+/// path ([`crate::h1`]) reads names straight from the request bytes.
+pub fn is_hop_by_hop(name: &str) -> bool {
+    HOP_BY_HOP
+        .iter()
+        .chain(std::iter::once(&PROXY_CONNECTION))
+        .any(|n| name.eq_ignore_ascii_case(n.as_str()))
+}
+
 /// Removes hop-by-hop headers. With `keep_upgrade`, `Connection: upgrade` and `Upgrade` stay
 /// (a protocol upgrade is passed through end to end).
 pub fn remove(headers: &mut HeaderMap, keep_upgrade: bool) {
