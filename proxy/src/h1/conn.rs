@@ -2,9 +2,9 @@
 //! on a pooled connection, relay the response, again, until the client leaves or sends a
 //! request the fast path does not take (then hyper serves the connection from that request on).
 //!
-//! Routing, balancing, failover and the answers for failures are the hyper path's
-//! (`crate::proxy::handle`): the same snapshot, balancer, retry rules, health reports, counters,
-//! access log and metrics.
+//! Routing, balancing, counters, access log and metrics are the hyper path's
+//! (`crate::proxy::handle`); failover and the answers for failures are the same code
+//! ([`crate::failover`]).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
