@@ -16,12 +16,16 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use anyhow::{anyhow, bail, Context, Result};
 use serde_json::Value;
 
-/// The images `scripts/build-images.sh` builds and `compose.yaml` runs.
-pub const IMAGES: [&str; 3] = [
-    "http-infra-lab/proxy",
-    "http-infra-lab/static-server",
-    "http-infra-lab/jokes-api",
-];
+/// The images `scripts/build-images.sh` builds and `compose.yaml` runs, named
+/// `$LAB_IMAGE_PREFIX/<name>` (default `http-infra-lab`): two checkouts on one engine can each
+/// test their own binaries.
+pub fn images() -> [String; 3] {
+    let prefix = std::env::var("LAB_IMAGE_PREFIX")
+        .ok()
+        .filter(|p| !p.is_empty())
+        .unwrap_or_else(|| "http-infra-lab".to_owned());
+    ["proxy", "static-server", "jokes-api"].map(|name| format!("{prefix}/{name}"))
+}
 
 /// The host name the report's labels route (`Host(`demo.res.ch`)`).
 pub const HOST: &str = "demo.res.ch";
@@ -100,8 +104,8 @@ pub fn ensure_images() -> Result<()> {
     BUILT
         .get_or_init(|| {
             if std::env::var("LAB_SKIP_IMAGE_BUILD").is_ok_and(|v| v == "1") {
-                return IMAGES.iter().try_for_each(|image| {
-                    docker(&["image", "inspect", "--format", "{{.Id}}", image])
+                return images().iter().try_for_each(|image| {
+                    docker(&["image", "inspect", "--format", "{{.Id}}", image.as_str()])
                         .map(drop)
                         .map_err(|e| format!("LAB_SKIP_IMAGE_BUILD=1 but {image} is missing: {e}"))
                 });
