@@ -191,6 +191,14 @@ impl Attributor {
         self.cost.lock().expect("not poisoned").clone()
     }
 
+    /// Where the counters were read, if they were.
+    pub fn source(&self) -> String {
+        self.counters
+            .as_ref()
+            .map(|c| c.source())
+            .unwrap_or_default()
+    }
+
     /// The mode, chosen on first use: the header if every probed path has it (and shortcuts
     /// are on), else the counters, else none.
     pub async fn mode(&self, web: &Client) -> Mode {
