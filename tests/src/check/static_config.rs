@@ -54,7 +54,10 @@ pub async fn check(t: &Target) -> Result<Outcome> {
                         &id,
                     ])
                     .await?;
-                let ips = out.split_whitespace().filter_map(|s| s.parse().ok()).collect();
+                let ips = out
+                    .split_whitespace()
+                    .filter_map(|s| s.parse().ok())
+                    .collect();
                 containers.push((id, ips));
             }
             let stale = stale_addresses(servers, &containers);
@@ -138,7 +141,10 @@ fn servers_of(services: &serde_json::Value, name: &str) -> Result<Servers> {
 /// The servers whose address is an IP that no running container has. A server named by a host
 /// name (`http://static:80`, resolved by Docker's DNS) is not an address written by hand, and
 /// is not reported.
-pub fn stale_addresses(servers: &[(String, String)], containers: &[(String, Vec<IpAddr>)]) -> Vec<String> {
+pub fn stale_addresses(
+    servers: &[(String, String)],
+    containers: &[(String, Vec<IpAddr>)],
+) -> Vec<String> {
     servers
         .iter()
         .filter(|(url, _)| match ip_of(url) {
@@ -195,7 +201,10 @@ mod tests {
 
     #[test]
     fn a_container_back_with_another_address_leaves_the_written_one_stale() {
-        let servers = [server("http://172.18.0.2:80"), server("http://172.18.0.5:80")];
+        let servers = [
+            server("http://172.18.0.2:80"),
+            server("http://172.18.0.5:80"),
+        ];
         let containers = [container("a1", "172.18.0.3"), container("b2", "172.18.0.5")];
         assert_eq!(
             stale_addresses(&servers, &containers),
