@@ -109,7 +109,8 @@ for f in "${files[@]}"; do
       sed -E -e "s#${API%/}([^0-9]|\$)#http://127.0.0.1:8080\\1#g" -e "s#${WEB%/}([^0-9]|\$)#http://127.0.0.1\\1#g" \
         -e "s#127\\.0\\.0\\.1:${api_port}->#127.0.0.1:8080->#g" -e "s#127\\.0\\.0\\.1:${web_port}->#127.0.0.1:80->#g" \
         -e "s#(^|[^A-Za-z0-9_.-])${prefix//./\\.}/(proxy|static-server|jokes-api)#\\1http-infra-lab/\\2#g" \
-        "$log" >"docs/src/outputs/$name.txt"
+        "$log" | awk '/^http-infra-lab\/[a-z-]+ +[0-9.]+ MB$/ { printf "%-32s %7s MB\n", $1, $2; next } { print }' \
+        >"docs/src/outputs/$name.txt"
     elif [ "$status" = ok ]; then
       echo "   (nothing to capture: its blocks were skipped)"
     fi
