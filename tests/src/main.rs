@@ -41,7 +41,7 @@ enum Cmd {
     /// Stop a running `lab up`.
     Down(CtlArgs),
     /// Check a running stack against the lab's steps and the report's tests.
-    Check(CheckArgs),
+    Check(Box<CheckArgs>),
 }
 
 #[derive(Args)]
@@ -230,7 +230,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         Cmd::Restart(a) => ctl("restart", a).await,
         Cmd::Status(a) => ctl("status", a).await,
         Cmd::Down(a) => ctl("quit", a).await,
-        Cmd::Check(a) => check_cmd(a).await,
+        Cmd::Check(a) => check_cmd(*a).await,
     }
 }
 
@@ -297,7 +297,7 @@ async fn check_cmd(a: CheckArgs) -> Result<ExitCode> {
                 Ok(u) => u,
                 Err(e) => {
                     down = Some(format!(
-                        "the stack is not running: {e:#}. {}",
+                        "the stack is not running: {e:#} {}",
                         check::stack_state(&p, &setup).await
                     ));
                     "http://127.0.0.1:80".into()

@@ -187,6 +187,13 @@ impl DockerProject {
                 self.project
             )
         })?;
+        if out.trim().is_empty() || out.trim().ends_with(":0") {
+            bail!(
+                "compose project {} publishes no port {port} for service `{proxy_service}`: is \
+                 the stack up?",
+                self.project
+            );
+        }
         Ok(format!("http://{}", out.trim()))
     }
 
