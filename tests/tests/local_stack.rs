@@ -309,8 +309,16 @@ fn lab_up_check_scale_and_down_from_the_command_line() {
         .chain([state.proxy_pid])
         .collect();
 
+    // `lab down` returns once every process of the stack has exited: no grace period here.
     let (ok, out) = lab(&["down", "--run-dir", run]);
     assert!(ok, "{out}");
+    assert!(out.contains("every process of the lab has exited"), "{out}");
+    for pid in &pids {
+        assert!(
+            !alive(*pid),
+            "process {pid} of the lab was still alive when `lab down` returned"
+        );
+    }
     let start = Instant::now();
     while up.child.try_wait().unwrap().is_none() {
         assert!(
@@ -318,10 +326,6 @@ fn lab_up_check_scale_and_down_from_the_command_line() {
             "lab up did not stop"
         );
         std::thread::sleep(Duration::from_millis(100));
-    }
-    std::thread::sleep(Duration::from_millis(200));
-    for pid in pids {
-        assert!(!alive(pid), "process {pid} of the lab survived `lab down`");
     }
 }
 
