@@ -353,54 +353,6 @@ mod tests {
         assert_eq!(threads_in_status("Name:\tx\n"), None);
     }
 
-    /// The real calls, in a child process so the test binary keeps its ids. Needs root.
-    #[test]
-    fn the_switch_reaches_every_id_of_the_process() {
-        if rustix::process::geteuid().as_raw() != 0 {
-            eprintln!("skipped: needs root");
-            return;
-        }
-        // Runs in a fresh single-threaded process: this test binary re-executed.
-        if std::env::var_os("PRIVILEGES_CHILD").is_some() {
-            return;
-        }
-        let exe = std::env::current_exe().unwrap();
-        let out = std::process::Command::new(exe)
-            .args([
-                "--exact",
-                "privileges::tests::switch_in_child",
-                "--ignored",
-                "--nocapture",
-                "--test-threads=1",
-            ])
-            .env("PRIVILEGES_CHILD", "1")
-            .output()
-            .unwrap();
-        let text = String::from_utf8_lossy(&out.stdout).to_string()
-            + &String::from_utf8_lossy(&out.stderr);
-        assert!(out.status.success(), "{text}");
-        assert!(
-            text.contains("Uid:\t65534\t65534\t65534\t65534"),
-            "{text}"
-        );
-        assert!(
-            text.contains("Gid:\t65534\t65534\t65534\t65534"),
-            "{text}"
-        );
-        assert!(text.contains("Groups:\t4242"), "{text}");
-    }
-
-    /// Run only by the test above, in its own process.
-    #[test]
-    #[ignore = "run by the_switch_reaches_every_id_of_the_process in a child process"]
-    fn switch_in_child() {
-        assert!(std::env::var_os("PRIVILEGES_CHILD").is_some());
-        let status = std::fs::read_to_string("/proc/self/status").unwrap();
-        assert_eq!(threads_in_status(&status), Some(1), "{status}");
-        apply(65534, 65534, &[4242]).unwrap();
-        print!(
-            "{}",
-            std::fs::read_to_string("/proc/self/status").unwrap()
-        );
-    }
+    // The real calls are tested on the binary, every thread of it, by
+    // tests/tests/local_stack.rs (`the_proxy_started_as_root_...`) and by the Docker tests.
 }

@@ -160,7 +160,7 @@ pub fn permission_denied(socket: &SocketFacts, who: &Identity) -> String {
     let _ = write!(
         m,
         " ({n}) put a socket proxy in between (one that allows only GET /containers, /events \
-         and /version) and point --providers.docker.endpoint at it."
+         and /version) and point --providers.docker.endpoint at it"
     );
     m
 }
