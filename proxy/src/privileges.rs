@@ -32,7 +32,11 @@ pub enum Decision {
     /// Nothing to do: not root, or no [`ENV`].
     Keep,
     /// Switch to `uid`/`gid` with exactly these supplementary groups.
-    Switch { uid: u32, gid: u32, groups: Vec<u32> },
+    Switch {
+        uid: u32,
+        gid: u32,
+        groups: Vec<u32>,
+    },
     /// Root, and root it stays: the reason and what it means, for the log.
     StayRoot { reason: String },
 }

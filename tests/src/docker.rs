@@ -593,7 +593,8 @@ impl RunContainer {
     pub fn logs(&self) -> String {
         match Command::new("docker").args(["logs", &self.id]).output() {
             Ok(o) => {
-                String::from_utf8_lossy(&o.stdout).into_owned() + &String::from_utf8_lossy(&o.stderr)
+                String::from_utf8_lossy(&o.stdout).into_owned()
+                    + &String::from_utf8_lossy(&o.stderr)
             }
             Err(e) => format!("(no logs: {e})"),
         }

@@ -108,7 +108,10 @@ async fn the_reports_compose_file_verbatim_routes_sticks_and_round_robins() {
         .build()
         .unwrap();
     let (status, first, set) = get(&browser, &stack, "/").await;
-    assert!(status == 200 && set, "first visit: {status}, cookie set: {set}");
+    assert!(
+        status == 200 && set,
+        "first visit: {status}, cookie set: {set}"
+    );
     for _ in 0..5 {
         let (status, by, set) = get(&browser, &stack, "/").await;
         assert_eq!((status, by.as_str(), set), (200, first.as_str(), false));
@@ -144,7 +147,10 @@ async fn the_reports_compose_file_verbatim_routes_sticks_and_round_robins() {
         logs.contains("running as uid 65534, gid 65534"),
         "no identity line in:\n{logs}"
     );
-    assert!(!logs.contains('\u{1b}'), "colour codes in the logs:\n{logs}");
+    assert!(
+        !logs.contains('\u{1b}'),
+        "colour codes in the logs:\n{logs}"
+    );
 }
 
 /// The image where the switch is impossible or was not made: with every capability dropped it
