@@ -14,6 +14,7 @@ pub mod failover;
 pub mod framing;
 pub mod h1;
 pub mod middleware;
+pub mod privileges;
 pub mod provider;
 pub mod proxy;
 pub mod runtime;

@@ -130,6 +130,7 @@ async fn main() -> ExitCode {
             tracing_subscriber::EnvFilter::try_from_env("LAB_LOG")
                 .unwrap_or_else(|_| "warn,chromiumoxide=off".into()),
         )
+        .with_ansi(lab_common::logging::colour_on_stderr())
         .with_writer(std::io::stderr)
         .init();
     // Where panics abort (release), no destructor runs: kill the lab's processes from the hook.

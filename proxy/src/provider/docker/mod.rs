@@ -13,6 +13,7 @@ mod container;
 mod desired;
 mod engine;
 mod scope;
+pub mod socket_access;
 mod source;
 mod watch;
 
