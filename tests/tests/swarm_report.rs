@@ -11,7 +11,7 @@
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use lab::check::{self, BrowserMode, Control, Status, Target};
 use lab::docker::{self, client, HOST};
@@ -156,6 +156,30 @@ fn failures(samples: &[Sample]) -> Vec<&String> {
         .collect()
 }
 
+/// When the running task named `name` (`stack_static.5`) entered its current state (running),
+/// by the manager's clock (this machine's).
+fn task_running_since(service: &str, name: &str) -> Option<SystemTime> {
+    let tasks = docker::docker(&[
+        "service",
+        "ps",
+        service,
+        "--filter",
+        "desired-state=running",
+        "--no-trunc",
+        "--format",
+        "{{.ID}} {{.Name}}",
+    ])
+    .ok()?;
+    let id = tasks.lines().find_map(|l| {
+        l.split_once(' ')
+            .filter(|(_, n)| *n == name)
+            .map(|(id, _)| id.to_owned())
+    })?;
+    let nanos =
+        docker::docker(&["inspect", "--format", "{{.Status.Timestamp.UnixNano}}", &id]).ok()?;
+    Some(UNIX_EPOCH + Duration::from_nanos(nanos.trim().parse().ok()?))
+}
+
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
     tokio::task::spawn_blocking(f).await.unwrap()
 }
@@ -285,9 +309,25 @@ async fn task_kill_scaling_and_rolling_update_under_load_fail_no_request() {
     tokio::time::sleep(Duration::from_secs(1)).await;
     let s = stack.clone();
     let scale = Instant::now();
+    let scale_wall = SystemTime::now();
     blocking(move || s.scale(Kind::Static, 6)).await.unwrap();
     let returned = Instant::now();
     let routed = until_static_servers(&stack, 6, Duration::from_secs(60)).await;
+    let routed_wall = scale_wall + (routed - scale);
+    // Where the time went: Swarm (command -> the manager says the task runs), then the proxy
+    // (task running -> routed), from the tasks' own status timestamps.
+    let mut split = Vec::new();
+    for slot in 5..=6 {
+        let name = format!("{}.{slot}", stack.service(Kind::Static));
+        let running = task_running_since(&stack.service(Kind::Static), &name);
+        if let Some(at) = running {
+            split.push(format!(
+                "{name}: Swarm {:?} to running, proxy {:?} from running to routed",
+                at.duration_since(scale_wall).unwrap_or_default(),
+                routed_wall.duration_since(at).unwrap_or_default()
+            ));
+        }
+    }
     tokio::time::sleep(Duration::from_secs(2)).await;
 
     let s = stack.clone();
@@ -323,10 +363,11 @@ async fn task_kill_scaling_and_rolling_update_under_load_fail_no_request() {
         .collect();
     eprintln!(
         "SCALE -> ROUTED: `docker service scale static=6` to 6 servers UP in the API: {:?} \
-         (the command returned after {:?}); first request to each new task after the command: \
-         {}; 6 -> 2 under load: {} requests in all, {} failed",
+         (the command returned after {:?}; {}); first request to each new task after the \
+         command: {}; 6 -> 2 under load: {} requests in all, {} failed",
         routed - scale,
         returned - scale,
+        split.join("; "),
         first_requests.join(", "),
         samples.len(),
         failed.len()
