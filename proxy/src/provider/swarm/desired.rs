@@ -497,10 +497,15 @@ mod tests {
             exposed_by_default: false,
             ..opts()
         };
-        assert!(build(&[plain.clone()], &tasks, &custom, &Scope::unscoped())
-            .config
-            .routers
-            .is_empty());
+        assert!(build(
+            std::slice::from_ref(&plain),
+            &tasks,
+            &custom,
+            &Scope::unscoped()
+        )
+        .config
+        .routers
+        .is_empty());
         let mut enabled = plain;
         enabled
             .labels
