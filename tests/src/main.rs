@@ -118,6 +118,12 @@ struct CheckArgs {
     /// The compose project (with --docker; default: lab.toml's, else servers1).
     #[arg(long, env = "COMPOSE_PROJECT_NAME")]
     project: Option<String>,
+    /// A Docker Swarm stack (compose/stack.yaml): stop tasks, scale services.
+    #[arg(long, conflicts_with_all = ["docker", "local"])]
+    swarm: bool,
+    /// The stack's name (with --swarm).
+    #[arg(long, default_value = "servers1")]
+    stack: String,
     /// The compose file (with --docker; default: lab.toml's, else the repository's compose/compose.yaml).
     #[arg(long)]
     compose_file: Option<PathBuf>,
@@ -166,6 +172,7 @@ async fn main() -> ExitCode {
             tracing_subscriber::EnvFilter::try_from_env("LAB_LOG")
                 .unwrap_or_else(|_| "warn,chromiumoxide=off".into()),
         )
+        .with_ansi(lab_common::logging::colour_on_stderr())
         .with_writer(std::io::stderr)
         .init();
     // Where panics abort (release), no destructor runs: kill the lab's processes from the hook.
@@ -279,7 +286,7 @@ async fn check_cmd(a: CheckArgs) -> Result<ExitCode> {
     let local_dir = match &a.local {
         Some(d) if d.as_os_str().is_empty() => Some(control::default_run_dir()),
         Some(d) => Some(d.clone()),
-        None if !docker && setup.url.is_none() => {
+        None if !docker && !a.swarm && setup.url.is_none() => {
             let d = control::default_run_dir();
             (control::send(&d, "status").await.is_ok()).then_some(d)
         }
@@ -288,7 +295,16 @@ async fn check_cmd(a: CheckArgs) -> Result<ExitCode> {
     // Why nothing can be checked, if so: then every check FAILs with that reason, so CI
     // still gets its report.
     let mut down: Option<String> = None;
-    let (control, url, api_url) = if docker {
+    let (control, url, api_url) = if a.swarm {
+        let stack = lab::swarm::SwarmStack::attach(&a.stack)?;
+        (
+            Control::Swarm(lab::swarm::SwarmControl {
+                stack: a.stack.clone(),
+            }),
+            Some(setup.url.clone().unwrap_or(stack.http_url.clone())),
+            Some(setup.api_url.clone().unwrap_or(stack.api_url.clone())),
+        )
+    } else if docker {
         let project = setup.project.clone().unwrap_or_else(|| "servers1".into());
         let p = DockerProject::for_setup(&project, &setup);
         let url = match &setup.url {
