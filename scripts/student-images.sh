@@ -17,8 +17,8 @@
 # Usage: scripts/student-images.sh [RECIPE_DIR...]   (default: tests/fixtures/solution-2021/*)
 # Environment: LAB_IMAGE_PREFIX (image names' prefix, default http-infra-lab),
 #              LAB_DEBIAN_MIRROR (default: mmdebstrap's, http://deb.debian.org/debian).
-# Needs mmdebstrap (bash scripts/setup.sh installs it under CI=true) and root or user
-# namespaces (mmdebstrap's unshare mode).
+# Needs mmdebstrap (bash scripts/setup.sh installs it under CI=true), and root: as another user
+# it goes through `sudo -n` when that works, else mmdebstrap's unshare mode (user namespaces).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 script="$root/scripts/$(basename "$0")"
@@ -68,11 +68,13 @@ build() {
             --customize-hook='chroot "$1" sh /tmp/customize.sh'
             --customize-hook='rm -f "$1"/tmp/customize.sh')
   fi
+  local as_root=()
+  if [ "$(id -u)" -ne 0 ] && sudo -n true 2>/dev/null; then as_root=(sudo); fi
   tmp="$(mktemp -d)"
   trap 'rm -rf "$tmp"' RETURN
   say "building $image from Debian $suite: $pkgs"
   local started=$SECONDS
-  mmdebstrap --quiet --variant=apt --include="$pkgs" \
+  "${as_root[@]}" mmdebstrap --quiet --variant=apt --include="$pkgs" \
     --aptopt='APT::Install-Recommends "false"' \
     --aptopt='Acquire::Languages "none"' \
     --dpkgopt='path-exclude=/usr/share/doc/*' \
