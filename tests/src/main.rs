@@ -5,10 +5,12 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
 
-use lab::check::{self, BrowserMode, Control, DockerProject, Target};
+use lab::check::format::{self, Format};
+use lab::check::setup::{Flags, LabFile};
+use lab::check::{self, BrowserMode, Control, DockerProject, Edition, Rubric, Setup, Target};
 use lab::control;
 use lab::local::{Kind, LocalOptions, StackState};
 use lab::routes::RouteOptions;
@@ -82,30 +84,56 @@ struct CtlArgs {
 
 #[derive(Args)]
 struct CheckArgs {
-    /// The proxy's web entrypoint (default: the running `lab up`'s, else http://127.0.0.1:8000).
+    /// The student's set-up (host, API prefix, compose services, which one is sticky); default:
+    /// ./lab.toml when it exists. Flags override it.
+    #[arg(long, value_name = "PATH")]
+    config: Option<PathBuf>,
+    /// The proxy's web entrypoint (default: lab.toml's `url`, the running `lab up`'s, the
+    /// published port with --docker, else http://127.0.0.1:8000).
     #[arg(long)]
     url: Option<String>,
-    /// The proxy's API/dashboard entrypoint (default: the running `lab up`'s, else http://127.0.0.1:8080).
+    /// The proxy's API/dashboard entrypoint (default: lab.toml's `api_url`, the running `lab up`'s,
+    /// the published port with --docker, else http://127.0.0.1:8080).
     #[arg(long)]
     api_url: Option<String>,
-    /// The lab's virtual host, sent as Host.
-    #[arg(long, default_value = "demo.res.ch")]
-    host: String,
+    /// The lab's virtual host, sent as Host (default: lab.toml's, else demo.res.ch).
+    #[arg(long)]
+    host: Option<String>,
+    /// The API router's path prefix (default: lab.toml's, else /api/jokes/).
+    #[arg(long)]
+    api_prefix: Option<String>,
+    /// Which lab: 2021 (sticky static site, round-robin API) or 2023 (sticky API, round-robin site).
+    #[arg(long, value_parser = parse_edition)]
+    edition: Option<Edition>,
     /// Only these lab steps (1-9); repeatable.
     #[arg(long)]
     step: Vec<u8>,
     /// A `lab up` stack: stop/start/scale its servers through its run directory.
     #[arg(long, value_name = "RUN_DIR", num_args = 0..=1, default_missing_value = "")]
     local: Option<PathBuf>,
-    /// A Docker compose project: stop/start/scale its containers.
+    /// A Docker compose project: stop/start/scale its containers, and tell its servers apart by
+    /// their network counters (implied when lab.toml names a compose project).
     #[arg(long)]
     docker: bool,
-    /// The compose project (with --docker).
-    #[arg(long, default_value = "servers1", env = "COMPOSE_PROJECT_NAME")]
-    project: String,
-    /// The compose file (with --docker; default: the repository's compose/compose.yaml).
+    /// The compose project (with --docker; default: lab.toml's, else servers1).
+    #[arg(long, env = "COMPOSE_PROJECT_NAME")]
+    project: Option<String>,
+    /// The compose file (with --docker; default: lab.toml's, else the repository's compose/compose.yaml).
     #[arg(long)]
     compose_file: Option<PathBuf>,
+    /// Never use what the servers volunteer (X-Served-By, /whoami) to know who answered: only
+    /// Docker's counters, as for servers that give no help.
+    #[arg(long)]
+    no_shortcuts: bool,
+    /// Output: text (one line per check), json, or junit (XML for GitHub Classroom, GitLab CI).
+    #[arg(long, default_value = "text", value_parser = parse_format)]
+    format: Format,
+    /// Write the json/junit document here instead of standard output (the text lines still print).
+    #[arg(long, value_name = "PATH")]
+    out: Option<PathBuf>,
+    /// Points per check (`[points] check-id = N`; default: the kit's, docs/src/rubric.toml).
+    #[arg(long, value_name = "PATH")]
+    rubric: Option<PathBuf>,
     /// Run the browser checks; a missing Chromium is then a failure (default: when installed).
     #[arg(long, conflicts_with = "no_browser")]
     browser: bool,
@@ -121,6 +149,14 @@ struct CheckArgs {
     /// List the checks and exit.
     #[arg(long)]
     list: bool,
+}
+
+fn parse_edition(s: &str) -> Result<Edition> {
+    Edition::parse(s)
+}
+
+fn parse_format(s: &str) -> Result<Format> {
+    Format::parse(s)
 }
 
 #[tokio::main]
@@ -213,57 +249,100 @@ async fn check_cmd(a: CheckArgs) -> Result<ExitCode> {
         }
         return Ok(ExitCode::SUCCESS);
     }
+    // The set-up: lab.toml (given, or ./lab.toml), then the flags over it.
+    let config = a
+        .config
+        .clone()
+        .or_else(|| Some(PathBuf::from("lab.toml")).filter(|p| p.is_file()));
+    let file = match &config {
+        Some(path) => LabFile::read(path)?,
+        None => LabFile::default(),
+    };
+    let setup = Setup::resolve(
+        &file,
+        &Flags {
+            edition: a.edition,
+            host: a.host.clone(),
+            api_prefix: a.api_prefix.clone(),
+            url: a.url.clone(),
+            api_url: a.api_url.clone(),
+            project: a.project.clone(),
+            compose_file: a.compose_file.clone(),
+        },
+    )?;
+    let rubric = match &a.rubric {
+        Some(path) => Rubric::read(path, &check::ids())?,
+        None => Rubric::default_for(&check::ids()),
+    };
+    let docker = a.docker || (a.local.is_none() && file.compose.project.is_some());
     // Which stack: --docker, --local [dir], or a `lab up` found in the default run directory.
     let local_dir = match &a.local {
         Some(d) if d.as_os_str().is_empty() => Some(control::default_run_dir()),
         Some(d) => Some(d.clone()),
-        None if !a.docker && a.url.is_none() => {
+        None if !docker && setup.url.is_none() => {
             let d = control::default_run_dir();
             (control::send(&d, "status").await.is_ok()).then_some(d)
         }
         None => None,
     };
-    let (control, url, api_url) = if a.docker {
-        let p = DockerProject {
-            project: a.project.clone(),
-            compose_file: a.compose_file.clone(),
-        };
-        let url = match &a.url {
+    let (control, url, api_url) = if docker {
+        let project = setup.project.clone().unwrap_or_else(|| "servers1".into());
+        let p = DockerProject::for_setup(&project, &setup);
+        let url = match &setup.url {
             Some(u) => u.clone(),
-            None => p.published(80).await?,
+            None => p.published(&setup.proxy_service, 80).await?,
         };
-        let api_url = match &a.api_url {
-            Some(u) => u.clone(),
-            None => p.published(8080).await?,
+        let api_url = match &setup.api_url {
+            Some(u) => Some(u.clone()),
+            // Traefik's API is optional: without it, the checks that read it SKIP.
+            None => p.published(&setup.proxy_service, 8080).await.ok(),
         };
-        (Control::Docker(p), Some(url), Some(api_url))
+        (Control::Docker(p), Some(url), api_url)
     } else if let Some(dir) = local_dir {
         let state = StackState::read(&dir)?;
         control::send(&dir, "status").await?;
         (
             Control::Local(dir),
-            Some(a.url.clone().unwrap_or(state.http_url)),
-            Some(a.api_url.clone().unwrap_or(state.api_url)),
+            Some(setup.url.clone().unwrap_or(state.http_url)),
+            Some(setup.api_url.clone().unwrap_or(state.api_url)),
         )
     } else {
-        (Control::None, a.url.clone(), a.api_url.clone())
+        (Control::None, setup.url.clone(), setup.api_url.clone())
     };
     let url = url.unwrap_or_else(|| "http://127.0.0.1:8000".into());
     let api_url = api_url.unwrap_or_else(|| "http://127.0.0.1:8080".into());
-    let target = Target::new(&url, &api_url, &a.host, control)?;
-    for u in [&url, &api_url] {
-        if let Err(e) = reachable(u).await {
-            bail!(
-                "nothing answers on {u} ({e}): start the lab first (`lab up`, or \
-                 scripts/lab-up.sh on Docker), or pass --url / --api-url, --local, --docker"
-            );
-        }
+    let target = Target::new(&url, &api_url, &setup.host, control)?;
+    if let Err(e) = reachable(&url).await {
+        bail!(
+            "nothing answers on {url} ({e}): start the lab first (`lab up`, or \
+             scripts/lab-up.sh on Docker), or pass --url, --local, --docker (or url in lab.toml)"
+        );
     }
-    println!(
-        "checking {url} (Host: {}) and {api_url}; {}",
-        a.host,
-        target.control.describe()
-    );
+    // Progress lines go to stderr when the document goes to stdout.
+    let doc_to_stdout = a.format != Format::Text && a.out.is_none();
+    let say = |line: &str| {
+        if doc_to_stdout {
+            eprintln!("{line}");
+        } else {
+            println!("{line}");
+        }
+    };
+    let api_note = match reachable(&api_url).await {
+        Ok(()) => String::new(),
+        Err(_) => " (nothing answers there: the checks that read the proxy's API will SKIP)".into(),
+    };
+    say(&format!(
+        "checking {url} (Host: {}) and {api_url}{api_note}; {}; edition {}: sticky {}, round robin {}{}",
+        setup.host,
+        target.control.describe(),
+        setup.edition.year(),
+        setup.describe(setup.sticky),
+        setup.describe(setup.round_robin()),
+        config
+            .as_ref()
+            .map(|c| format!("; set-up from {}", c.display()))
+            .unwrap_or_default()
+    ));
     let opts = check::Options {
         steps: a.step,
         browser: if a.no_browser {
@@ -275,10 +354,27 @@ async fn check_cmd(a: CheckArgs) -> Result<ExitCode> {
         },
         screenshots: a.screenshots,
         manage_token: a.manage_token,
+        setup,
+        shortcuts: !a.no_shortcuts,
+        rubric: Some(rubric),
         ..Default::default()
     };
-    let report = check::run(&target, &opts, &mut |r| println!("{}", r.line())).await;
-    println!("{}", report.summary());
+    let report = check::run(&target, &opts, &mut |r| say(&r.line())).await;
+    say(&report.attribution);
+    let document = match a.format {
+        Format::Text => None,
+        Format::Json => Some(format::json(&report)),
+        Format::Junit => Some(format::junit(&report, "lab check")),
+    };
+    match (document, &a.out) {
+        (Some(doc), Some(path)) => {
+            std::fs::write(path, doc).with_context(|| format!("cannot write {}", path.display()))?
+        }
+        (Some(doc), None) => print!("{doc}"),
+        (None, _) => {}
+    }
+    // The summary is the last line, where CI looks for it.
+    say(&format::text_footer(&report));
     Ok(if report.ok() {
         ExitCode::SUCCESS
     } else {

@@ -32,10 +32,7 @@ async fn every_check_passes_against_the_docker_stack() {
     })
     .await
     .expect("the compose stack starts");
-    let control = Control::Docker(DockerProject {
-        project: stack.project.clone(),
-        compose_file: None,
-    });
+    let control = Control::Docker(DockerProject::new(&stack.project, None));
     let target = Target::new(&stack.http_url, &stack.api_url, &stack.host, control).unwrap();
     let opts = check::Options {
         browser: BrowserMode::Auto,

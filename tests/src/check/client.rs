@@ -45,6 +45,16 @@ impl Answer {
             .find(|c| c.name == name)
     }
 
+    /// Every cookie this answer sets, in order.
+    pub fn set_cookies(&self) -> Vec<SetCookie> {
+        self.headers
+            .get_all(SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .filter_map(SetCookie::parse)
+            .collect()
+    }
+
     pub fn content_type(&self) -> &str {
         self.headers
             .get(reqwest::header::CONTENT_TYPE)

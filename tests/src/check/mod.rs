@@ -1,18 +1,30 @@
 //! `lab check`: the lab's demos (LAB.md steps 1 to 9) and the report's tests, run against a
-//! stack and printed one line per check with its evidence, then `N passed, M failed`.
+//! stack and printed one line per check with its evidence, then `points: X/Y` and
+//! `N passed, M failed`.
 //!
-//! The same checks run against the local stack, a Docker compose project, or anything that
-//! answers on loopback; only the checks that stop, start or scale servers need a [`Control`].
+//! The same checks run against the kit's own stack or a student's (their own images, behind
+//! our proxy or Traefik), local, on Docker, or anything that answers on loopback. Which server
+//! answered each request is found by the grader itself ([`attribution`]); the student's set-up
+//! (host, API prefix, services, which one is sticky) comes from `lab.toml` ([`setup`]); only
+//! the checks that stop, start or scale servers need a [`Control`].
 
+pub mod attribution;
 pub mod browser;
 pub mod client;
+pub mod cookie;
+mod diagnose;
+pub mod format;
 mod manage;
+pub mod rubric;
+pub mod setup;
 mod steps;
 pub mod target;
 
 use std::path::PathBuf;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+pub use rubric::Rubric;
+pub use setup::{Edition, Setup};
 pub use target::{Control, DockerProject, Target};
 
 /// The outcome of one check.
@@ -38,10 +50,18 @@ impl Status {
 pub struct CheckResult {
     /// The lab step the check belongs to (LAB.md).
     pub step: u8,
+    /// The check's id (`sticky-sessions`): the rubric's key, `--list`'s name.
     pub name: &'static str,
+    /// What it proves, in a sentence.
+    pub what: &'static str,
     pub status: Status,
     /// What was seen: server ids, cookies, status codes.
     pub evidence: String,
+    /// What the rubric gives it, and what it was worth.
+    pub points: u32,
+    pub max_points: u32,
+    /// How long it took.
+    pub seconds: f64,
 }
 
 impl CheckResult {
@@ -76,6 +96,12 @@ pub struct Options {
     pub check_timeout: Duration,
     /// The management page's token (step 9): with it the check adds, stops and removes a node.
     pub manage_token: Option<String>,
+    /// The student's set-up (lab.toml and flags); the default is the kit's own stack.
+    pub setup: Setup,
+    /// May the grader use what the servers volunteer (`X-Served-By`, `/whoami`) to know who
+    /// answered? Off (`--no-shortcuts`): only what it measures itself.
+    pub shortcuts: bool,
+    pub rubric: Option<Rubric>,
 }
 
 impl Default for Options {
@@ -86,6 +112,9 @@ impl Default for Options {
             screenshots: None,
             check_timeout: Duration::from_secs(120),
             manage_token: None,
+            setup: Setup::default(),
+            shortcuts: true,
+            rubric: None,
         }
     }
 }
@@ -94,9 +123,19 @@ impl Default for Options {
 #[derive(Debug, Clone, Default)]
 pub struct Report {
     pub results: Vec<CheckResult>,
+    /// How the run knew which server answered, and what that cost.
+    pub attribution: String,
 }
 
 impl Report {
+    pub fn points(&self) -> u32 {
+        self.results.iter().map(|r| r.points).sum()
+    }
+
+    pub fn max_points(&self) -> u32 {
+        self.results.iter().map(|r| r.max_points).sum()
+    }
+
     pub fn count(&self, status: Status) -> usize {
         self.results.iter().filter(|r| r.status == status).count()
     }
@@ -129,10 +168,16 @@ impl Report {
 pub async fn run(target: &Target, opts: &Options, each: &mut dyn FnMut(&CheckResult)) -> Report {
     let mut ctx = steps::Ctx::new(target.clone(), opts.clone());
     let mut report = Report::default();
+    let ids: Vec<&str> = steps::CHECKS.iter().map(|c| c.name).collect();
+    let rubric = opts
+        .rubric
+        .clone()
+        .unwrap_or_else(|| Rubric::default_for(&ids));
     for check in steps::CHECKS {
         if !opts.steps.is_empty() && !opts.steps.contains(&check.step) {
             continue;
         }
+        let started = Instant::now();
         let verdict = match tokio::time::timeout(
             opts.check_timeout,
             steps::run_one(check.id, &mut ctx),
@@ -148,19 +193,35 @@ pub async fn run(target: &Target, opts: &Options, each: &mut dyn FnMut(&CheckRes
         let (status, evidence) = match verdict {
             Ok(steps::Outcome::Pass(e)) => (Status::Pass, e),
             Ok(steps::Outcome::Skip(e)) => (Status::Skip, e),
+            // The grader could not tell (who answered, an API that is not published): that
+            // is not the stack's fault.
+            Err(e) if e.downcast_ref::<attribution::Undecidable>().is_some() => {
+                (Status::Skip, format!("{e:#}"))
+            }
             Err(e) => (Status::Fail, format!("{e:#}")),
         };
+        let (points, max_points) = rubric.score(check.name, status);
         let result = CheckResult {
             step: check.step,
             name: check.name,
+            what: check.what,
             status,
             evidence,
+            points,
+            max_points,
+            seconds: started.elapsed().as_secs_f64(),
         };
         each(&result);
         report.results.push(result);
     }
+    report.attribution = ctx.attribution_summary().await;
     ctx.close().await;
     report
+}
+
+/// The checks' ids.
+pub fn ids() -> Vec<&'static str> {
+    steps::CHECKS.iter().map(|c| c.name).collect()
 }
 
 /// The checks' names by step, for `lab check --list` and the book.

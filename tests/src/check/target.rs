@@ -7,6 +7,7 @@ use std::sync::Arc;
 use anyhow::{bail, Context, Result};
 use tokio::sync::Mutex;
 
+use crate::check::attribution::Undecidable;
 use crate::check::client::Client;
 use crate::control;
 use crate::docker;
@@ -30,6 +31,10 @@ pub enum Control {
 pub struct DockerProject {
     pub project: String,
     pub compose_file: Option<PathBuf>,
+    /// The compose services of the static site and of the API (`static`, `dynamic` in the
+    /// kit's compose file; a student's may differ: `lab.toml`'s `[compose]`).
+    pub static_service: String,
+    pub api_service: String,
 }
 
 impl Control {
@@ -77,7 +82,7 @@ impl Control {
             Control::None => None,
             Control::Local(dir) => Some(StackState::read(dir)?.count(kind)),
             Control::InProcess(stack) => Some(stack.lock().await.count(kind)),
-            Control::Docker(p) => Some(p.running(kind).await?.len()),
+            Control::Docker(p) => Some(p.running(p.service(kind)).await?.len()),
         })
     }
 
@@ -94,7 +99,7 @@ impl Control {
                     Kind::Static => Kind::Dynamic,
                     Kind::Dynamic => Kind::Static,
                 };
-                let keep = p.running(other).await?.len();
+                let keep = p.running(p.service(other)).await?.len();
                 let mut args = p.compose_args();
                 args.extend([
                     "up".to_string(),
@@ -104,9 +109,9 @@ impl Control {
                     "--pull".into(),
                     "never".into(),
                     "--scale".into(),
-                    format!("{}={n}", kind.name()),
+                    format!("{}={n}", p.service(kind)),
                     "--scale".into(),
-                    format!("{}={keep}", other.name()),
+                    format!("{}={keep}", p.service(other)),
                 ]);
                 let args: Vec<&str> = args.iter().map(String::as_str).collect();
                 p.docker(&args).await.map(drop)
@@ -116,6 +121,34 @@ impl Control {
 }
 
 impl DockerProject {
+    /// The kit's compose project (services `static` and `dynamic`).
+    pub fn new(project: &str, compose_file: Option<PathBuf>) -> Self {
+        Self {
+            project: project.to_string(),
+            compose_file,
+            static_service: Kind::Static.name().to_string(),
+            api_service: Kind::Dynamic.name().to_string(),
+        }
+    }
+
+    /// A student's project, with the service names of their set-up.
+    pub fn for_setup(project: &str, setup: &crate::check::Setup) -> Self {
+        Self {
+            project: project.to_string(),
+            compose_file: setup.compose_file.clone(),
+            static_service: setup.static_service.clone(),
+            api_service: setup.api_service.clone(),
+        }
+    }
+
+    /// The compose service that plays `kind`.
+    pub fn service(&self, kind: Kind) -> &str {
+        match kind {
+            Kind::Static => &self.static_service,
+            Kind::Dynamic => &self.api_service,
+        }
+    }
+
     /// The compose file: the one given, else the repository's `compose/compose.yaml`.
     pub fn file(&self) -> PathBuf {
         self.compose_file
@@ -144,9 +177,9 @@ impl DockerProject {
     }
 
     /// `http://ADDR` published for the proxy's container `port` (80: web, 8080: API).
-    pub async fn published(&self, port: u16) -> Result<String> {
+    pub async fn published(&self, proxy_service: &str, port: u16) -> Result<String> {
         let mut args = self.compose_args();
-        args.extend(["port".to_string(), "proxy".into(), port.to_string()]);
+        args.extend(["port".to_string(), proxy_service.into(), port.to_string()]);
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let out = self.docker(&args).await.with_context(|| {
             format!(
@@ -158,9 +191,9 @@ impl DockerProject {
     }
 
     /// The running containers of a compose service: (short id, published ports column).
-    pub async fn running(&self, kind: Kind) -> Result<Vec<(String, String)>> {
+    pub async fn running(&self, service: &str) -> Result<Vec<(String, String)>> {
         let project = format!("label=com.docker.compose.project={}", self.project);
-        let service = format!("label=com.docker.compose.service={}", kind.name());
+        let service = format!("label=com.docker.compose.service={service}");
         let out = self
             .docker(&[
                 "ps",
@@ -203,10 +236,43 @@ impl Target {
         })
     }
 
-    /// The proxy's API (`/api/...`) as JSON.
+    /// The proxy's API (`/api/...`) as JSON. Nothing listening there is not the stack's
+    /// fault (Traefik's API is optional): the error is [`Undecidable`], and the check SKIPs.
     pub async fn api(&self, path: &str) -> Result<serde_json::Value> {
-        self.web
-            .get_json(&format!("{}{}", self.api_url, path))
+        let url = format!("{}{}", self.api_url, path);
+        match self.web.get_json(&url).await {
+            Err(e)
+                if e.chain().any(|c| {
+                    c.downcast_ref::<reqwest::Error>()
+                        .is_some_and(|r| r.is_connect() || r.is_timeout())
+                }) =>
+            {
+                Err(Undecidable(format!(
+                    "the proxy's API does not answer at {} ({e:#}): publish it (Traefik:                      --api.insecure=true and port 8080) and give api_url in lab.toml",
+                    self.api_url
+                ))
+                .into())
+            }
+            other => other,
+        }
+    }
+
+    /// Which proxy this is, from its API's `/api/version`: `("Traefik", "2.4.8")`, or ours.
+    pub async fn proxy(&self) -> Option<(String, String)> {
+        let v = self.api("/api/version").await.ok()?;
+        let version = v.get("Version")?.as_str()?.to_string();
+        let codename = v.get("Codename").and_then(|c| c.as_str()).unwrap_or("");
+        Some(if codename == "http-infra-lab" {
+            ("the kit's proxy".to_string(), version)
+        } else {
+            ("Traefik".to_string(), version)
+        })
+    }
+
+    /// Whether the proxy is the kit's own (its management page, its dashboard).
+    pub async fn is_ours(&self) -> bool {
+        self.proxy()
             .await
+            .is_some_and(|(name, _)| name.starts_with("the kit"))
     }
 }
