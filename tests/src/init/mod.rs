@@ -5,48 +5,18 @@
 //! The files are in `templates/`, beside this file, as the students will get them: a teacher
 //! reads (or edits) them there. The 2021 edition is the reference report's lab (sticky static
 //! site, round-robin API); 2023 is the course's 2023-24 statement (sticky API, round-robin site,
-//! HTTPS). The only substitution is the kit's repository URL in the workflow ([`KIT_REPO_PLACEHOLDER`]).
+//! HTTPS). Two things are filled in: the workflow's graded steps, from the rubric
+//! ([`graded_checks`]), and the kit's repository URL, when given ([`KIT_REPO_PLACEHOLDER`]).
 
-use std::fmt;
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
 
 use anyhow::{bail, Context, Result};
+
+use crate::check::{self, Edition};
 
 mod workflow;
 
 pub use workflow::Graded;
-
-/// Which statement of the lab the starter repository follows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Edition {
-    /// The 2021 lab of the reference report: nine steps, sticky static site, round-robin API.
-    #[default]
-    E2021,
-    /// The 2023-24 edition: nginx and a CRUD API, sticky API, round-robin site, HTTPS.
-    E2023,
-}
-
-impl FromStr for Edition {
-    type Err = anyhow::Error;
-
-    fn from_str(s: &str) -> Result<Self> {
-        match s {
-            "2021" => Ok(Edition::E2021),
-            "2023" | "2023-24" | "2024" => Ok(Edition::E2023),
-            _ => bail!("unknown edition `{s}`: 2021 (the reference report's) or 2023 (2023-24)"),
-        }
-    }
-}
-
-impl fmt::Display for Edition {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Edition::E2021 => "2021",
-            Edition::E2023 => "2023",
-        })
-    }
-}
 
 /// The kit's repository in `grade.yml` until the teacher sets it (or passes `--kit-repo`).
 pub const KIT_REPO_PLACEHOLDER: &str = "https://github.com/YOUR-ORG/http-infra-lab";
@@ -136,6 +106,25 @@ pub fn files(opts: &Options) -> Vec<File> {
     ]
 }
 
+/// The checks the workflow grades and their points: those of `rubric` (a rubric file's text,
+/// `[points] check-id = N`), else the kit's rubric (`docs/src/rubric.toml`), in step order.
+pub fn graded_checks(rubric: Option<&str>) -> Result<Vec<Graded>> {
+    let ids = check::ids();
+    let rubric = match rubric {
+        Some(text) => check::Rubric::parse(text, &ids)?,
+        None => check::Rubric::default_for(&ids),
+    };
+    Ok(check::list()
+        .into_iter()
+        .map(|(step, id, _)| Graded {
+            id: id.to_owned(),
+            step,
+            points: rubric.max(id),
+        })
+        .filter(|g| g.points > 0)
+        .collect())
+}
+
 /// Writes the starter repository into `dir` (created when missing) and returns the paths
 /// written. A directory that holds anything is refused unless `force`: a teacher's or a
 /// student's work is never overwritten by mistake.
@@ -177,6 +166,7 @@ mod tests {
     fn opts(edition: Edition) -> Options {
         Options {
             edition,
+            graded: graded_checks(None).unwrap(),
             ..Default::default()
         }
     }
@@ -191,13 +181,14 @@ mod tests {
     }
 
     #[test]
-    fn editions_parse_and_print() {
-        assert_eq!("2021".parse::<Edition>().unwrap(), Edition::E2021);
-        assert_eq!("2023".parse::<Edition>().unwrap(), Edition::E2023);
-        assert_eq!("2023-24".parse::<Edition>().unwrap(), Edition::E2023);
-        let err = "2022".parse::<Edition>().unwrap_err().to_string();
-        assert!(err.contains("2021") && err.contains("2023"), "{err}");
-        assert_eq!(Edition::E2023.to_string(), "2023");
+    fn the_workflows_points_are_the_rubrics() {
+        let kit = graded_checks(None).unwrap();
+        assert_eq!(kit.iter().map(|g| g.points).sum::<u32>(), 100, "{kit:?}");
+        let mine = graded_checks(Some("[points]\nsticky-sessions = 40\nround-robin = 2\n")).unwrap();
+        let ids: Vec<(&str, u32)> = mine.iter().map(|g| (g.id.as_str(), g.points)).collect();
+        assert_eq!(ids, [("round-robin", 2), ("sticky-sessions", 40)]);
+        let err = graded_checks(Some("[points]\nstiky-sessions = 1\n")).unwrap_err();
+        assert!(format!("{err:#}").contains("stiky-sessions"), "{err:#}");
     }
 
     #[test]
@@ -263,14 +254,14 @@ mod tests {
         let f = files(&opts(Edition::E2021));
         let readme = text(&f, "README.md");
         for step in 1..=9 {
-            assert!(readme.contains(&format!("**Step {step}:")), "step {step}");
+            assert!(readme.contains(&format!("**Step {step}")), "step {step}");
         }
         assert!(readme.contains("lab check --docker"));
         assert!(readme.contains("static_cookie"));
         let f = files(&opts(Edition::E2023));
         let readme = text(&f, "README.md");
         for step in 0..=7 {
-            assert!(readme.contains(&format!("**Step {step}:")), "2023 step {step}");
+            assert!(readme.contains(&format!("**Step {step}")), "2023 step {step}");
         }
         assert!(readme.contains("lab check --docker"));
         assert!(readme.contains("api_cookie"));
@@ -281,7 +272,7 @@ mod tests {
         for (edition, steps) in [(Edition::E2021, 1..=9), (Edition::E2023, 1..=7)] {
             let report = text(&files(&opts(edition)), "REPORT.md");
             for step in steps {
-                assert!(report.contains(&format!("## Step {step}:")), "{edition} {step}");
+                assert!(report.contains(&format!("## Step {step}")), "{edition:?} {step}");
             }
             for test in [
                 "### Sticky sessions in real conditions",
@@ -290,38 +281,39 @@ mod tests {
                 "### Dynamic scaling",
                 "### Remarks",
             ] {
-                assert!(report.contains(test), "{edition}: {test}");
+                assert!(report.contains(test), "{edition:?}: {test}");
             }
             for part in ["Commands", "Screenshots", "Observations"] {
-                assert!(report.matches(part).count() >= 10, "{edition}: {part}");
+                assert!(report.matches(part).count() >= 10, "{edition:?}: {part}");
             }
         }
     }
 
-    /// The service names lab.toml gives are the compose skeleton's, and the sticky service is
-    /// the edition's: a student who only fills in the TODOs has a consistent set-up.
+    /// lab.toml is one `lab check` reads (unknown keys would be errors), with the edition's
+    /// sticky service, and the service names it gives are the compose skeleton's: a student who
+    /// only fills in the TODOs has a consistent set-up.
     #[test]
-    fn lab_toml_names_the_compose_skeletons_services() {
-        for (edition, sticky, api) in [
-            (Edition::E2021, "static", "dynamic"),
-            (Edition::E2023, "api", "api"),
+    fn lab_toml_is_read_by_lab_check_and_names_the_compose_skeletons_services() {
+        use crate::check::setup::{Flags, LabFile};
+        use crate::local::Kind;
+        for (edition, sticky, cookie, api) in [
+            (Edition::E2021, Kind::Static, "static_cookie", "dynamic"),
+            (Edition::E2023, Kind::Dynamic, "api_cookie", "api"),
         ] {
             let f = files(&opts(edition));
-            let lab: toml::Table = text(&f, "lab.toml").parse().unwrap();
-            assert_eq!(lab["edition"].as_integer(), Some(edition.to_string().parse().unwrap()));
-            assert_eq!(lab["sticky"]["service"].as_str(), Some(sticky));
-            assert_eq!(lab["compose"]["api_service"].as_str(), Some(api));
+            let lab = LabFile::parse(&text(&f, "lab.toml")).unwrap();
+            let setup = check::Setup::resolve(&lab, &Flags::default()).unwrap();
+            assert_eq!(setup.edition, edition);
+            assert_eq!(setup.sticky, sticky, "{edition:?}");
+            assert_eq!(setup.cookie.as_deref(), Some(cookie));
+            assert_eq!(setup.api_service, api);
             let compose: serde_json::Value =
                 serde_norway::from_str(&text(&f, "compose.yaml")).unwrap();
-            assert_eq!(
-                compose["name"].as_str(),
-                lab["compose"]["project"].as_str()
-            );
-            for key in ["static_service", "api_service", "proxy_service"] {
-                let service = lab["compose"][key].as_str().unwrap();
+            assert_eq!(compose["name"].as_str(), setup.project.as_deref());
+            for service in [&setup.static_service, &setup.api_service, &setup.proxy_service] {
                 assert!(
-                    compose["services"][service].is_object(),
-                    "{edition}: {key} = {service} is not in compose.yaml"
+                    compose["services"][service.as_str()].is_object(),
+                    "{edition:?}: {service} is not in compose.yaml"
                 );
             }
         }
