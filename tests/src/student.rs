@@ -141,12 +141,14 @@ impl StudentStack {
             .unwrap_or_else(|e| format!("(no logs: {e:#})"))
     }
 
-    /// Waits until the proxy (its API at `api_url`, Traefik's shape) routes `statics` servers
-    /// of the service `static_service` and `dynamics` of `dynamic_service`, all UP.
+    /// Waits until the proxy (its API at `api_url`, Traefik's shape) routes, for each
+    /// `(router, n)`, `n` servers behind that router's service, all UP. (With the report's
+    /// labels the API's service has no label of its own: Traefik names it after the compose
+    /// service and project, so it is found through its router.)
     pub async fn wait_routed(
         &self,
         api_url: &str,
-        services: &[(&str, usize)],
+        routers: &[(&str, usize)],
         timeout: Duration,
     ) -> Result<()> {
         let client = docker::client()?;
@@ -154,27 +156,17 @@ impl StudentStack {
         loop {
             let mut last = String::new();
             let mut ready = true;
-            for (service, want) in services {
-                let url = format!("{api_url}/api/http/services/{service}@docker");
-                let seen = match client.get(&url).send().await {
-                    Ok(r) if r.status().is_success() => {
-                        let v: serde_json::Value = r.json().await.unwrap_or_default();
-                        docker::server_statuses(&v)
-                    }
-                    Ok(r) => {
-                        last = format!("{url}: {}", r.status());
+            for (router, want) in routers {
+                match routed_servers(&client, api_url, router).await {
+                    Ok(seen) if seen.len() == *want && seen.iter().all(|(_, st)| st == "UP") => {}
+                    Ok(seen) => {
+                        last = format!("router {router}: servers {seen:?}, want {want} UP");
                         ready = false;
-                        continue;
                     }
                     Err(e) => {
-                        last = format!("{url}: {e}");
+                        last = format!("router {router}: {e:#}");
                         ready = false;
-                        continue;
                     }
-                };
-                if seen.len() != *want || seen.iter().any(|(_, st)| st != "UP") {
-                    last = format!("{service}: {seen:?}");
-                    ready = false;
                 }
             }
             if ready {
@@ -209,6 +201,34 @@ impl Drop for StudentStack {
             }
         }
     }
+}
+
+/// The (url, status) of the servers behind `router`'s service, from the proxy's API.
+async fn routed_servers(
+    client: &reqwest::Client,
+    api_url: &str,
+    router: &str,
+) -> Result<Vec<(String, String)>> {
+    let get = |url: String| async move {
+        let r = client.get(&url).send().await.with_context(|| format!("GET {url}"))?;
+        if !r.status().is_success() {
+            bail!("GET {url}: {}", r.status());
+        }
+        r.json::<serde_json::Value>()
+            .await
+            .with_context(|| format!("GET {url}: not JSON"))
+    };
+    let r = get(format!("{api_url}/api/http/routers/{router}@docker")).await?;
+    let service = r["service"]
+        .as_str()
+        .ok_or_else(|| anyhow!("router {router} has no service: {r}"))?;
+    let service = if service.contains('@') {
+        service.to_owned()
+    } else {
+        format!("{service}@docker")
+    };
+    let s = get(format!("{api_url}/api/http/services/{service}")).await?;
+    Ok(docker::server_statuses(&s))
 }
 
 #[cfg(test)]
