@@ -26,7 +26,10 @@ pub struct StudentImages {
 
 /// The recipes of the report's solution stack.
 pub fn solution_2021_recipes() -> PathBuf {
-    repo_root().join("tests").join("fixtures").join("solution-2021")
+    repo_root()
+        .join("tests")
+        .join("fixtures")
+        .join("solution-2021")
 }
 
 /// Builds (or finds, by the hash of their recipes) the solution's images, once per process.
@@ -62,7 +65,12 @@ fn build_student_images() -> Result<StudentImages> {
             .lines()
             .find_map(|l| l.strip_prefix(recipe)?.strip_prefix(' '))
             .map(str::to_owned)
-            .ok_or_else(|| anyhow!("{} printed no `{recipe} <image>` line: {stdout}", script.display()))
+            .ok_or_else(|| {
+                anyhow!(
+                    "{} printed no `{recipe} <image>` line: {stdout}",
+                    script.display()
+                )
+            })
     };
     let images = StudentImages {
         apache_php: image("apache_php")?,
@@ -210,7 +218,11 @@ async fn routed_servers(
     router: &str,
 ) -> Result<Vec<(String, String)>> {
     let get = |url: String| async move {
-        let r = client.get(&url).send().await.with_context(|| format!("GET {url}"))?;
+        let r = client
+            .get(&url)
+            .send()
+            .await
+            .with_context(|| format!("GET {url}"))?;
         if !r.status().is_success() {
             bail!("GET {url}: {}", r.status());
         }

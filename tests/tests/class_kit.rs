@@ -238,7 +238,14 @@ struct Solution {
 }
 
 const UP: [&str; 8] = [
-    "up", "-d", "--pull", "never", "--scale", "static=4", "--scale", "dynamic=3",
+    "up",
+    "-d",
+    "--pull",
+    "never",
+    "--scale",
+    "static=4",
+    "--scale",
+    "dynamic=3",
 ];
 
 /// `lab init`, the solution filled in, `docker compose up` at the report's scale, and the
@@ -254,29 +261,53 @@ async fn solution(test: &str) -> Option<Solution> {
     ensure_images().expect("the kit's images build");
     let images = student_images().expect("the student images build (needs mmdebstrap)");
     let proxy = docker::images()[0].clone();
-    eprintln!("{test}: images ready after {:.1} s", started.elapsed().as_secs_f64());
+    eprintln!(
+        "{test}: images ready after {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
 
     // The teacher hands out the starter repository.
     let tmp = tempfile::tempdir().unwrap();
     let dir: PathBuf = tmp.path().join("lab-servers1");
     let out = lab(tmp.path(), &["init", "lab-servers1", "--edition", "2021"]);
     assert!(out.status.success(), "lab init failed");
-    for file in ["README.md", "REPORT.md", "compose.yaml", "lab.toml", ".github/workflows/grade.yml"] {
+    for file in [
+        "README.md",
+        "REPORT.md",
+        "compose.yaml",
+        "lab.toml",
+        ".github/workflows/grade.yml",
+    ] {
         assert!(dir.join(file).is_file(), "lab init wrote no {file}");
     }
     let again = lab(tmp.path(), &["init", "lab-servers1"]);
-    assert!(!again.status.success(), "lab init must refuse a non-empty directory");
+    assert!(
+        !again.status.success(),
+        "lab init must refuse a non-empty directory"
+    );
 
     // The student's solution: the report's compose file, run as the report ran it.
-    std::fs::write(dir.join("compose.yaml"), solution_compose(&proxy, &images, true)).unwrap();
+    std::fs::write(
+        dir.join("compose.yaml"),
+        solution_compose(&proxy, &images, true),
+    )
+    .unwrap();
     let stack = StudentStack::new(&dir);
     stack.compose(&UP).expect("docker compose up");
     let api_url = format!("http://{}", stack.published("proxy", 8080).unwrap());
     stack
-        .wait_routed(&api_url, &[("static", 4), ("dynamic", 3)], Duration::from_secs(60))
+        .wait_routed(
+            &api_url,
+            &[("static", 4), ("dynamic", 3)],
+            Duration::from_secs(60),
+        )
         .await
         .expect("the proxy routes the solution");
-    eprintln!("{test}: stack {} up after {:.1} s", stack.project, started.elapsed().as_secs_f64());
+    eprintln!(
+        "{test}: stack {} up after {:.1} s",
+        stack.project,
+        started.elapsed().as_secs_f64()
+    );
     Some(Solution {
         stack,
         dir,
@@ -298,7 +329,10 @@ async fn the_reports_solution_passes_on_servers_that_give_no_help() {
     // Steps 1 to 8: the report's stack has no management UI.
     let graded = Instant::now();
     let (code, text, cases, xml) = grade(&s.dir, &s.stack.project, &[1, 2, 3, 4, 5, 6, 7, 8]);
-    eprintln!("graded the solution in {:.1} s", graded.elapsed().as_secs_f64());
+    eprintln!(
+        "graded the solution in {:.1} s",
+        graded.elapsed().as_secs_f64()
+    );
     capture(
         "solution",
         "lab check --docker --format junit --out lab-check.xml --step 1 --step 2 --step 3 \
@@ -315,7 +349,13 @@ async fn the_reports_solution_passes_on_servers_that_give_no_help() {
         "the report's solution must pass (exit {code:?}): {failed:#?}\n{text}\n--- logs ---\n{}",
         s.stack.logs()
     );
-    for name in ["sticky-sessions", "failover", "round-robin", "scaling", "cookie-scope"] {
+    for name in [
+        "sticky-sessions",
+        "failover",
+        "round-robin",
+        "scaling",
+        "cookie-scope",
+    ] {
         let c = case(&cases, name, &xml);
         assert!(
             c.failure.is_none() && !c.skipped,
@@ -340,10 +380,20 @@ async fn each_broken_variant_fails_with_a_message_a_student_understands() {
     let (dir, stack) = (s.dir.clone(), &s.stack);
 
     // The sticky labels removed: sessions are no longer pinned, the cookie never comes.
-    std::fs::write(dir.join("compose.yaml"), solution_compose(&s.proxy, &s.images, false)).unwrap();
-    stack.compose(&UP).expect("docker compose up without the sticky labels");
+    std::fs::write(
+        dir.join("compose.yaml"),
+        solution_compose(&s.proxy, &s.images, false),
+    )
+    .unwrap();
     stack
-        .wait_routed(&s.api_url, &[("static", 4), ("dynamic", 3)], Duration::from_secs(60))
+        .compose(&UP)
+        .expect("docker compose up without the sticky labels");
+    stack
+        .wait_routed(
+            &s.api_url,
+            &[("static", 4), ("dynamic", 3)],
+            Duration::from_secs(60),
+        )
         .await
         .expect("the proxy routes the stack without sticky labels");
     let (code, text, cases, xml) = grade(&dir, &stack.project, &[7]);

@@ -184,7 +184,8 @@ mod tests {
     fn the_workflows_points_are_the_rubrics() {
         let kit = graded_checks(None).unwrap();
         assert_eq!(kit.iter().map(|g| g.points).sum::<u32>(), 100, "{kit:?}");
-        let mine = graded_checks(Some("[points]\nsticky-sessions = 40\nround-robin = 2\n")).unwrap();
+        let mine =
+            graded_checks(Some("[points]\nsticky-sessions = 40\nround-robin = 2\n")).unwrap();
         let ids: Vec<(&str, u32)> = mine.iter().map(|g| (g.id.as_str(), g.points)).collect();
         assert_eq!(ids, [("round-robin", 2), ("sticky-sessions", 40)]);
         let err = graded_checks(Some("[points]\nstiky-sessions = 1\n")).unwrap_err();
@@ -219,7 +220,10 @@ mod tests {
         let err = write(tmp.path(), &opts(Edition::E2021))
             .unwrap_err()
             .to_string();
-        assert!(err.contains("not empty") && err.contains("--force"), "{err}");
+        assert!(
+            err.contains("not empty") && err.contains("--force"),
+            "{err}"
+        );
         assert_eq!(
             std::fs::read_to_string(tmp.path().join("README.md")).unwrap(),
             "mine",
@@ -261,7 +265,10 @@ mod tests {
         let f = files(&opts(Edition::E2023));
         let readme = text(&f, "README.md");
         for step in 0..=7 {
-            assert!(readme.contains(&format!("**Step {step}")), "2023 step {step}");
+            assert!(
+                readme.contains(&format!("**Step {step}")),
+                "2023 step {step}"
+            );
         }
         assert!(readme.contains("lab check --docker"));
         assert!(readme.contains("api_cookie"));
@@ -272,7 +279,10 @@ mod tests {
         for (edition, steps) in [(Edition::E2021, 1..=9), (Edition::E2023, 1..=7)] {
             let report = text(&files(&opts(edition)), "REPORT.md");
             for step in steps {
-                assert!(report.contains(&format!("## Step {step}")), "{edition:?} {step}");
+                assert!(
+                    report.contains(&format!("## Step {step}")),
+                    "{edition:?} {step}"
+                );
             }
             for test in [
                 "### Sticky sessions in real conditions",
@@ -310,7 +320,11 @@ mod tests {
             let compose: serde_json::Value =
                 serde_norway::from_str(&text(&f, "compose.yaml")).unwrap();
             assert_eq!(compose["name"].as_str(), setup.project.as_deref());
-            for service in [&setup.static_service, &setup.api_service, &setup.proxy_service] {
+            for service in [
+                &setup.static_service,
+                &setup.api_service,
+                &setup.proxy_service,
+            ] {
                 assert!(
                     compose["services"][service.as_str()].is_object(),
                     "{edition:?}: {service} is not in compose.yaml"
@@ -333,9 +347,9 @@ mod tests {
         let graders: Vec<&serde_json::Value> = steps
             .iter()
             .filter(|s| {
-                s["uses"]
-                    .as_str()
-                    .is_some_and(|u| u.starts_with("classroom-resources/autograding-command-grader"))
+                s["uses"].as_str().is_some_and(|u| {
+                    u.starts_with("classroom-resources/autograding-command-grader")
+                })
             })
             .collect();
         assert!(graders.len() >= 5, "{} graded parts", graders.len());
@@ -362,7 +376,10 @@ mod tests {
                 Some(format!("${{{{steps.{id}.outputs.result}}}}").as_str()),
                 "{var}"
             );
-            assert!(g["with"]["max-score"].as_u64().is_some_and(|p| p > 0), "{id}");
+            assert!(
+                g["with"]["max-score"].as_u64().is_some_and(|p| p > 0),
+                "{id}"
+            );
         }
         let with_repo = files(&Options {
             kit_repo: Some("https://example.org/kit".into()),

@@ -86,14 +86,14 @@ mod tests {
         let steps = wf["jobs"]["grade"]["steps"].as_array().unwrap();
         let ids: Vec<&str> = steps.iter().filter_map(|s| s["id"].as_str()).collect();
         assert_eq!(ids, ["kit", "static-site", "sticky-sessions"]);
-        let sticky = steps
-            .iter()
-            .find(|s| s["id"] == "sticky-sessions")
-            .unwrap();
+        let sticky = steps.iter().find(|s| s["id"] == "sticky-sessions").unwrap();
         assert_eq!(sticky["with"]["max-score"], 10);
         assert_eq!(sticky["name"], "step 7: sticky-sessions (10 points)");
         let command = sticky["with"]["command"].as_str().unwrap();
-        assert!(command.starts_with("jq -e -r --arg id sticky-sessions '"), "{command}");
+        assert!(
+            command.starts_with("jq -e -r --arg id sticky-sessions '"),
+            "{command}"
+        );
         assert!(!command.contains('\n'), "one shell line: {command}");
         let reporter = steps.last().unwrap();
         assert_eq!(reporter["with"]["runners"], "static-site,sticky-sessions");
