@@ -19,6 +19,7 @@ use http_body_util::{BodyExt, Either, Full, Limited};
 use hyper::body::{Body as _, Incoming};
 use hyper_util::rt::TokioIo;
 
+use crate::api::metrics::Protocol;
 use crate::balance::{sticky, Balancer, Pick};
 use crate::cli::IpNet;
 use crate::config::rule::RequestInfo;
@@ -209,11 +210,21 @@ pub struct Outcome<'a> {
     pub host: &'a str,
     pub method: &'a Method,
     pub path: &'a str,
+    /// The entrypoint the request came in on.
+    pub entrypoint: &'a str,
     pub router: &'a str,
     pub service: &'a str,
     pub server: &'a str,
     pub status: StatusCode,
     pub duration: Duration,
+    /// Traefik's `protocol` label (plain HTTP when metrics are off: only they read it).
+    pub protocol: Protocol,
+    /// Tries after the first one.
+    pub retries: u32,
+    /// Body sizes as their `Content-Length` declares them (0 without one: a chunked body, or
+    /// one that ends with the connection).
+    pub request_bytes: u64,
+    pub response_bytes: u64,
 }
 
 /// Handles one request from a client.
@@ -229,6 +240,11 @@ pub async fn handle(
     }
     let snap = rt.snapshot.load_full();
     let client_ip = peer.addr.ip();
+    let protocol = if rt.metrics.is_some() {
+        Protocol::of_headers(req.headers())
+    } else {
+        Protocol::Http
+    };
     // A HeaderValue clone shares its bytes: no copy of the host.
     let host_value: Option<HeaderValue> = req.headers().get(header::HOST).cloned();
     let authority = match &host_value {
@@ -260,11 +276,16 @@ pub async fn handle(
             host,
             method: req.method(),
             path: req.uri().path(),
+            entrypoint: &ep.name,
             router: "",
             service: "",
             server: "",
             status: resp.status(),
             duration: start.elapsed(),
+            protocol,
+            retries: 0,
+            request_bytes: req.body().size_hint().exact().unwrap_or(0),
+            response_bytes: resp.body().size_hint().exact().unwrap_or(0),
         });
         return Ok(resp);
     };
@@ -311,6 +332,7 @@ pub async fn handle(
         parts.headers.remove(header::HOST);
     }
 
+    let request_bytes = body.size_hint().exact().unwrap_or(0);
     let mut replay = if body.is_end_stream() {
         Replay::Empty
     } else {
@@ -451,11 +473,16 @@ pub async fn handle(
         host,
         method: &parts.method,
         path: &log_path,
+        entrypoint: &ep.name,
         router: &route.name,
         service: &balancer.name,
         server: server_url,
         status: resp.status(),
         duration: start.elapsed(),
+        protocol,
+        retries: tries.retries(),
+        request_bytes,
+        response_bytes: resp.body().size_hint().exact().unwrap_or(0),
     });
     Ok(resp)
 }

@@ -17,6 +17,7 @@ use tokio::sync::watch;
 use super::head::{self, Forward};
 use super::request::{self, Info};
 use super::response::{self, Framing};
+use crate::api::metrics::Protocol;
 use crate::balance::{sticky, Pick, ServerState};
 use crate::config::rule::RequestInfo;
 use crate::entrypoint::MAX_BUF;
@@ -166,25 +167,32 @@ async fn exchange(
         host: info.host,
         method: &info.method,
         path: info.path,
+        entrypoint: &c.ep.name,
         router: "",
         service: "",
         server: "",
         status: StatusCode::NOT_FOUND,
         duration: Duration::ZERO,
+        // Upgrades go to hyper: only the `Accept` and `Content-Type` rules apply here.
+        protocol: if rt.metrics.is_some() {
+            Protocol::of(None, None, info.accept, info.content_type)
+        } else {
+            Protocol::Http
+        },
+        retries: 0,
+        // The fast path takes no request body.
+        request_bytes: 0,
+        response_bytes: 0,
     };
     let Some(route) = snap
         .routes
         .iter()
         .find(|r| r.serves(&c.ep.name) && r.rule.matches(&ri))
     else {
-        head::write_text(
-            out,
-            StatusCode::NOT_FOUND,
-            "404 page not found\n",
-            info.close,
-            head_request,
-        );
+        let body = "404 page not found\n";
+        head::write_text(out, StatusCode::NOT_FOUND, body, info.close, head_request);
         outcome.duration = start.elapsed();
+        outcome.response_bytes = body.len() as u64;
         rt.record(&outcome);
         return write_client(client, out, info.close).await;
     };
@@ -318,11 +326,13 @@ async fn exchange(
     if let Some(p) = last {
         outcome.server = &balancer.servers[p.index()].url;
     }
+    outcome.retries = tries.retries();
 
     let Some(((conn, head_len, rinfo, close), pick)) = sent else {
         let (status, body) = tries.answer(balancer);
         head::write_text(out, status, body, info.close, head_request);
         outcome.status = status;
+        outcome.response_bytes = body.len() as u64;
         outcome.duration = start.elapsed();
         rt.record(&outcome);
         return write_client(client, out, info.close).await;
@@ -330,6 +340,9 @@ async fn exchange(
     // As on the hyper path: the duration is until the response head.
     outcome.status = StatusCode::from_u16(rinfo.status).unwrap_or(StatusCode::BAD_GATEWAY);
     outcome.duration = start.elapsed();
+    if let Framing::Length(n) = rinfo.framing {
+        outcome.response_bytes = n;
+    }
 
     let relayed = relay(conn, head_len, rinfo, &mut ubuf, out, client).await;
     rt.record(&outcome);
