@@ -42,7 +42,7 @@ enum Cmd {
     /// Stop a running `lab up`.
     Down(CtlArgs),
     /// Check a running stack against the lab's steps and the report's tests.
-    Check(CheckArgs),
+    Check(Box<CheckArgs>),
     /// Write the starter repository a teacher hands out: tasks, report template, skeletons,
     /// lab.toml and a GitHub Classroom workflow that grades every push.
     Init(InitArgs),
@@ -254,7 +254,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         Cmd::Restart(a) => ctl("restart", a).await,
         Cmd::Status(a) => ctl("status", a).await,
         Cmd::Down(a) => ctl("quit", a).await,
-        Cmd::Check(a) => check_cmd(a).await,
+        Cmd::Check(a) => check_cmd(*a).await,
         Cmd::Init(a) => init_cmd(a),
     }
 }

@@ -76,7 +76,7 @@ pub fn decide(before: &[Sample], after: &[Sample], body_len: u64) -> Decision {
         .filter(|(_, d)| **d >= need)
         .map(|(n, d)| (n, *d))
         .collect();
-    big.sort_by(|a, b| b.1.cmp(&a.1));
+    big.sort_by_key(|b| std::cmp::Reverse(b.1));
     let winner = match big.as_slice() {
         [] => return Decision::Nobody { deltas },
         [one] => Some(one.0.clone()),
