@@ -345,12 +345,24 @@ async fn check_cmd(a: CheckArgs) -> Result<ExitCode> {
         }
         None => None,
     };
+    // Why nothing can be checked, if so: then every check FAILs with that reason, so CI
+    // still gets its report.
+    let mut down: Option<String> = None;
     let (control, url, api_url) = if docker {
         let project = setup.project.clone().unwrap_or_else(|| "servers1".into());
         let p = DockerProject::for_setup(&project, &setup);
         let url = match &setup.url {
             Some(u) => u.clone(),
-            None => p.published(&setup.proxy_service, 80).await?,
+            None => match p.published(&setup.proxy_service, 80).await {
+                Ok(u) => u,
+                Err(e) => {
+                    down = Some(format!(
+                        "the stack is not running: {e:#}. {}",
+                        check::stack_state(&p, &setup).await
+                    ));
+                    "http://127.0.0.1:80".into()
+                }
+            },
         };
         let api_url = match &setup.api_url {
             Some(u) => Some(u.clone()),
@@ -372,11 +384,18 @@ async fn check_cmd(a: CheckArgs) -> Result<ExitCode> {
     let url = url.unwrap_or_else(|| "http://127.0.0.1:8000".into());
     let api_url = api_url.unwrap_or_else(|| "http://127.0.0.1:8080".into());
     let target = Target::new(&url, &api_url, &setup.host, control)?;
-    if let Err(e) = reachable(&url).await {
-        bail!(
-            "nothing answers on {url} ({e}): start the lab first (`lab up`, or \
-             scripts/lab-up.sh on Docker), or pass --url, --local, --docker (or url in lab.toml)"
-        );
+    if down.is_none() {
+        if let Err(e) = reachable(&url).await {
+            let state = match &target.control {
+                Control::Docker(p) => format!(" {}", check::stack_state(p, &setup).await),
+                _ => String::new(),
+            };
+            down = Some(format!(
+                "nothing answers on {url} ({e}): start the lab first (`lab up`, or \
+                 scripts/lab-up.sh on Docker), or pass --url, --local, --docker (or url in \
+                 lab.toml).{state}"
+            ));
+        }
     }
     // Progress lines go to stderr when the document goes to stdout.
     let doc_to_stdout = a.format != Format::Text && a.out.is_none();
@@ -419,7 +438,14 @@ async fn check_cmd(a: CheckArgs) -> Result<ExitCode> {
         rubric: Some(rubric),
         ..Default::default()
     };
-    let report = check::run(&target, &opts, &mut |r| say(&r.line())).await;
+    let report = match &down {
+        None => check::run(&target, &opts, &mut |r| say(&r.line())).await,
+        Some(why) => {
+            let report = check::fail_all(&opts, why);
+            report.results.iter().for_each(|r| say(&r.line()));
+            report
+        }
+    };
     say(&report.attribution);
     let document = match a.format {
         Format::Text => None,

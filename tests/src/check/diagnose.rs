@@ -11,7 +11,7 @@
 
 use serde_json::Value;
 
-use super::target::Target;
+use super::target::{DockerProject, Target};
 use super::Setup;
 
 /// The proxy's own words about what is wrong, one line per problem.
@@ -101,6 +101,38 @@ pub fn containers(lines: &str, services: &[&str]) -> Vec<String> {
     out
 }
 
+/// What `docker ps -a` says about the project's proxy, static and API services.
+pub async fn stack_state(p: &DockerProject, setup: &Setup) -> String {
+    let project = format!("label=com.docker.compose.project={}", p.project);
+    match p
+        .docker(&[
+            "ps",
+            "-a",
+            "--filter",
+            &project,
+            "--format",
+            "{{.Label \"com.docker.compose.service\"}}\t{{.Names}}\t{{.State}}\t{{.Status}}",
+        ])
+        .await
+    {
+        Ok(lines) if lines.trim().is_empty() => format!(
+            "compose project `{}` has no container at all: is the stack up \
+             (`docker compose -p {} up -d`)?",
+            p.project, p.project
+        ),
+        Ok(lines) => containers(
+            &lines,
+            &[
+                &setup.proxy_service,
+                &setup.static_service,
+                &setup.api_service,
+            ],
+        )
+        .join("; "),
+        Err(e) => format!("docker ps failed: {e:#}"),
+    }
+}
+
 /// Everything known about why `GET path` answered `status`, as one sentence to append.
 pub async fn why(t: &Target, setup: &Setup, path: &str, status: u16) -> String {
     let mut parts = Vec::new();
@@ -136,36 +168,7 @@ pub async fn why(t: &Target, setup: &Setup, path: &str, status: u16) -> String {
         )),
     }
     if let super::Control::Docker(p) = &t.control {
-        let project = format!("label=com.docker.compose.project={}", p.project);
-        match p
-            .docker(&[
-                "ps",
-                "-a",
-                "--filter",
-                &project,
-                "--format",
-                "{{.Label \"com.docker.compose.service\"}}\t{{.Names}}\t{{.State}}\t{{.Status}}",
-            ])
-            .await
-        {
-            Ok(lines) if lines.trim().is_empty() => parts.push(format!(
-                "compose project `{}` has no container at all: is the stack up \
-                 (`docker compose -p {} up -d`)?",
-                p.project, p.project
-            )),
-            Ok(lines) => parts.push(
-                containers(
-                    &lines,
-                    &[
-                        &setup.proxy_service,
-                        &setup.static_service,
-                        &setup.api_service,
-                    ],
-                )
-                .join("; "),
-            ),
-            Err(e) => parts.push(format!("docker ps failed: {e:#}")),
-        }
+        parts.push(stack_state(p, setup).await);
     }
     let hint = match status {
         404 => "404 from the proxy: no router matched Host and path",

@@ -219,6 +219,39 @@ pub async fn run(target: &Target, opts: &Options, each: &mut dyn FnMut(&CheckRes
     report
 }
 
+/// A run where nothing could be checked (the stack does not answer): every selected check
+/// FAILs with `why`, so CI still gets a report with the points at 0 and the reason.
+pub fn fail_all(opts: &Options, why: &str) -> Report {
+    let ids = ids();
+    let rubric = opts
+        .rubric
+        .clone()
+        .unwrap_or_else(|| Rubric::default_for(&ids));
+    let results = steps::CHECKS
+        .iter()
+        .filter(|c| opts.steps.is_empty() || opts.steps.contains(&c.step))
+        .map(|c| CheckResult {
+            step: c.step,
+            name: c.name,
+            what: c.what,
+            status: Status::Fail,
+            evidence: why.to_string(),
+            points: 0,
+            max_points: rubric.max(c.name),
+            seconds: 0.0,
+        })
+        .collect();
+    Report {
+        results,
+        attribution: "attribution: nothing was sent".into(),
+    }
+}
+
+/// What Docker says about a compose project's services, for a stack that does not answer.
+pub async fn stack_state(p: &DockerProject, setup: &Setup) -> String {
+    diagnose::stack_state(p, setup).await
+}
+
 /// The checks' ids.
 pub fn ids() -> Vec<&'static str> {
     steps::CHECKS.iter().map(|c| c.name).collect()

@@ -137,11 +137,17 @@ impl Ctx {
     pub async fn attribution_summary(&self) -> String {
         match self.probe.attr.chosen() {
             None => "attribution: not needed by the checks that ran".into(),
-            Some(m) => format!(
-                "attribution: {}; {}",
-                m.describe(),
-                self.probe.attr.cost().describe()
-            ),
+            Some(m) => {
+                let source = match m {
+                    Mode::Counters => format!(", {}", self.probe.attr.source()),
+                    _ => String::new(),
+                };
+                format!(
+                    "attribution: {}{source}; {}",
+                    m.describe(),
+                    self.probe.attr.cost().describe()
+                )
+            }
         }
     }
 

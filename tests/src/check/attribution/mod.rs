@@ -191,6 +191,14 @@ impl Attributor {
         self.cost.lock().expect("not poisoned").clone()
     }
 
+    /// Where the counters were read, if they were.
+    pub fn source(&self) -> String {
+        self.counters
+            .as_ref()
+            .map(|c| c.source())
+            .unwrap_or_default()
+    }
+
     /// The mode, chosen on first use: the header if every probed path has it (and shortcuts
     /// are on), else the counters, else none.
     pub async fn mode(&self, web: &Client) -> Mode {
@@ -323,5 +331,94 @@ impl Probe {
         extra: &[(&str, &str)],
     ) -> Result<Seen> {
         self.attr.get(&self.web, path, cookie, extra).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// A server that answers every request with `body`, and `X-Served-By: s1` if `header`.
+    async fn server(body: &'static str, header: bool) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            loop {
+                let Ok((mut conn, _)) = listener.accept().await else {
+                    return;
+                };
+                tokio::spawn(async move {
+                    let mut buf = [0u8; 4096];
+                    let _ = conn.read(&mut buf).await;
+                    let extra = if header { "X-Served-By: s1\r\n" } else { "" };
+                    let resp = format!(
+                        "HTTP/1.1 200 OK\r\n{extra}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                        body.len()
+                    );
+                    let _ = conn.write_all(resp.as_bytes()).await;
+                });
+            }
+        });
+        format!("http://{addr}")
+    }
+
+    /// Counters that grow `static-2`'s by 500 bytes between each pair of readings.
+    struct Scripted(AtomicUsize);
+
+    impl Counters for Scripted {
+        fn sample(&self) -> Pin<Box<dyn Future<Output = Result<Vec<Sample>>> + Send + '_>> {
+            let n = self.0.fetch_add(1, Ordering::SeqCst) as u64;
+            Box::pin(async move {
+                let s = |name: &str, tx| Sample {
+                    name: name.into(),
+                    service: "static".into(),
+                    tx,
+                    rx: 0,
+                };
+                Ok(vec![s("static-1", 100), s("static-2", 1000 + 500 * n)])
+            })
+        }
+    }
+
+    use std::future::Future;
+    use std::pin::Pin;
+
+    #[tokio::test]
+    async fn counters_attribute_when_there_is_no_header() {
+        let web = Client::new(&server("hello, world", false).await, "demo.res.ch").unwrap();
+        let attr = Attributor::new(false, Ok(Arc::new(Scripted(AtomicUsize::new(0)))), &["/"]);
+        let seen = attr.get(&web, "/", None, &[]).await.unwrap();
+        let who = seen.who.unwrap();
+        assert_eq!(who.server, "static-2");
+        assert_eq!(who.how, How::Counters(500));
+        assert_eq!(attr.chosen(), Some(Mode::Counters));
+        let cost = attr.cost();
+        assert_eq!((cost.requests, cost.undecided), (1, 0));
+        assert!(cost.samples >= 2, "a reading before and after");
+    }
+
+    #[tokio::test]
+    async fn the_header_is_a_shortcut_only_when_allowed() {
+        let url = server("hello", true).await;
+        let web = Client::new(&url, "demo.res.ch").unwrap();
+        let with = Attributor::new(true, Ok(Arc::new(Scripted(AtomicUsize::new(0)))), &["/"]);
+        let seen = with.get(&web, "/", None, &[]).await.unwrap();
+        assert_eq!(seen.who.unwrap().how, How::Header);
+        assert_eq!(with.cost().samples, 0, "no counter reading with the header");
+        let without = Attributor::new(false, Ok(Arc::new(Scripted(AtomicUsize::new(0)))), &["/"]);
+        let seen = without.get(&web, "/", None, &[]).await.unwrap();
+        assert!(matches!(seen.who.unwrap().how, How::Counters(_)));
+    }
+
+    #[tokio::test]
+    async fn no_header_and_no_counters_is_undecidable() {
+        let web = Client::new(&server("x", false).await, "demo.res.ch").unwrap();
+        let attr = Attributor::new(true, Err("not a Docker stack".into()), &["/"]);
+        let seen = attr.get(&web, "/", None, &[]).await.unwrap();
+        let e = seen.server().unwrap_err();
+        assert!(e.downcast_ref::<Undecidable>().is_some());
+        assert!(e.to_string().contains("not a Docker stack"), "{e}");
     }
 }
