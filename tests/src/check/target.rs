@@ -181,12 +181,17 @@ impl DockerProject {
         let mut args = self.compose_args();
         args.extend(["port".to_string(), proxy_service.into(), port.to_string()]);
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let out = self.docker(&args).await.with_context(|| {
+        let not_running = || {
             format!(
                 "no running proxy in compose project {}: start it (README) or pass --url/--api-url",
                 self.project
             )
-        })?;
+        };
+        let out = self.docker(&args).await.with_context(not_running)?;
+        // Compose prints nothing, successfully, for a project without containers.
+        if out.trim().is_empty() {
+            bail!(not_running());
+        }
         Ok(format!("http://{}", out.trim()))
     }
 
