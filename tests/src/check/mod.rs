@@ -17,6 +17,7 @@ pub mod format;
 mod manage;
 pub mod rubric;
 pub mod setup;
+mod static_config;
 mod steps;
 pub mod target;
 

@@ -32,6 +32,7 @@ pub enum Id {
     JokesJson,
     Routing,
     EntryPoint,
+    StaticConfig,
     Ajax,
     BrowserAjax,
     Discovery,
@@ -70,6 +71,7 @@ pub const CHECKS: &[Check] = &[
     check(2, "jokes-json", "the API answers 200 with JSON through the proxy", Id::JokesJson),
     check(3, "routing", "`/` goes to the static servers, the API prefix to the API servers (prefix stripped), other hosts 404", Id::Routing),
     check(3, "proxy-only-entry", "the backends publish no port: the proxy is the only way in", Id::EntryPoint),
+    check(3, "static-config", "the routes come from a file of written addresses (file provider), each still a running server's", Id::StaticConfig),
     check(4, "ajax-same-origin", "the page's script calls the API on its own origin, which the proxy routes", Id::Ajax),
     check(4, "browser-ajax", "in Chromium, the AJAX area updates and the API servers cycle", Id::BrowserAjax),
     check(5, "discovery", "the proxy's API lists the services and their servers, all UP", Id::Discovery),
@@ -216,6 +218,7 @@ pub async fn run_one(id: Id, ctx: &mut Ctx) -> Result<Outcome> {
         Id::JokesJson => site::jokes_json(ctx).await,
         Id::Routing => site::routing(ctx).await,
         Id::EntryPoint => site::entry_point(ctx).await,
+        Id::StaticConfig => super::static_config::check(&ctx.t).await,
         Id::Ajax => site::ajax(ctx).await,
         Id::BrowserAjax => {
             if let Some(why) = ctx.browser_unfit(false).await {
