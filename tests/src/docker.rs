@@ -751,7 +751,7 @@ fn container_info(c: &Value) -> ContainerInfo {
     }
 }
 
-fn fresh_project() -> String {
+pub fn fresh_project() -> String {
     static N: AtomicUsize = AtomicUsize::new(0);
     let t = SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -765,7 +765,7 @@ fn fresh_project() -> String {
 }
 
 /// Removes the containers and networks of a project, whatever state they are in.
-fn remove_project(project: &str) {
+pub fn remove_project(project: &str) {
     let filter = format!("label=com.docker.compose.project={project}");
     if let Ok(ids) = docker(&["ps", "-aq", "--filter", &filter]) {
         let ids: Vec<&str> = ids.split_whitespace().collect();

@@ -1,14 +1,17 @@
 //! The lab's command line and test harness: start the whole lab on loopback without Docker
 //! ([`local::LocalStack`], `lab up`), drive it while it runs ([`control`]), and check a running
 //! stack against the lab's steps and the reference report's tests ([`check`], `lab check`),
-//! in plain HTTP and in a real browser.
+//! in plain HTTP and in a real browser; and write the starter repository a teacher hands out
+//! ([`init`], `lab init`).
 
 pub mod bins;
 pub mod check;
 pub mod child;
 pub mod control;
 pub mod docker;
+pub mod init;
 pub mod local;
 pub mod routes;
 pub mod swarm;
+pub mod student;
 pub mod up;

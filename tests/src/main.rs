@@ -1,6 +1,7 @@
 //! `lab`: run the HTTP infrastructure lab without Docker (`lab up`), drive it (`lab scale`,
 //! `lab kill`, `lab status`, `lab down`), and check a stack against the lab's steps and the
-//! report's tests (`lab check`). The work is in the library; this file only reads flags.
+//! report's tests (`lab check`), and write the starter repository a teacher hands out
+//! (`lab init`). The work is in the library; this file only reads flags.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -42,6 +43,29 @@ enum Cmd {
     Down(CtlArgs),
     /// Check a running stack against the lab's steps and the report's tests.
     Check(Box<CheckArgs>),
+    /// Write the starter repository a teacher hands out: tasks, report template, skeletons,
+    /// lab.toml and a GitHub Classroom workflow that grades every push.
+    Init(InitArgs),
+}
+
+#[derive(Args)]
+struct InitArgs {
+    /// Where to write it (created if missing; must be empty unless --force).
+    dir: PathBuf,
+    /// Which statement: 2021 (the reference report's: sticky site, round-robin API) or 2023
+    /// (the 2023-24 edition: sticky API, round-robin site, HTTPS).
+    #[arg(long, default_value = "2021", value_parser = parse_edition)]
+    edition: Edition,
+    /// The kit's repository, for the workflow's `cargo install --git` (default: a placeholder
+    /// the teacher sets once in .github/workflows/grade.yml).
+    #[arg(long, value_name = "URL")]
+    kit_repo: Option<String>,
+    /// Points per check for the workflow's graded steps (default: the kit's rubric).
+    #[arg(long, value_name = "PATH")]
+    rubric: Option<PathBuf>,
+    /// Write into a directory that is not empty (the starter's files are replaced, others kept).
+    #[arg(long)]
+    force: bool,
 }
 
 #[derive(Args)]
@@ -238,7 +262,43 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         Cmd::Status(a) => ctl("status", a).await,
         Cmd::Down(a) => ctl("quit", a).await,
         Cmd::Check(a) => check_cmd(*a).await,
+        Cmd::Init(a) => init_cmd(a),
     }
+}
+
+fn init_cmd(a: InitArgs) -> Result<ExitCode> {
+    let rubric = a
+        .rubric
+        .as_deref()
+        .map(std::fs::read_to_string)
+        .transpose()
+        .map_err(|e| anyhow::anyhow!("cannot read the rubric: {e}"))?;
+    let opts = lab::init::Options {
+        edition: a.edition,
+        kit_repo: a.kit_repo,
+        force: a.force,
+        graded: lab::init::graded_checks(rubric.as_deref())?,
+    };
+    let written = lab::init::write(&a.dir, &opts)?;
+    for path in &written {
+        println!("wrote {}", path.display());
+    }
+    let placeholder = if opts.kit_repo.is_none() {
+        format!(
+            "\nTeacher: set LAB_KIT_REPO in .github/workflows/grade.yml (now {}) to the kit's \
+             repository, or run lab init again with --kit-repo URL --force.",
+            lab::init::KIT_REPO_PLACEHOLDER
+        )
+    } else {
+        String::new()
+    };
+    println!(
+        "\nThe starter repository for the {} lab is in {}. Students: read README.md, then \
+         `lab check --docker` there.{placeholder}",
+        opts.edition.year(),
+        a.dir.display()
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn ctl(verb: &str, a: CtlArgs) -> Result<ExitCode> {

@@ -189,13 +189,18 @@ impl DockerProject {
         let mut args = self.compose_args();
         args.extend(["port".to_string(), proxy_service.into(), port.to_string()]);
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let out = self.docker(&args).await.with_context(|| {
+        let not_running = || {
             format!(
                 "no running proxy in compose project {}: start it (README) or pass --url/--api-url",
                 self.project
             )
-        })?;
-        if out.trim().is_empty() || out.trim().ends_with(":0") {
+        };
+        let out = self.docker(&args).await.with_context(not_running)?;
+        // Compose prints nothing, successfully, for a project without containers.
+        if out.trim().is_empty() {
+            bail!(not_running());
+        }
+        if out.trim().ends_with(":0") {
             bail!(
                 "compose project {} publishes no port {port} for service `{proxy_service}`: is \
                  the stack up?",
