@@ -12,6 +12,6 @@ pub mod docker;
 pub mod init;
 pub mod local;
 pub mod routes;
-pub mod swarm;
 pub mod student;
+pub mod swarm;
 pub mod up;
