@@ -5,6 +5,7 @@
 //! ([`bind`]), prints one line per entrypoint, and calls [`run`]. Tests call [`bind`] and
 //! [`run`] in-process with port-0 addresses, their own provider channels and shutdown future.
 
+pub mod answer;
 pub mod api;
 pub mod balance;
 pub mod cli;
@@ -14,6 +15,9 @@ pub mod failover;
 pub mod framing;
 pub mod h1;
 pub mod middleware;
+pub mod observe;
+pub mod parse;
+pub mod pipeline;
 pub mod provider;
 pub mod proxy;
 pub mod runtime;

@@ -173,11 +173,6 @@ impl<C: Reusable> Pool<C> {
         }
         dropped
     }
-
-    /// Idle connections right now (for tests and the API).
-    pub fn idle(&self) -> usize {
-        (0..SLOTS).map(|s| self.lock(s).len()).sum()
-    }
 }
 
 /// Why a request got no response.

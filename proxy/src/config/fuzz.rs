@@ -15,7 +15,7 @@ use std::sync::Arc;
 use super::labels;
 use super::merge::merge;
 use super::model::{ProviderConfig, Server, StickyCookie};
-use super::rule::{RequestInfo, Rule};
+use super::rule::{Headers, RequestInfo, Rule};
 use super::validate;
 use crate::balance::sticky::{self, CookieSettings};
 use crate::balance::{Balancer, Pick, ServerState};
@@ -52,7 +52,7 @@ pub fn rule(data: &[u8]) {
             host,
             path,
             method: &http::Method::GET,
-            headers: &headers,
+            headers: Headers::Map(&headers),
             query,
             client_ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
         });
@@ -238,6 +238,10 @@ pub fn h1(data: &[u8]) {
     if let Ok(httparse::Status::Complete(_)) = req.parse(bytes) {
         if let Ok(info) = request::classify(&req) {
             let names = ["lb".to_string()];
+            let prefix = [(
+                http::HeaderName::from_static("x-forwarded-prefix"),
+                Some(http::HeaderValue::from_static("/api")),
+            )];
             let f = head::Forward {
                 client_ip: b"10.0.0.9",
                 trusted: flags & 1 == 1,
@@ -245,14 +249,14 @@ pub fn h1(data: &[u8]) {
                 sticky_names: &names,
                 server_host: b"10.0.0.2:80",
                 pass_host: flags & 2 == 0,
-                prefix: (flags & 4 == 4).then_some("/api"),
+                edits: if flags & 4 == 4 { &prefix } else { &[] },
             };
             let target = req.path.unwrap_or("/");
             let mut out = Vec::new();
             head::write_request(
                 &mut out,
                 req.method.unwrap_or("GET"),
-                &["", target],
+                target,
                 req.headers,
                 info.host,
                 &f,
@@ -282,7 +286,11 @@ pub fn h1(data: &[u8]) {
     if let Ok(httparse::Status::Complete(_)) = resp.parse(bytes) {
         if response::classify(&resp, flags & 8 == 8).is_ok() {
             let mut out = Vec::new();
-            head::write_response(&mut out, &resp, Some("lb=x; Path=/"), flags & 16 == 16);
+            let extra = head::Extra {
+                edits: &[],
+                set_cookie: Some(b"lb=x; Path=/"),
+            };
+            head::write_response(&mut out, &resp, &extra, flags & 16 == 16);
             let mut hs2 = [httparse::EMPTY_HEADER; request::MAX_HEADERS + 8];
             let mut again = httparse::Response::new(&mut hs2);
             let parsed = again.parse(&out);

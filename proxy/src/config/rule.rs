@@ -31,8 +31,10 @@ use std::fmt;
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use http::header::HeaderName;
+use http::header::{HeaderName, HeaderValue};
 use regex::Regex;
+
+use crate::parse::IpNet;
 
 /// What a rule looks at in a request.
 #[derive(Debug, Clone, Copy)]
@@ -41,10 +43,50 @@ pub struct RequestInfo<'a> {
     pub host: &'a str,
     pub path: &'a str,
     pub method: &'a http::Method,
-    pub headers: &'a http::HeaderMap,
+    pub headers: Headers<'a>,
     /// The raw query string, without `?`.
     pub query: Option<&'a str>,
     pub client_ip: IpAddr,
+}
+
+/// A request's headers as either data path holds them: hyper's header map, or the fast path's
+/// headers parsed in place (`crate::h1`). Rules read both alike, so a `Headers` rule routes a
+/// request the same way whichever path serves it.
+#[derive(Debug, Clone, Copy)]
+pub enum Headers<'a> {
+    Map(&'a http::HeaderMap),
+    Raw(&'a [httparse::Header<'a>]),
+}
+
+impl<'a> Headers<'a> {
+    /// The first `Some` that `f` gives for a value of header `name`.
+    pub fn find_map<T>(self, name: &HeaderName, f: impl FnMut(&'a [u8]) -> Option<T>) -> Option<T> {
+        match self {
+            Headers::Map(m) => m
+                .get_all(name)
+                .into_iter()
+                .map(HeaderValue::as_bytes)
+                .find_map(f),
+            Headers::Raw(r) => r
+                .iter()
+                .filter(|h| h.name.eq_ignore_ascii_case(name.as_str()))
+                .map(|h| h.value)
+                .find_map(f),
+        }
+    }
+
+    /// Whether a value of header `name` satisfies `test`.
+    pub fn any(self, name: &HeaderName, mut test: impl FnMut(&[u8]) -> bool) -> bool {
+        self.find_map(name, |v| test(v).then_some(())).is_some()
+    }
+}
+
+/// A header value as text, as `HeaderValue::to_str` gives it: visible ASCII, spaces and tabs.
+pub fn header_text(v: &[u8]) -> Option<&str> {
+    v.iter()
+        .all(|&b| b == b'\t' || (b' '..=b'~').contains(&b))
+        .then(|| std::str::from_utf8(v).ok())
+        .flatten()
 }
 
 /// A rule that does not parse. `position` is a byte offset into the rule text.
@@ -231,19 +273,6 @@ impl Rule {
 
     pub fn matches(&self, req: &RequestInfo<'_>) -> bool {
         self.inner.node.matches(req)
-    }
-
-    /// Whether the rule looks at request headers (`Headers`, `HeadersRegexp`); the fast path
-    /// ([`crate::h1`]) does not build a header map and leaves such requests to hyper.
-    pub fn uses_headers(&self) -> bool {
-        fn walk(e: &Expr) -> bool {
-            match e {
-                Expr::And(v) | Expr::Or(v) => v.iter().any(walk),
-                Expr::Not(e) => walk(e),
-                Expr::Call(m, _) => matches!(m, Matcher::Headers | Matcher::HeadersRegexp),
-            }
-        }
-        walk(&self.inner.expr)
     }
 
     /// The longest path prefix that every request this rule matches must start with (`/` when
@@ -593,7 +622,7 @@ enum Node {
     HeaderRegexp(HeaderName, Regex),
     /// All must be present.
     Query(Vec<QueryTest>),
-    ClientIp(Vec<(IpAddr, u8)>),
+    ClientIp(Vec<IpNet>),
 }
 
 #[derive(Debug)]
@@ -778,7 +807,7 @@ impl Compiler {
                 let mut nets = Vec::new();
                 for a in args {
                     let p = self.pos();
-                    nets.push(parse_cidr(a.trim()).ok_or_else(|| RuleError {
+                    nets.push(IpNet::parse(a.trim()).map_err(|_| RuleError {
                         position: p,
                         message: format!(
                             "`{a}` is not an IP address or CIDR range; write e.g. `10.0.0.0/8` or `::1`"
@@ -916,60 +945,6 @@ fn template(t: &str, default: &str, pos: usize) -> Result<String, RuleError> {
     Ok(out)
 }
 
-/// `10.0.0.0/8`, `::1`, `192.168.1.7`.
-fn parse_cidr(s: &str) -> Option<(IpAddr, u8)> {
-    let (ip, bits) = match s.split_once('/') {
-        Some((ip, bits)) => {
-            if bits.is_empty() || !bits.bytes().all(|b| b.is_ascii_digit()) {
-                return None;
-            }
-            (ip, Some(bits.parse::<u8>().ok()?))
-        }
-        None => (s, None),
-    };
-    let ip: IpAddr = ip.parse().ok()?;
-    let max = if ip.is_ipv4() { 32 } else { 128 };
-    let bits = bits.unwrap_or(max);
-    if bits > max {
-        return None;
-    }
-    // Store IPv4-mapped ranges as IPv4.
-    if let IpAddr::V6(v6) = ip {
-        if let Some(v4) = v6.to_ipv4_mapped() {
-            if bits >= 96 {
-                return Some((IpAddr::V4(v4), bits - 96));
-            }
-        }
-    }
-    Some((ip, bits))
-}
-
-fn in_net(ip: IpAddr, (net, bits): (IpAddr, u8)) -> bool {
-    let ip = match ip {
-        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
-        v4 => v4,
-    };
-    match (ip, net) {
-        (IpAddr::V4(a), IpAddr::V4(n)) => {
-            let mask = if bits == 0 {
-                0
-            } else {
-                u32::MAX << (32 - u32::from(bits))
-            };
-            u32::from(a) & mask == u32::from(n) & mask
-        }
-        (IpAddr::V6(a), IpAddr::V6(n)) => {
-            let mask = if bits == 0 {
-                0
-            } else {
-                u128::MAX << (128 - u32::from(bits))
-            };
-            u128::from(a) & mask == u128::from(n) & mask
-        }
-        _ => false,
-    }
-}
-
 // ---------------------------------------------------------------------------------------------
 // Matching
 
@@ -1014,19 +989,15 @@ impl Node {
             Node::Method(methods) => methods.iter().any(|m| m == req.method.as_str()),
             Node::Header(name, value) => req
                 .headers
-                .get_all(name)
-                .iter()
-                .any(|v| value.is_empty() || v.as_bytes() == value.as_bytes()),
+                .any(name, |v| value.is_empty() || v == value.as_bytes()),
             Node::HeaderRegexp(name, re) => req
                 .headers
-                .get_all(name)
-                .iter()
-                .any(|v| v.to_str().is_ok_and(|s| re.is_match(s))),
+                .any(name, |v| header_text(v).is_some_and(|s| re.is_match(s))),
             Node::Query(tests) => {
                 let q = req.query.unwrap_or("");
                 tests.iter().all(|t| query_has(q, t))
             }
-            Node::ClientIp(nets) => nets.iter().any(|&n| in_net(req.client_ip, n)),
+            Node::ClientIp(nets) => nets.iter().any(|n| n.contains(req.client_ip)),
         }
     }
 }
@@ -1205,7 +1176,7 @@ mod tests {
                 host: &self.host,
                 path: &self.path,
                 method: &self.method,
-                headers: &self.headers,
+                headers: Headers::Map(&self.headers),
                 query: self.query.as_deref(),
                 client_ip: self.ip,
             }

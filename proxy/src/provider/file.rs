@@ -27,6 +27,7 @@ use serde_json::{Map, Value};
 
 use crate::config::model::{
     ConfigIssue, DynamicConfig, Element, Middleware, ProviderConfig, Router, Service,
+    UNSUPPORTED_MIDDLEWARES,
 };
 use crate::config::validate;
 use crate::provider::Publisher;
@@ -204,32 +205,15 @@ const FIELDS: &[&str] = &[
     "prefixes",
     "retry",
     "attempts",
-];
-
-const UNSUPPORTED_MIDDLEWARES: &[&str] = &[
     "addPrefix",
-    "basicAuth",
-    "buffering",
-    "chain",
-    "circuitBreaker",
-    "compress",
-    "contentType",
-    "digestAuth",
-    "errors",
-    "forwardAuth",
-    "grpcWeb",
-    "headers",
-    "inFlightReq",
-    "ipAllowList",
-    "ipWhiteList",
-    "passTLSClientCert",
-    "plugin",
-    "rateLimit",
-    "redirectRegex",
-    "redirectScheme",
+    "prefix",
     "replacePath",
-    "replacePathRegex",
-    "stripPrefixRegex",
+    "headers",
+    "customRequestHeaders",
+    "customResponseHeaders",
+    "redirectScheme",
+    "scheme",
+    "permanent",
 ];
 
 /// Renames keys to the model's spelling when they match without case, at every level (the
@@ -338,7 +322,8 @@ fn parse_http(v: Value, source: &str, out: &mut FileConfig) {
                     });
                     let res = match unsupported {
                         Some(k) => Err(format!(
-                            "middleware type `{k}` is not supported by this proxy (supported: stripPrefix, retry); remove it, and remove `{name}` from the routers that use it"
+                            "middleware type `{k}` is not supported by this proxy (supported: {}); remove it, and remove `{name}` from the routers that use it",
+                            Middleware::type_list()
                         )),
                         None => serde_json::from_value::<Middleware>(v).map_err(|e| e.to_string()),
                     };
@@ -1217,6 +1202,7 @@ pilot: {}
                 .prop_map(|(prefixes, attempts)| Middleware {
                     strip_prefix: prefixes.map(|prefixes| StripPrefix { prefixes }),
                     retry: attempts.map(|attempts| Retry { attempts }),
+                    ..Default::default()
                 })
         }
 
