@@ -19,6 +19,7 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch};
 
+use crate::api::metrics;
 use crate::framing::{self, Guard};
 use crate::h1;
 use crate::proxy::{self, EntryCtx, Peer};
@@ -109,6 +110,7 @@ pub async fn serve_shared(
     mut shutdown: watch::Receiver<bool>,
 ) {
     let (alive_tx, mut alive_rx) = mpsc::channel::<()>(1);
+    let open_gauge = rt.metrics.as_ref().map(|m| m.open_connections(&ep.name));
     loop {
         let (stream, remote) = tokio::select! {
             r = listener.accept() => match r {
@@ -129,6 +131,7 @@ pub async fn serve_shared(
             ep: ep.clone(),
         });
         let alive = alive_tx.clone();
+        let open = open_gauge.as_ref().map(metrics::open);
         let mut stop = shutdown.clone();
         let fast = rt.static_config.fast_path;
         tokio::spawn(async move {
@@ -143,6 +146,7 @@ pub async fn serve_shared(
                 match h1::serve(&ctx, &mut stream, &mut stop).await {
                     h1::End::Closed => {
                         drop(alive);
+                        drop(open);
                         return;
                     }
                     h1::End::Handoff(prefix) => prefix,
@@ -184,6 +188,7 @@ pub async fn serve_shared(
                 }
             }
             drop(alive);
+            drop(open);
         });
     }
     drop(listener);

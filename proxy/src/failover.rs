@@ -35,6 +35,8 @@ pub enum TryError {
 #[derive(Debug)]
 pub struct Tries {
     tried: Vec<usize>,
+    /// Servers picked so far (the first try included).
+    picks: u32,
     max: usize,
     idempotent: bool,
     same_server_ok: bool,
@@ -49,6 +51,7 @@ impl Tries {
     pub fn new(retry_attempts: u32, balancer: &Balancer, method: &Method) -> Self {
         Self {
             tried: Vec::new(),
+            picks: 0,
             max: (retry_attempts as usize).max(balancer.servers.len().clamp(2, 3)),
             idempotent: is_idempotent(method),
             same_server_ok: false,
@@ -58,11 +61,18 @@ impl Tries {
 
     /// The server for the next try: one not tried yet, or after a reset the same one again.
     pub fn pick(&mut self, balancer: &Balancer, cookie: Option<&str>) -> Option<Pick> {
-        balancer.pick(cookie, &self.tried).or_else(|| {
+        let pick = balancer.pick(cookie, &self.tried).or_else(|| {
             std::mem::take(&mut self.same_server_ok)
                 .then(|| balancer.pick(cookie, &[]))
                 .flatten()
-        })
+        });
+        self.picks += u32::from(pick.is_some());
+        pick
+    }
+
+    /// Tries after the first one (Traefik's `traefik_service_retries_total`).
+    pub fn retries(&self) -> u32 {
+        self.picks.saturating_sub(1)
     }
 
     /// Whether a try after the next one is still allowed.

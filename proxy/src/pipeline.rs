@@ -108,6 +108,8 @@ pub struct Decision<'s, R> {
     pub answer: Result<R, Answer>,
     /// The server of the last try (none when no server could be tried).
     pub server: Option<&'s Arc<ServerState>>,
+    /// Tries after the first one.
+    pub retries: u32,
 }
 
 /// Sends a routed request: picks servers and tries them, within `header_timeout` each, until
@@ -150,6 +152,7 @@ pub async fn forward<'s, T: Transport>(
                 return Decision {
                     answer: Ok(resp),
                     server: Some(s),
+                    retries: tries.retries(),
                 };
             }
             Ok(Err(f)) => {
@@ -167,5 +170,6 @@ pub async fn forward<'s, T: Transport>(
     Decision {
         answer: Err(Answer::Text(status, body)),
         server,
+        retries: tries.retries(),
     }
 }

@@ -25,7 +25,7 @@ use crate::balance::{sticky, Balancer};
 use crate::config::rule::{Headers, RequestInfo};
 use crate::failover::{self, TryError};
 use crate::middleware::{forwarded, hop_by_hop};
-use crate::observe::Outcome;
+use crate::observe::{Outcome, Protocol};
 use crate::parse::IpNet;
 use crate::pipeline::{self, Attempt, Failure, Transport};
 use crate::runtime::Runtime;
@@ -318,6 +318,11 @@ pub async fn handle(
     }
     let snap = rt.snapshot.load_full();
     let client_ip = peer.addr.ip();
+    let protocol = if rt.metrics.is_some() {
+        Protocol::of_headers(req.headers())
+    } else {
+        Protocol::Http
+    };
     // A HeaderValue clone shares its bytes: no copy of the host.
     let host_value: Option<HeaderValue> = req.headers().get(header::HOST).cloned();
     let authority = match &host_value {
@@ -341,23 +346,25 @@ pub async fn handle(
             client_ip,
         },
     );
-    let record = |router: &str, service: &str, server: &str, path: &str, status| {
-        rt.record(&Outcome {
-            client: client_ip,
-            host,
-            method: req.method(),
-            path,
-            router,
-            service,
-            server,
-            status,
-            duration: start.elapsed(),
-        })
-    };
     let routed = match routed {
         Ok(r) => r,
         Err((a, router)) => {
-            record(router, "", "", req.uri().path(), a.status());
+            rt.record(&Outcome {
+                client: client_ip,
+                host,
+                method: req.method(),
+                path: req.uri().path(),
+                router,
+                service: "",
+                server: "",
+                status: a.status(),
+                duration: start.elapsed(),
+                entrypoint: &ep.name,
+                protocol,
+                retries: 0,
+                request_bytes: req.body().size_hint().exact().unwrap_or(0),
+                response_bytes: a.body().len() as u64,
+            });
             return Ok(answer(&a));
         }
     };
@@ -399,6 +406,7 @@ pub async fn handle(
     }
     .unwrap_or_else(|| PathAndQuery::from_static("/"));
 
+    let request_bytes = body.size_hint().exact().unwrap_or(0);
     let replay = if body.is_end_stream() {
         Replay::Empty
     } else {
@@ -465,6 +473,11 @@ pub async fn handle(
         server: decision.server.map_or("", |s| &s.url),
         status: resp.status(),
         duration: start.elapsed(),
+        entrypoint: &ep.name,
+        protocol,
+        retries: decision.retries,
+        request_bytes,
+        response_bytes: resp.body().size_hint().exact().unwrap_or(0),
     });
     Ok(resp)
 }

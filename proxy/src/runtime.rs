@@ -46,7 +46,7 @@ struct Builder {
 
 impl Runtime {
     pub fn new(cfg: StaticConfig, bound: BTreeMap<String, SocketAddr>) -> Self {
-        let data_entrypoints = cfg
+        let data_entrypoints: Vec<String> = cfg
             .entrypoints
             .keys()
             .filter(|k| *k != crate::cli::API_ENTRYPOINT || !serves_api(&cfg))
@@ -57,7 +57,15 @@ impl Runtime {
             dial_timeout: cfg.dial_timeout,
             response_header_timeout: cfg.response_header_timeout,
             access_log: cfg.access_log,
-            metrics: cfg.metrics.then(Metrics::new),
+            metrics: cfg.metrics.then(|| {
+                // Every data entrypoint shows in `traefik_open_connections`, 0 until a client
+                // connects.
+                let m = Metrics::new();
+                for ep in &data_entrypoints {
+                    m.open_connections(ep);
+                }
+                m
+            }),
             static_config: cfg,
             bound,
             started: SystemTime::now(),
@@ -91,6 +99,9 @@ impl Runtime {
             "configuration applied"
         );
         self.snapshot.store(Arc::new(built.snapshot));
+        if let Some(m) = &self.metrics {
+            m.config_reloaded(SystemTime::now());
+        }
     }
 
     /// Records a finished request: metrics and access log.

@@ -1,9 +1,19 @@
 //! `/dashboard/`: one self-contained HTML page (no external assets) showing routers, services
 //! and servers with UP/DOWN and live request counts, refreshing itself every second from the
-//! JSON API. Stable ids and classes for browser tests: `#routers` rows `tr.router[data-name]`,
+//! JSON API.
+//!
+//! Each service has a chart of requests per second to each of its servers over the last
+//! minute, drawn by the page as inline SVG: at every refresh the page keeps each server's
+//! request counter (`serverRequests`), and plots the differences between successive samples.
+//! So the chart covers the time the page has been open: round robin shows lines that run
+//! together, a sticky service one line per client's server.
+//!
+//! Stable ids and classes for browser tests: `#routers` rows `tr.router[data-name]`,
 //! `#services` blocks `.service[data-name]` with rows `tr.server[data-url]` holding
-//! `.server-status` (UP/DOWN) and `.server-requests`; `#issues` lists configuration problems;
-//! `#updated` shows the last refresh.
+//! `.server-status` (UP/DOWN), `.server-requests` and `.server-recent` (requests in the last
+//! minute); the chart `svg.chart` has one `polyline.series[data-url]` per server, whose
+//! `data-total` is that server's requests over the chart; `#issues` lists configuration
+//! problems; `#updated` shows the last refresh.
 
 use axum::response::Html;
 
@@ -31,6 +41,9 @@ const PAGE: &str = r##"<!doctype html>
   code { background: #f0f0f0; padding: 0 .2rem; }
   #issues li { color: #b00020; }
   #updated { color: #777; font-size: .8rem; }
+  .chart { display: block; margin: .3rem 0 .6rem; background: #fcfcfc; border: 1px solid #eee; }
+  .chart text { font-size: 10px; fill: #777; }
+  .swatch { display: inline-block; width: .8rem; height: .8rem; margin-right: .4rem; vertical-align: middle; }
 </style>
 </head>
 <body>
@@ -68,10 +81,65 @@ function renderRouters(routers) {
     body.append(tr);
   }
 }
+// Requests per server over the last minute. `samples` holds, per service, the servers'
+// request counters at each refresh: [{ t: milliseconds, counts: { url: n } }], oldest first.
+const WINDOW_MS = 60 * 1000;
+const COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"];
+const samples = new Map();
+function remember(service, now) {
+  const list = samples.get(service.name) || [];
+  list.push({ t: now, counts: Object.assign({}, service.serverRequests || {}) });
+  while (list.length > 2 && now - list[1].t > WINDOW_MS) list.shift();
+  samples.set(service.name, list);
+  return list;
+}
+// Each server's rate (requests per second) between successive samples: [{ t, rate }].
+function rates(list, url) {
+  const out = [];
+  for (let i = 1; i < list.length; i++) {
+    const a = list[i - 1], b = list[i];
+    if (a.counts[url] === undefined || b.counts[url] === undefined) continue;
+    const n = Math.max(0, b.counts[url] - a.counts[url]);
+    out.push({ t: b.t, n: n, rate: n * 1000 / Math.max(1, b.t - a.t) });
+  }
+  return out;
+}
+const SVG = "http://www.w3.org/2000/svg";
+function svgEl(tag, attrs, text) {
+  const e = document.createElementNS(SVG, tag);
+  for (const [k, v] of Object.entries(attrs || {})) e.setAttribute(k, v);
+  if (text !== undefined) e.textContent = text;
+  return e;
+}
+function chart(list, urls, now) {
+  const W = 480, H = 90, left = 34, top = 6, bottom = 14;
+  const series = urls.map(u => rates(list, u));
+  const max = Math.max(1, ...series.flat().map(p => p.rate));
+  const x = t => left + (W - left) * (1 - (now - t) / WINDOW_MS);
+  const y = r => top + (H - top - bottom) * (1 - r / max);
+  const svg = svgEl("svg", { "class": "chart", width: W, height: H, viewBox: "0 0 " + W + " " + H,
+    role: "img", "aria-label": "requests per second to each server over the last minute" });
+  svg.append(svgEl("line", { x1: left, y1: y(0), x2: W, y2: y(0), stroke: "#ccc" }),
+    svgEl("text", { x: 2, y: top + 8 }, (Math.round(max * 10) / 10) + "/s"),
+    svgEl("text", { x: 2, y: y(0) }, "0"),
+    svgEl("text", { x: left, y: H - 2 }, "1 min ago"),
+    svgEl("text", { x: W - 24, y: H - 2 }, "now"));
+  urls.forEach((u, i) => {
+    const pts = series[i];
+    const total = pts.reduce((a, p) => a + p.n, 0);
+    svg.append(svgEl("polyline", { "class": "series", "data-url": u, "data-total": String(total),
+      fill: "none", stroke: COLORS[i % COLORS.length], "stroke-width": 2,
+      points: pts.map(p => x(p.t).toFixed(1) + "," + y(p.rate).toFixed(1)).join(" ") }));
+  });
+  return svg;
+}
 function renderServices(services) {
   const root = document.getElementById("services");
   root.replaceChildren();
+  const now = Date.now();
   for (const s of services) {
+    const list = remember(s, now);
+    const urls = ((s.loadBalancer || {}).servers || []).map(srv => srv.url);
     const box = el("div", { "class": "service", "data-name": s.name });
     const lb = s.loadBalancer || {};
     const sticky = lb.sticky && lb.sticky.cookie ? " · sticky cookie " + (lb.sticky.cookie.name || "(default name)") : " · round robin";
@@ -79,17 +147,22 @@ function renderServices(services) {
     if (s.error) box.append(el("div", { "class": "service-error disabled" }, s.error.join("; ")));
     const t = el("table", { "class": "servers" });
     t.append(el("tr", {}, ""));
-    t.firstChild.append(el("th", {}, "Server"), el("th", {}, "Status"), el("th", {}, "Requests"));
-    for (const srv of lb.servers || []) {
+    t.firstChild.append(el("th", {}, "Server"), el("th", {}, "Status"), el("th", {}, "Requests"),
+      el("th", {}, "Last minute"));
+    (lb.servers || []).forEach((srv, i) => {
       const st = (s.serverStatus || {})[srv.url] || "";
       const n = (s.serverRequests || {})[srv.url];
+      const recent = rates(list, srv.url).reduce((a, p) => a + p.n, 0);
       const tr = el("tr", { "class": "server", "data-url": srv.url });
-      tr.append(el("td", { "class": "server-url" }, srv.url + (srv.name ? " (" + srv.name + ")" : "")),
-        el("td", {}, ""), el("td", { "class": "server-requests" }, n === undefined ? "" : String(n)));
+      tr.append(el("td", { "class": "server-url" }, ""),
+        el("td", {}, ""), el("td", { "class": "server-requests" }, n === undefined ? "" : String(n)),
+        el("td", { "class": "server-recent" }, String(recent)));
+      tr.children[0].append(el("span", { "class": "swatch", "style": "background:" + COLORS[i % COLORS.length] }),
+        document.createTextNode(srv.url + (srv.name ? " (" + srv.name + ")" : "")));
       tr.children[1].append(el("span", { "class": "server-status " + st }, st));
       t.append(tr);
-    }
-    box.append(t);
+    });
+    box.append(chart(list, urls, now), t);
     root.append(box);
   }
 }

@@ -20,7 +20,7 @@ use crate::balance::ServerState;
 use crate::config::rule::{Headers, RequestInfo};
 use crate::entrypoint::MAX_BUF;
 use crate::failover::{self, TryError};
-use crate::observe::Outcome;
+use crate::observe::{Outcome, Protocol};
 use crate::pipeline::{self, Attempt, Decision, Failure, Transport};
 use crate::proxy::{EntryCtx, Peer};
 use crate::runtime::Runtime;
@@ -251,6 +251,17 @@ async fn exchange<'b>(
         server: "",
         status: StatusCode::NOT_FOUND,
         duration: Duration::ZERO,
+        entrypoint: &c.ep.name,
+        // Upgrades go to hyper: only the `Accept` and `Content-Type` rules apply here.
+        protocol: if rt.metrics.is_some() {
+            Protocol::of(None, None, info.accept, info.content_type)
+        } else {
+            Protocol::Http
+        },
+        retries: 0,
+        // The fast path takes no request body.
+        request_bytes: 0,
+        response_bytes: 0,
     };
     let routed = match pipeline::route(&snap, &c.ep.name, &ri) {
         Ok(r) => r,
@@ -258,6 +269,7 @@ async fn exchange<'b>(
             head::write_answer(out, &a, info.close, head_request);
             outcome.router = router;
             outcome.status = a.status();
+            outcome.response_bytes = a.body().len() as u64;
             outcome.duration = start.elapsed();
             rt.record(&outcome);
             return write_client(client, out, info.close).await;
@@ -277,15 +289,20 @@ async fn exchange<'b>(
         ubuf: Vec::new(),
         stop,
     };
-    let Decision { answer, server } =
-        pipeline::forward(&routed, &info.method, rt.response_header_timeout, &mut fast).await;
+    let Decision {
+        answer,
+        server,
+        retries,
+    } = pipeline::forward(&routed, &info.method, rt.response_header_timeout, &mut fast).await;
     let Fast { out, mut ubuf, .. } = fast;
     outcome.server = server.map_or("", |s| &s.url);
+    outcome.retries = retries;
     let (conn, head_len, rinfo, close) = match answer {
         Ok(head) => head,
         Err(a) => {
             head::write_answer(out, &a, info.close, head_request);
             outcome.status = a.status();
+            outcome.response_bytes = a.body().len() as u64;
             outcome.duration = start.elapsed();
             rt.record(&outcome);
             return write_client(client, out, info.close).await;
@@ -294,6 +311,9 @@ async fn exchange<'b>(
     // As on the hyper path: the duration is until the response head.
     outcome.status = StatusCode::from_u16(rinfo.status).unwrap_or(StatusCode::BAD_GATEWAY);
     outcome.duration = start.elapsed();
+    if let Framing::Length(n) = rinfo.framing {
+        outcome.response_bytes = n;
+    }
 
     let relayed = relay(conn, head_len, rinfo, &mut ubuf, out, client).await;
     rt.record(&outcome);

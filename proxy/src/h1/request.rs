@@ -29,6 +29,9 @@ pub struct Info<'b> {
     pub host: &'b str,
     /// The client asked to close the connection after this request.
     pub close: bool,
+    /// The first `Accept` and `Content-Type` values, for the metrics' `protocol` label.
+    pub accept: Option<&'b [u8]>,
+    pub content_type: Option<&'b [u8]>,
 }
 
 /// Classifies a complete request head.
@@ -52,6 +55,7 @@ pub fn classify<'b>(req: &httparse::Request<'_, 'b>) -> Result<Info<'b>, Slow> {
     let mut host = None;
     let mut close = false;
     let mut length_seen = false;
+    let (mut accept, mut content_type) = (None, None);
     let mut size = 0;
     for h in req.headers.iter() {
         size += h.name.len() + h.value.len() + 4;
@@ -68,6 +72,12 @@ pub fn classify<'b>(req: &httparse::Request<'_, 'b>) -> Result<Info<'b>, Slow> {
                 host = Some(v);
             }
             6 if name.eq_ignore_ascii_case(b"expect") => return Err(Slow("Expect")),
+            6 if accept.is_none() && name.eq_ignore_ascii_case(b"accept") => {
+                accept = Some(h.value);
+            }
+            12 if content_type.is_none() && name.eq_ignore_ascii_case(b"content-type") => {
+                content_type = Some(h.value);
+            }
             6 if name.eq_ignore_ascii_case(b"cookie")
                 && !h
                     .value
@@ -108,6 +118,8 @@ pub fn classify<'b>(req: &httparse::Request<'_, 'b>) -> Result<Info<'b>, Slow> {
         query,
         host,
         close,
+        accept,
+        content_type,
     })
 }
 
@@ -194,6 +206,19 @@ mod tests {
             ),
             Ok(("/".into(), None, "localhost:8080".into(), true))
         );
+    }
+
+    #[test]
+    fn the_metrics_protocol_headers_are_kept() {
+        let text = "GET / HTTP/1.1\r\nHost: a\r\nACCEPT: text/event-stream\r\n\
+                    Accept: */*\r\nContent-Type: application/grpc-web\r\n\r\n";
+        let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+        let mut req = httparse::Request::new(&mut headers);
+        assert!(req.parse(text.as_bytes()).unwrap().is_complete());
+        let info = classify(&req).unwrap();
+        // The first of each, as Traefik reads them.
+        assert_eq!(info.accept, Some(&b"text/event-stream"[..]));
+        assert_eq!(info.content_type, Some(&b"application/grpc-web"[..]));
     }
 
     #[test]
