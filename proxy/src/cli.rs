@@ -50,7 +50,7 @@ pub struct StaticConfig {
     /// cross-thread wake-ups). 0 (the default, and what tests use): on the caller's runtime.
     /// The binary sets one per core (`PROXY_WORKERS` overrides).
     pub data_plane_threads: usize,
-    /// Plain HTTP/1.1 requests take the fast path ([`crate::h1`]); off, hyper serves every
+    /// Plain HTTP/1.1 requests take the fast path ([`crate::dataplane::h1`]); off, hyper serves every
     /// request. On by default; the binary turns it off with `PROXY_FAST_PATH=0` (for
     /// comparisons in the benchmark).
     pub fast_path: bool,

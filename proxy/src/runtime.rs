@@ -10,11 +10,11 @@ use std::time::{Duration, SystemTime};
 use arc_swap::ArcSwap;
 use tokio::sync::{watch, Notify};
 
-use crate::api::metrics::Metrics;
 use crate::balance::health::ActiveChecks;
 use crate::balance::Registry;
 use crate::cli::StaticConfig;
 use crate::config::ProviderConfig;
+use crate::observe::metrics::Metrics;
 use crate::observe::Outcome;
 use crate::snapshot::{self, Snapshot};
 
@@ -117,7 +117,7 @@ impl Runtime {
 }
 
 /// Closes connections to servers left idle longer than `--serverstransport.forwardingtimeouts.
-/// idleconntimeout` (surplus ones sooner, see [`crate::upstream::Pool::reap`]), checking every
+/// idleconntimeout` (surplus ones sooner, see [`crate::dataplane::upstream::Pool::reap`]), checking every
 /// second or more often, until `shutdown` fires.
 pub async fn reap_idle_connections(rt: Arc<Runtime>, mut shutdown: watch::Receiver<bool>) {
     let max_idle = rt.static_config.idle_conn_timeout;

@@ -5,7 +5,6 @@
 pub mod dashboard;
 pub mod json;
 pub mod manage;
-pub mod metrics;
 
 use lab_common::time::rfc3339;
 use std::sync::Arc;

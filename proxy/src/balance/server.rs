@@ -23,9 +23,9 @@ pub struct ServerState {
     pub(crate) probing: AtomicBool,
     requests: AtomicU64,
     /// Idle keep-alive connections to this server.
-    pub pool: crate::upstream::Pool,
-    /// Idle plain connections of the fast path ([`crate::h1`]).
-    pub raw: crate::upstream::Pool<crate::upstream::RawConn>,
+    pub pool: crate::dataplane::upstream::Pool,
+    /// Idle plain connections of the fast path ([`crate::dataplane::h1`]).
+    pub raw: crate::dataplane::upstream::Pool<crate::dataplane::upstream::RawConn>,
     /// `Host` to send when the client's is not passed on (`host:port`).
     pub host_value: http::HeaderValue,
     /// Sticky cookies issued for this server: each is a client newly pinned to it (the

@@ -50,7 +50,7 @@ pub struct RequestInfo<'a> {
 }
 
 /// A request's headers as either data path holds them: hyper's header map, or the fast path's
-/// headers parsed in place (`crate::h1`). Rules read both alike, so a `Headers` rule routes a
+/// headers parsed in place (`crate::dataplane::h1`). Rules read both alike, so a `Headers` rule routes a
 /// request the same way whichever path serves it.
 #[derive(Debug, Clone, Copy)]
 pub enum Headers<'a> {

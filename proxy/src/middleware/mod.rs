@@ -6,7 +6,7 @@
 //!
 //! A middleware never touches HTTP bytes or header maps: it says what changes (the target,
 //! headers to set, a redirect), and both data paths apply that the same way
-//! (`crate::pipeline`). So adding one takes its file, a field in the model and a line in its
+//! (`crate::dataplane::pipeline`). So adding one takes its file, a field in the model and a line in its
 //! registry, nothing in the data plane.
 
 pub mod add_prefix;

@@ -1,6 +1,6 @@
 //! retry: how many times a request may be tried in all. Unlike Traefik's (traefik#2723), each
 //! new try goes to a server not tried yet; the proxy retries only requests that never reached a
-//! server, or idempotent ones that got no response byte (see `crate::failover`).
+//! server, or idempotent ones that got no response byte (see `crate::dataplane::failover`).
 
 use std::sync::Arc;
 

@@ -11,7 +11,7 @@
 //! `Expect`, HTTP/1.0, an unusual target or `Host`, a malformed or huge head) hands the
 //! connection to hyper from that request on, with the framing guard in front, so those keep
 //! exactly the behaviour they had. What is decided for a request is the same on both paths
-//! ([`crate::pipeline`]): rules, `Headers` ones included, route alike.
+//! ([`crate::dataplane::pipeline`]): rules, `Headers` ones included, route alike.
 
 mod conn;
 pub mod head;

@@ -5,7 +5,7 @@
 //! be reached or answers garbage 502, no response headers in time 504.
 //!
 //! What is decided for a request (router, middlewares, tries, the answer) is
-//! [`crate::pipeline`]'s, shared with the fast path; this file reads and writes it with hyper. Bodies up to
+//! [`crate::dataplane::pipeline`]'s, shared with the fast path; this file reads and writes it with hyper. Bodies up to
 //! [`REPLAY_LIMIT`] are buffered so they can be replayed; larger ones get one try.
 
 use std::convert::Infallible;
@@ -23,13 +23,13 @@ use hyper_util::rt::TokioIo;
 use crate::answer::Answer;
 use crate::balance::{sticky, Balancer};
 use crate::config::rule::{Headers, RequestInfo};
-use crate::failover::{self, TryError};
+use crate::dataplane::failover::{self, TryError};
+use crate::dataplane::pipeline::{self, Attempt, Failure, Transport};
+use crate::dataplane::upstream::{self, PooledBody, SendError};
 use crate::middleware::{forwarded, hop_by_hop};
 use crate::observe::{Outcome, Protocol};
 use crate::parse::IpNet;
-use crate::pipeline::{self, Attempt, Failure, Transport};
 use crate::runtime::Runtime;
-use crate::upstream::{self, PooledBody, SendError};
 
 /// The body of a request to a server.
 pub type Body = Either<Incoming, Full<Bytes>>;
@@ -147,7 +147,7 @@ fn validate<B>(req: &Request<B>) -> Option<Response<RespBody>> {
         _ => {}
     }
     // Defence in depth only: requests from the wire with an ambiguous body length are refused
-    // by the framing guard (`crate::framing`) before hyper parses them, so neither check below
+    // by the framing guard (`crate::dataplane::framing`) before hyper parses them, so neither check below
     // fires for them.
     if headers.get_all(header::CONTENT_LENGTH).iter().count() > 1 {
         return Some(bad_request(

@@ -3,7 +3,7 @@
 //! request the fast path does not take (then hyper serves the connection from that request on).
 //!
 //! What is decided for a request (router, middlewares, sticky pick, tries, the answer) is
-//! [`crate::pipeline`]'s, as on the hyper path; this file only reads and writes the bytes.
+//! [`crate::dataplane::pipeline`]'s, as on the hyper path; this file only reads and writes the bytes.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -18,13 +18,13 @@ use super::request::{self, Info};
 use super::response::{self, Framing};
 use crate::balance::ServerState;
 use crate::config::rule::{Headers, RequestInfo};
-use crate::entrypoint::MAX_BUF;
-use crate::failover::{self, TryError};
+use crate::dataplane::entrypoint::MAX_BUF;
+use crate::dataplane::failover::{self, TryError};
+use crate::dataplane::hyper_path::{EntryCtx, Peer};
+use crate::dataplane::pipeline::{self, Attempt, Decision, Failure, Transport};
+use crate::dataplane::upstream::{self, RawConn};
 use crate::observe::{Outcome, Protocol};
-use crate::pipeline::{self, Attempt, Decision, Failure, Transport};
-use crate::proxy::{EntryCtx, Peer};
 use crate::runtime::Runtime;
-use crate::upstream::{self, RawConn};
 
 /// How a connection left the fast path.
 #[derive(Debug)]
@@ -219,7 +219,7 @@ impl Transport for Fast<'_, '_, '_> {
     }
 }
 
-/// Routes one request ([`crate::pipeline`]), sends it to a server and relays the response.
+/// Routes one request ([`crate::dataplane::pipeline`]), sends it to a server and relays the response.
 async fn exchange<'b>(
     c: &Ctx<'_>,
     req: &httparse::Request<'_, 'b>,

@@ -1,6 +1,6 @@
 //! Writing heads: the request as the server must see it, the response as the client must.
 //!
-//! The rules are the hyper path's (`crate::proxy::handle` with `crate::middleware`), applied
+//! The rules are the hyper path's (`crate::dataplane::hyper_path::handle` with `crate::middleware`), applied
 //! while copying httparse's headers instead of through a header map: hop-by-hop headers and
 //! those named in `Connection` are dropped, `X-Forwarded-*` and `X-Real-Ip` set (kept from
 //! trusted clients), the proxy's sticky cookies removed, `Host` kept or replaced.

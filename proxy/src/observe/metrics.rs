@@ -27,8 +27,8 @@ use std::time::SystemTime;
 
 use http::Method;
 
-use crate::observe::Outcome;
-pub use crate::observe::Protocol;
+use super::Outcome;
+pub use super::Protocol;
 use crate::snapshot::Snapshot;
 
 /// Traefik's default buckets for its duration histograms (`--metrics.prometheus.buckets`).

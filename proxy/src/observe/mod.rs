@@ -1,6 +1,8 @@
 //! What the proxy records about each request: the [`Outcome`], written to the access log
-//! (`--accesslog`) and counted by the metrics (`--metrics.prometheus`, see `crate::api::metrics`).
-//! Both data paths fill it from the pipeline's decision; `Runtime::record` hands it to both.
+//! (`--accesslog`) and counted by the [`metrics`] (`--metrics.prometheus`). Both data paths
+//! fill it from the pipeline's decision; `Runtime::record` hands it to both.
+
+pub mod metrics;
 
 use std::io::Write;
 use std::net::IpAddr;

@@ -12,15 +12,15 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::sync::atomic::AtomicUsize;
 use std::sync::Arc;
 
-use super::labels;
-use super::merge::merge;
-use super::model::{ProviderConfig, Server, StickyCookie};
-use super::rule::{Headers, RequestInfo, Rule};
-use super::validate;
 use crate::balance::sticky::{self, CookieSettings};
 use crate::balance::{Balancer, Pick, ServerState};
-use crate::framing::{Framing, Refusal};
-use crate::h1::{head, request, response};
+use crate::config::labels;
+use crate::config::merge::merge;
+use crate::config::model::{ProviderConfig, Server, StickyCookie};
+use crate::config::rule::{Headers, RequestInfo, Rule};
+use crate::config::validate;
+use crate::dataplane::framing::{Framing, Refusal};
+use crate::dataplane::h1::{head, request, response};
 use crate::provider::file::{parse_str, Format};
 
 /// Rule text: parse; if it parses, match a few requests, check the path analysis, and check
@@ -136,7 +136,7 @@ pub fn file_config(data: &[u8]) {
 }
 
 /// A `Cookie` header value, as the data plane reads it: find the sticky cookie (first pair
-/// with its name, `proxy.rs`), let the balancer pick, then strip our cookies from what the
+/// with its name, `dataplane/hyper_path.rs`), let the balancer pick, then strip our cookies from what the
 /// server will see. The first byte, when odd, prepends a valid sticky value so the sticky path
 /// is reached too.
 pub fn cookie(data: &[u8]) {
@@ -217,7 +217,7 @@ pub fn framing(data: &[u8]) {
     }
 }
 
-/// The fast path's parsers (`crate::h1`) on arbitrary bytes; the first byte picks options and
+/// The fast path's parsers (`crate::dataplane::h1`) on arbitrary bytes; the first byte picks options and
 /// how streams are cut.
 /// - As a request head: one the fast path takes is forwarded as a head that parses again, with
 ///   the same method and target, one `Host`, no hop-by-hop header and no body.

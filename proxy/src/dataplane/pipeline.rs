@@ -2,9 +2,9 @@
 //!
 //! [`route`] finds the router (first match by priority, on the request's entrypoint), runs its
 //! middlewares and reads the client's sticky cookie; [`forward`] tries servers (see
-//! [`crate::failover`]) until one answers, and gives the response to relay or the proxy's
+//! [`crate::dataplane::failover`]) until one answers, and gives the response to relay or the proxy's
 //! own answer, with what the access log and metrics record. The two data paths, hyper's
-//! (`crate::proxy::handle`) and the fast path (`crate::h1`), differ only in how they read and
+//! (`crate::dataplane::hyper_path::handle`) and the fast path (`crate::dataplane::h1`), differ only in how they read and
 //! write HTTP/1: each is a [`Transport`] that sends one try to one server. So a rule, a
 //! middleware, a retry or a sticky cookie behaves the same on both by construction.
 
@@ -18,7 +18,7 @@ use http::{Method, StatusCode};
 use crate::answer::Answer;
 use crate::balance::{sticky, Pick, ServerState};
 use crate::config::rule::RequestInfo;
-use crate::failover::{Tries, TryError};
+use crate::dataplane::failover::{Tries, TryError};
 use crate::middleware::{Request, Rewrite};
 use crate::snapshot::{Route, Snapshot};
 
@@ -113,7 +113,7 @@ pub struct Decision<'s, R> {
 }
 
 /// Sends a routed request: picks servers and tries them, within `header_timeout` each, until
-/// one gives a response head or [`crate::failover`] says to stop.
+/// one gives a response head or [`crate::dataplane::failover`] says to stop.
 pub async fn forward<'s, T: Transport>(
     routed: &Routed<'s>,
     method: &Method,
