@@ -124,11 +124,13 @@ function chart(list, urls, now) {
     svgEl("text", { x: 2, y: y(0) }, "0"),
     svgEl("text", { x: left, y: H - 2 }, "1 min ago"),
     svgEl("text", { x: W - 24, y: H - 2 }, "now"));
+  // Earlier lines are wider, so lines that run together (round robin) show as stripes.
   urls.forEach((u, i) => {
     const pts = series[i];
     const total = pts.reduce((a, p) => a + p.n, 0);
     svg.append(svgEl("polyline", { "class": "series", "data-url": u, "data-total": String(total),
-      fill: "none", stroke: COLORS[i % COLORS.length], "stroke-width": 2,
+      fill: "none", stroke: COLORS[i % COLORS.length], "stroke-width": 1.5 + 2.5 * (urls.length - 1 - i),
+      "stroke-linejoin": "round",
       points: pts.map(p => x(p.t).toFixed(1) + "," + y(p.rate).toFixed(1)).join(" ") }));
   });
   return svg;

@@ -495,7 +495,17 @@ pub async fn ajax(b: &mut BrowserSession, t: &Target, shots: Option<&Path>) -> R
     result
 }
 
-/// The proxy's dashboard lists both services with their servers UP.
+/// What the dashboard's charts show: per service, each server's requests over the chart.
+async fn charts(s: &Session) -> Result<Vec<(String, Vec<(String, u64)>)>> {
+    let js = r#"JSON.stringify([...document.querySelectorAll(".service")].map(b => [b.dataset.name,
+        [...b.querySelectorAll("svg.chart polyline.series")].map(p => [p.dataset.url, Number(p.dataset.total)])]))"#;
+    let json: String = s.page.evaluate(js).await?.into_value()?;
+    Ok(serde_json::from_str(&json)?)
+}
+
+/// The proxy's dashboard lists both services with their servers UP, and its charts draw the
+/// requests sent while it is open: round robin on every API server, a sticky client's on one
+/// static server.
 pub async fn dashboard(b: &mut BrowserSession, t: &Target, shots: Option<&Path>) -> Result<String> {
     let url = format!("{}/dashboard/", t.api_url);
     let s = b.session().await?;
@@ -528,11 +538,70 @@ pub async fn dashboard(b: &mut BrowserSession, t: &Target, shots: Option<&Path>)
             "the dashboard shows a server DOWN: {:.300}",
             text
         );
+
+        // Traffic while the page watches (it has sampled the counters before), in four rounds
+        // a second apart so the charts show a few points: one API call per API server each
+        // round (round robin), and one sticky client's visits to the site (13 in all).
+        tokio::time::sleep(Duration::from_millis(2500)).await;
+        let before = charts(&s).await?;
+        let api_servers = before
+            .iter()
+            .find(|(name, _)| name.starts_with("dynamic"))
+            .map_or(0, |(_, series)| series.len());
+        ensure!(
+            api_servers > 0,
+            "the dashboard has no chart for the API service: {before:?}"
+        );
+        let first = t.web.get("/", None).await?;
+        let cookie = first
+            .set_cookie(STICKY_COOKIE)
+            .map(|c| format!("{}={}", c.name, c.value));
+        for _ in 0..4 {
+            for _ in 0..api_servers {
+                t.web.get(API_PREFIX, None).await?;
+            }
+            for _ in 0..3 {
+                t.web.get("/", cookie.as_deref()).await?;
+            }
+            tokio::time::sleep(Duration::from_millis(1000)).await;
+        }
+        let drawn = |c: &[(String, Vec<(String, u64)>)], prefix: &str| -> Vec<u64> {
+            c.iter()
+                .find(|(name, _)| name.starts_with(prefix))
+                .map(|(_, series)| series.iter().map(|(_, n)| *n).collect())
+                .unwrap_or_default()
+        };
+        let mut after = before;
+        for _ in 0..30 {
+            after = charts(&s).await?;
+            let api = drawn(&after, "dynamic");
+            let site = drawn(&after, "static");
+            if api.iter().all(|n| *n > 0) && site.iter().sum::<u64>() >= 13 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        let api = drawn(&after, "dynamic");
+        let site = drawn(&after, "static");
+        ensure!(
+            api.len() == api_servers && api.iter().all(|n| *n > 0),
+            "the API service's chart does not draw requests on each of its {api_servers} servers \
+             after {} round-robin calls: {api:?}",
+            4 * api_servers
+        );
+        let lines = site.iter().filter(|n| **n > 0).count();
+        ensure!(
+            lines == 1 && site.iter().sum::<u64>() >= 13,
+            "the static service's chart should draw one sticky client's 13 visits on one \
+             server: {site:?}"
+        );
         if let Some(dir) = shots {
             s.screenshot(&dir.join("dashboard.png")).await?;
         }
         Ok(format!(
-            "{url} 200; shows services static and dynamic, `UP` ×{ups}, no DOWN"
+            "{url} 200; shows services static and dynamic, `UP` ×{ups}, no DOWN; its charts \
+             draw {api:?} requests on the API servers (round robin) and {site:?} on the static \
+             ones (one sticky client)"
         ))
     }
     .await;

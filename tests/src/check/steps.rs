@@ -64,7 +64,7 @@ pub const CHECKS: &[Check] = &[
     check(4, "ajax-same-origin", "the page's script calls /api/jokes/ on its own origin, which the proxy routes", Id::Ajax),
     check(4, "browser-ajax", "in Chromium, the AJAX area updates and the API servers cycle", Id::BrowserAjax),
     check(5, "discovery", "the proxy's API lists the services and their servers, all UP", Id::Discovery),
-    check(5, "browser-dashboard", "in Chromium, the dashboard shows the services with their servers UP", Id::Dashboard),
+    check(5, "browser-dashboard", "in Chromium, the dashboard shows the services with their servers UP, and its charts draw round robin on every API server and a sticky client on one static server", Id::Dashboard),
     check(6, "load-spread", "requests without a cookie reach every static and every dynamic server", Id::Spread),
     check(7, "round-robin", "one client sees the API servers in a fixed cyclic order", Id::RoundRobin),
     check(7, "sticky-sessions", "several sessions: page and every asset from the server in the session's cookie; sessions differ", Id::Sticky),
