@@ -13,8 +13,26 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 project="${LAB_PROJECT:-servers1}"
 
-bash scripts/setup.sh >/dev/null
+# Only what the lab needs (Docker Compose v2), with its progress shown; `bash scripts/setup.sh`
+# installs the rest (Chromium for the browser tests, mdbook for the book).
+bash scripts/setup.sh --lab
 bash scripts/build-images.sh
+
+# The `lab` command on the PATH, as the book types it (`lab check`): a link in ~/.cargo/bin
+# (rustup puts that directory on the PATH) to target/debug/lab, so it follows later builds.
+# Skipped when another `lab` is already installed there (cargo install --path tests).
+bin_dir="${CARGO_HOME:-$HOME/.cargo}/bin"
+if [ ! -e "$bin_dir/lab" ] || [ -L "$bin_dir/lab" ]; then
+  echo "lab-up: building the lab command (cargo build -p lab; a minute or two the first time)" >&2
+  cargo build -q -p lab
+  mkdir -p "$bin_dir"
+  ln -sf "$(realpath "${CARGO_TARGET_DIR:-target}")/debug/lab" "$bin_dir/lab"
+fi
+lab_cmd=lab
+if [ "$(command -v lab 2>/dev/null)" != "$bin_dir/lab" ]; then
+  echo "lab-up: $bin_dir is not on your PATH: add it (export PATH=\"$bin_dir:\$PATH\"), or type $bin_dir/lab" >&2
+  lab_cmd="$bin_dir/lab"
+fi
 
 scale=(--scale static=4 --scale dynamic=3)
 [ $# -gt 0 ] && scale=("$@")
@@ -29,7 +47,8 @@ The lab is up (compose project $project):
   API        curl -i -H 'Host: demo.res.ch' http://127.0.0.1:$http_port/api/jokes/
   Dashboard  http://127.0.0.1:$api_port/dashboard/
   In a browser: add "127.0.0.1 demo.res.ch" to /etc/hosts, then http://demo.res.ch:$http_port/
-  Check it:  cargo run -q -p lab -- check --url http://127.0.0.1:$http_port --api-url http://127.0.0.1:$api_port
+  Check it:  $lab_cmd check --docker --project $project --url http://127.0.0.1:$http_port --api-url http://127.0.0.1:$api_port
+             (every step: --docker lets the failover and scaling checks stop and scale containers)
   Scale:     (cd compose && docker compose -p $project up -d --no-build --scale static=6 --scale dynamic=3)
   Stop:      bash scripts/lab-down.sh
 TXT

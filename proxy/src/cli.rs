@@ -14,6 +14,7 @@ use std::time::Duration;
 use crate::config::duration_str;
 pub use crate::parse::IpNet;
 use crate::provider::docker::DockerOptions;
+use crate::provider::swarm::SwarmOptions;
 
 /// The name of the API's entrypoint, as in Traefik.
 pub const API_ENTRYPOINT: &str = "traefik";
@@ -29,6 +30,8 @@ pub struct StaticConfig {
     pub dashboard: bool,
     pub file: Option<FileOptions>,
     pub docker: Option<DockerOptions>,
+    /// `--providers.swarm*`, or v2's `--providers.docker.swarmMode=true`.
+    pub swarm: Option<SwarmOptions>,
     /// `--api.manage*`: the management UI (lab step 9), see `api::manage`.
     pub manage: Option<crate::api::manage::ManageOptions>,
     /// `--log.level`: error, warn, info, debug, trace.
@@ -183,6 +186,36 @@ pub const KEYS: &[(&str, &str)] = &[
         "accepted for compatibility; always watching",
     ),
     (
+        "providers.docker.swarmmode",
+        "Traefik v2's swarm mode: the Docker flags read Swarm services (as --providers.swarm)",
+    ),
+    (
+        "providers.docker.swarmmoderefreshseconds",
+        "with swarmMode: poll at least this often (15s)",
+    ),
+    ("providers.swarm", "enable the Swarm provider (services' deploy.labels)"),
+    (
+        "providers.swarm.endpoint",
+        "a Swarm manager's engine (unix:///var/run/docker.sock)",
+    ),
+    (
+        "providers.swarm.exposedbydefault",
+        "route services without traefik.enable=true (true)",
+    ),
+    ("providers.swarm.network", "network used to reach the tasks"),
+    (
+        "providers.swarm.refreshseconds",
+        "poll at least this often (15s; changes are followed from events anyway)",
+    ),
+    (
+        "providers.swarm.defaultrule",
+        "rule of routers without one (Host(`{{ normalize .Name }}`))",
+    ),
+    (
+        "providers.swarm.watch",
+        "accepted for compatibility; always watching",
+    ),
+    (
         "providers.providersthrottleduration",
         "accepted for compatibility; changes apply at once",
     ),
@@ -224,6 +257,10 @@ fn kind_of(key: &str) -> Option<Kind> {
         "providers.docker",
         "providers.docker.exposedbydefault",
         "providers.docker.watch",
+        "providers.docker.swarmmode",
+        "providers.swarm",
+        "providers.swarm.exposedbydefault",
+        "providers.swarm.watch",
         "accesslog",
         "metrics.prometheus",
         "ping",
@@ -351,6 +388,7 @@ fn build(settings: Vec<(String, String, String)>) -> Result<StaticConfig, CliErr
         dashboard: true,
         file: None,
         docker: None,
+        swarm: None,
         manage: None,
         log_level: "info".into(),
         access_log: false,
@@ -364,6 +402,9 @@ fn build(settings: Vec<(String, String, String)>) -> Result<StaticConfig, CliErr
     };
     let mut api_enabled = false;
     let mut api_insecure = false;
+    // v2's `--providers.docker.swarmMode` and its refresh, applied once all flags are read.
+    let mut docker_swarm_mode = false;
+    let mut docker_swarm_refresh = None;
     let mut manage = crate::api::manage::ManageFlags::default();
     // Raw per-entrypoint settings, applied once all are known.
     let mut eps: BTreeMap<String, BTreeMap<String, (String, String)>> = BTreeMap::new();
@@ -417,6 +458,30 @@ fn build(settings: Vec<(String, String, String)>) -> Result<StaticConfig, CliErr
             "providers.docker.network" => {
                 cfg.docker.get_or_insert_with(Default::default).network = Some(value.clone())
             }
+            "providers.docker.swarmmode" => docker_swarm_mode = boolean()?,
+            "providers.docker.swarmmoderefreshseconds" => {
+                docker_swarm_refresh =
+                    Some(crate::provider::swarm::parse_refresh(&value).map_err(bad)?)
+            }
+            "providers.swarm" => {
+                if boolean()? {
+                    cfg.swarm.get_or_insert_with(Default::default);
+                } else {
+                    cfg.swarm = None;
+                }
+            }
+            "providers.swarm.exposedbydefault" => {
+                let b = boolean()?;
+                cfg.swarm
+                    .get_or_insert_with(Default::default)
+                    .exposed_by_default = b
+            }
+            swarm if swarm.starts_with("providers.swarm.") && swarm != "providers.swarm.watch" => {
+                cfg.swarm
+                    .get_or_insert_with(Default::default)
+                    .set(&swarm["providers.swarm.".len()..], &value)
+                    .map_err(bad)?
+            }
             "log.level" => {
                 let l = value.to_ascii_lowercase();
                 if !["error", "warn", "info", "debug", "trace", "fatal", "panic"]
@@ -441,6 +506,7 @@ fn build(settings: Vec<(String, String, String)>) -> Result<StaticConfig, CliErr
             }
             "api.debug"
             | "providers.docker.watch"
+            | "providers.swarm.watch"
             | "providers.providersthrottleduration"
             | "global.checknewversion"
             | "global.sendanonymoususage" => {}
@@ -463,6 +529,20 @@ fn build(settings: Vec<(String, String, String)>) -> Result<StaticConfig, CliErr
             }
             _ => {}
         }
+    }
+    if docker_swarm_mode {
+        // v2: the Docker provider in swarm mode reads services instead of containers.
+        let docker = cfg.docker.take().unwrap_or_default();
+        if cfg.swarm.is_some() {
+            return Err(CliError::BadValue {
+                flag: "--providers.docker.swarmMode".into(),
+                value: "true".into(),
+                reason: "--providers.swarm is set too; use one of them (--providers.swarm is \
+                         Traefik v3's name)"
+                    .into(),
+            });
+        }
+        cfg.swarm = Some(SwarmOptions::from_docker(docker, docker_swarm_refresh));
     }
     // Traefik: `--api.insecure` alone turns the API on.
     cfg.api = api_insecure;
@@ -698,6 +778,49 @@ mod tests {
         assert!(ep.trusted_ips[1].contains("::ffff:127.0.0.1".parse().unwrap()));
         assert_eq!(ep.grace_timeout, Duration::from_secs(2));
         assert_eq!(c.response_header_timeout, Duration::from_millis(250));
+    }
+
+    #[test]
+    fn swarm_flags_of_traefik_v3_and_v2() {
+        let c = run(&[
+            "--providers.swarm",
+            "--providers.swarm.endpoint=tcp://127.0.0.1:2375",
+            "--providers.swarm.network=servers1_default",
+            "--providers.swarm.exposedByDefault=false",
+            "--providers.swarm.refreshSeconds=5",
+            "--providers.swarm.defaultRule=Host(`{{ normalize .Name }}.lab`)",
+        ])
+        .unwrap();
+        let s = c.swarm.unwrap();
+        assert_eq!(s.endpoint.as_deref(), Some("tcp://127.0.0.1:2375"));
+        assert_eq!(s.network.as_deref(), Some("servers1_default"));
+        assert!(!s.exposed_by_default);
+        assert_eq!(s.refresh, Duration::from_secs(5));
+        assert_eq!(s.provider_name, "swarm");
+        assert!(c.docker.is_none());
+
+        // v2: the Docker provider's flags, in swarm mode; elements stay `@docker`.
+        let c = run(&[
+            "--providers.docker",
+            "--providers.docker.swarmMode=true",
+            "--providers.docker.network=net",
+            "--providers.docker.swarmModeRefreshSeconds=2s",
+        ])
+        .unwrap();
+        assert!(c.docker.is_none(), "no container provider in swarm mode");
+        let s = c.swarm.unwrap();
+        assert_eq!(s.provider_name, "docker");
+        assert_eq!(s.network.as_deref(), Some("net"));
+        assert_eq!(s.refresh, Duration::from_secs(2));
+
+        assert!(matches!(
+            run(&["--providers.swarm.defaultRule=Host(`{{ .Labels }}`)"]),
+            Err(CliError::BadValue { .. })
+        ));
+        assert!(matches!(
+            run(&["--providers.swarm", "--providers.docker.swarmMode"]),
+            Err(CliError::BadValue { .. })
+        ));
     }
 
     #[test]

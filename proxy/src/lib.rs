@@ -15,6 +15,7 @@ pub mod fuzz;
 pub mod middleware;
 pub mod observe;
 pub mod parse;
+pub mod privileges;
 pub mod provider;
 pub mod runtime;
 pub mod snapshot;
@@ -76,7 +77,8 @@ pub fn bind(cfg: &StaticConfig) -> anyhow::Result<Vec<Listener>> {
 /// Runs the proxy on `listeners` until `shutdown` completes, then drains in-flight requests
 /// within each entrypoint's grace period.
 ///
-/// Providers named in `cfg` (`--providers.docker`, `--providers.file.*`) are started here;
+/// Providers named in `cfg` (`--providers.docker`, `--providers.swarm`, `--providers.file.*`)
+/// are started here;
 /// `feeds` adds providers of the caller's (tests publish on their own channels).
 pub async fn run(
     cfg: StaticConfig,
@@ -97,6 +99,12 @@ pub async fn run(
         let (tx, rx) = watch::channel(ProviderConfig::default());
         tokio::spawn(provider::docker::run(opts, tx, stopped(stop_rx.clone())));
         feeds.push(("docker".into(), rx));
+    }
+    if let Some(opts) = cfg.swarm.clone() {
+        let (tx, rx) = watch::channel(ProviderConfig::default());
+        let name = opts.provider_name.clone();
+        tokio::spawn(provider::swarm::run(opts, tx, stopped(stop_rx.clone())));
+        feeds.push((name, rx));
     }
     if let Some(opts) = cfg.file.clone() {
         let (tx, rx) = watch::channel(ProviderConfig::default());

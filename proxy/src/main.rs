@@ -7,6 +7,8 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use proxy::cli::{self, Command};
+use proxy::privileges;
+use proxy::provider::docker::{socket_access, ContainerSource, Engine};
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -30,8 +32,15 @@ fn main() -> ExitCode {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&cfg.log_level));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(lab_common::logging::colour_on_stderr())
         .with_writer(std::io::stderr)
         .init();
+
+    // Root gives way to PROXY_USER (the image sets 65534:65534) here, while this is the only
+    // thread: the calls change the calling thread only. See `proxy::privileges`.
+    if let Some(exit) = drop_root(&cfg) {
+        return exit;
+    }
 
     // The data plane runs one thread per core, each with its own single-threaded runtime (see
     // `StaticConfig::data_plane_threads`); this runtime keeps the rest: providers, health
@@ -69,6 +78,33 @@ fn main() -> ExitCode {
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE
+        }
+    }
+}
+
+/// Switches away from root if asked to (`PROXY_USER`); `Some(exit code)` when it must stop.
+fn drop_root(cfg: &proxy::cli::StaticConfig) -> Option<ExitCode> {
+    let target = match std::env::var(privileges::ENV) {
+        Ok(v) if !v.trim().is_empty() => match privileges::parse_target(&v) {
+            Ok(t) => Some(t),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return Some(ExitCode::from(2));
+            }
+        },
+        _ => None,
+    };
+    let socket = cfg.docker.as_ref().and_then(|d| {
+        let endpoint = Engine::new(d.endpoint.as_deref()).endpoint();
+        socket_access::socket_path(&endpoint)
+    });
+    let ports: Vec<u16> = cfg.entrypoints.values().map(|e| e.socket.port()).collect();
+    let facts = privileges::Facts::gather(target, socket.as_deref(), &ports);
+    match privileges::drop_root(&facts) {
+        Ok(()) => None,
+        Err(e) => {
+            eprintln!("error: cannot switch to {}: {e}", privileges::ENV);
+            Some(ExitCode::FAILURE)
         }
     }
 }

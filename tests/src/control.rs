@@ -165,7 +165,10 @@ pub async fn bind(run_dir: &Path) -> Result<UnixListener> {
     UnixListener::bind(&path).with_context(|| format!("cannot listen on {}", path.display()))
 }
 
-/// Answers commands on the socket until the task is dropped. `quit` is forwarded on `quit`.
+/// Answers commands on the socket until the task is dropped.
+///
+/// `quit` stops every process of the stack and answers only once they have all exited, then
+/// tells the caller on `quit`: so `lab down` returns when the ports are free, not before.
 pub async fn serve(listener: UnixListener, stack: Arc<Mutex<LocalStack>>, quit: mpsc::Sender<()>) {
     loop {
         let Ok((stream, _)) = listener.accept().await else {
@@ -181,7 +184,8 @@ pub async fn serve(listener: UnixListener, stack: Arc<Mutex<LocalStack>>, quit: 
                 Ok(_) => match parse(&line) {
                     Ok(Command::Quit) => {
                         quitting = true;
-                        Ok("stopping".to_string())
+                        let mut stack = stack.lock().await;
+                        stack.stop().await.map(|pids| stopped_message(&pids))
                     }
                     Ok(cmd) => {
                         let mut stack = stack.lock().await;
@@ -196,7 +200,7 @@ pub async fn serve(listener: UnixListener, stack: Arc<Mutex<LocalStack>>, quit: 
                 Err(e) => format!("ERR\n{e:#}\n"),
             };
             let _ = write.write_all(text.as_bytes()).await;
-            // Answer before stopping: the stack's shutdown may end the process, and `lab down`
+            // Answer before telling `lab up` to exit: its exit ends this task, and `lab down`
             // must not see the socket close with no answer.
             if quitting {
                 let _ = write.shutdown().await;
@@ -204,6 +208,15 @@ pub async fn serve(listener: UnixListener, stack: Arc<Mutex<LocalStack>>, quit: 
             }
         });
     }
+}
+
+/// What `lab down` prints once the stack is gone.
+pub fn stopped_message(pids: &[u32]) -> String {
+    let pids: Vec<String> = pids.iter().map(u32::to_string).collect();
+    format!(
+        "stopped: every process of the lab has exited (pids {})",
+        pids.join(", ")
+    )
 }
 
 /// Sends one command to the `lab up` running in `run_dir` and returns its answer.

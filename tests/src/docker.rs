@@ -150,6 +150,11 @@ pub struct StackOptions {
     pub keep: bool,
     /// How long to wait for the proxy to route every server.
     pub ready_timeout: Duration,
+    /// The compose file; `None`: `compose/compose.yaml`. Another file must publish the
+    /// proxy's ports 80 and 8080 (`http_port`, `api_port` and `bind` then do nothing).
+    pub compose_file: Option<PathBuf>,
+    /// The proxy's service in that file (the report's file calls it `traefik-proxy`).
+    pub proxy_service: String,
 }
 
 impl Default for StackOptions {
@@ -163,6 +168,8 @@ impl Default for StackOptions {
             bind: "127.0.0.1".into(),
             keep: false,
             ready_timeout: Duration::from_secs(30),
+            compose_file: None,
+            proxy_service: "proxy".into(),
         }
     }
 }
@@ -206,6 +213,10 @@ pub struct DockerStack {
     pub http_url: String,
     pub api_url: String,
     pub host: String,
+    /// The compose file it runs.
+    pub file: PathBuf,
+    /// The proxy's compose service.
+    pub proxy_service: String,
     keep: bool,
     down: bool,
 }
@@ -223,6 +234,8 @@ impl DockerStack {
             http_url: String::new(),
             api_url: String::new(),
             host: HOST.into(),
+            file: opts.compose_file.clone().unwrap_or_else(compose_file),
+            proxy_service: opts.proxy_service.clone(),
             keep: opts.keep,
             down: false,
         };
@@ -250,8 +263,8 @@ impl DockerStack {
                 ],
             )
             .context("starting the stack")?;
-        stack.http = stack.published("proxy", 80)?;
-        stack.api = stack.published("proxy", 8080)?;
+        stack.http = stack.published(&opts.proxy_service, 80)?;
+        stack.api = stack.published(&opts.proxy_service, 8080)?;
         stack.http_url = format!("http://{}", stack.http);
         stack.api_url = format!("http://{}", stack.api);
         stack
@@ -260,16 +273,15 @@ impl DockerStack {
         Ok(stack)
     }
 
-    /// Runs `docker compose -p <project> -f compose.yaml <args>`.
+    /// Runs `docker compose -p <project> -f <file> <args>`.
     pub fn compose(&self, args: &[&str]) -> Result<String> {
         self.compose_env(args, &[])
     }
 
     fn compose_env(&self, args: &[&str], env: &[(&str, String)]) -> Result<String> {
-        let file = compose_file();
         let mut cmd = Command::new("docker");
         cmd.args(["compose", "-p", &self.project, "-f"])
-            .arg(&file)
+            .arg(&self.file)
             .args(args)
             .stdin(Stdio::null())
             // If an image were missing, build it from the host binaries, never from the
@@ -479,8 +491,10 @@ impl Drop for DockerStack {
 /// What a container lacks of `compose/compose.yaml`'s hardening, from its `docker inspect`
 /// JSON (one line per problem; empty when it has it all): a read-only root file system, every
 /// capability dropped and none added, no new privileges, not privileged, and a non-root user.
-/// The proxy runs as uid 0 by design (compose.yaml says why: the socket's group differs between
-/// hosts), so its user is not checked, but it must mount the Docker socket read-only.
+/// The proxy starts as root by design (compose.yaml says why: the socket's group differs between
+/// hosts) and switches to uid 65534 itself, for which it may add exactly CAP_SETUID and
+/// CAP_SETGID (lost with the switch); its image user is not checked (the ids it runs with are:
+/// [`process_ids`]), but it must mount the Docker socket read-only.
 pub fn hardening_problems(inspect: &Value) -> Vec<String> {
     let host = &inspect["HostConfig"];
     let name = inspect["Name"]
@@ -513,7 +527,14 @@ pub fn hardening_problems(inspect: &Value) -> Vec<String> {
             host["CapDrop"]
         ));
     }
-    let added = strings(&host["CapAdd"]);
+    let mut added = strings(&host["CapAdd"]);
+    if service == "proxy" {
+        added.retain(|c| {
+            let c = c.to_ascii_uppercase();
+            let c = c.trim_start_matches("CAP_");
+            c != "SETUID" && c != "SETGID"
+        });
+    }
     if !added.is_empty() {
         problem(format!("capabilities added: {added:?}"));
     }
@@ -547,6 +568,114 @@ pub fn hardening_problems(inspect: &Value) -> Vec<String> {
         problem(format!("runs as root (user {user:?})"));
     }
     problems
+}
+
+/// One container a test started with `docker run -d`, labelled as a test project (so a later
+/// run sweeps it if this one is killed) and removed (`docker rm -f`) on drop.
+#[derive(Debug)]
+pub struct RunContainer {
+    pub id: String,
+}
+
+impl RunContainer {
+    /// `docker run -d --label ... <args>`: `args` are run's options, the image and its
+    /// arguments.
+    pub fn start(args: &[&str]) -> Result<RunContainer> {
+        sweep_stale_projects();
+        let label = format!("com.docker.compose.project={}", fresh_project());
+        let mut all = vec!["run", "-d", "--label", &label];
+        all.extend(args);
+        let id = docker(&all)?.trim().to_owned();
+        Ok(RunContainer { id })
+    }
+
+    /// Everything it printed, stdout and stderr.
+    pub fn logs(&self) -> String {
+        match Command::new("docker").args(["logs", &self.id]).output() {
+            Ok(o) => {
+                String::from_utf8_lossy(&o.stdout).into_owned()
+                    + &String::from_utf8_lossy(&o.stderr)
+            }
+            Err(e) => format!("(no logs: {e})"),
+        }
+    }
+
+    /// The host address published for the container's `port`.
+    pub fn published(&self, port: u16) -> Result<SocketAddr> {
+        let out = docker(&["port", &self.id, &format!("{port}/tcp")])?;
+        let addr = out.lines().next().unwrap_or_default().trim();
+        addr.parse()
+            .with_context(|| format!("`docker port {} {port}` said `{addr}`", self.id))
+    }
+}
+
+impl Drop for RunContainer {
+    fn drop(&mut self) {
+        let _ = docker(&["rm", "-f", "-v", &self.id]);
+    }
+}
+
+/// The ids a container's main process runs with, read from the host's
+/// `/proc/<pid>/task/*/status` (every thread, since each carries its own ids).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProcessIds {
+    /// Real, effective, saved and file-system uid (the `Uid:` line).
+    pub uid: [u32; 4],
+    pub gid: [u32; 4],
+    pub groups: Vec<u32>,
+    /// Effective capabilities, as the hex mask of `CapEff:`.
+    pub cap_eff: String,
+}
+
+/// The [`ProcessIds`] of `container`'s main process. Errors when its threads disagree (a
+/// switch of ids applied to one thread only) or when the host cannot see the process.
+pub fn process_ids(container: &str) -> Result<ProcessIds> {
+    let pid = docker(&["inspect", "-f", "{{.State.Pid}}", container])?;
+    let pid = pid.trim();
+    let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).with_context(|| {
+        format!("cannot read /proc/{pid}/task: is the engine on another host or pid namespace?")
+    })?;
+    let mut seen: Option<ProcessIds> = None;
+    for task in tasks {
+        let path = task?.path().join("status");
+        let status = std::fs::read_to_string(&path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        let ids = parse_status(&status)
+            .ok_or_else(|| anyhow!("{}: no Uid/Gid/Groups lines", path.display()))?;
+        match &seen {
+            Some(first) if *first != ids => {
+                bail!("the threads of {container} (pid {pid}) disagree: {first:?} vs {ids:?}")
+            }
+            _ => seen = Some(ids),
+        }
+    }
+    seen.ok_or_else(|| anyhow!("{container} (pid {pid}) has no threads"))
+}
+
+/// The `Uid:`, `Gid:`, `Groups:` and `CapEff:` lines of a `/proc/<pid>/status`.
+pub fn parse_status(status: &str) -> Option<ProcessIds> {
+    let line = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .map(str::trim)
+    };
+    let four = |name: &str| -> Option<[u32; 4]> {
+        let v: Vec<u32> = line(name)?
+            .split_whitespace()
+            .filter_map(|n| n.parse().ok())
+            .collect();
+        v.try_into().ok()
+    };
+    Some(ProcessIds {
+        uid: four("Uid:")?,
+        gid: four("Gid:")?,
+        groups: line("Groups:")?
+            .split_whitespace()
+            .filter_map(|n| n.parse().ok())
+            .collect(),
+        cap_eff: line("CapEff:")?.to_owned(),
+    })
 }
 
 /// A reqwest client for the lab: no system proxy (traffic stays on loopback), short timeouts.
@@ -787,16 +916,30 @@ mod tests {
     }
 
     #[test]
+    fn process_status_lines_read() {
+        let status = "Name:\tproxy\nUid:\t65534\t65534\t65534\t65534\nGid:\t65534\t65534\t65534\t65534\nGroups:\t999 \nCapEff:\t0000000000000000\n";
+        let ids = parse_status(status).unwrap();
+        assert_eq!(ids.uid, [65534; 4]);
+        assert_eq!(ids.groups, [999]);
+        assert_eq!(ids.cap_eff, "0000000000000000");
+        assert!(parse_status("Name:\tx\n").is_none());
+    }
+
+    #[test]
     fn hardened_containers_pass() {
         assert_eq!(
             hardening_problems(&inspected("static", "65534:65534", None)),
             Vec::<String>::new()
         );
-        // The proxy is root by design, with its socket read-only.
+        // The proxy starts as root by design, with its socket read-only, and may add the two
+        // capabilities its switch to uid 65534 needs.
         assert_eq!(
             hardening_problems(&inspected("proxy", "0:0", Some(false))),
             Vec::<String>::new()
         );
+        let mut v = inspected("proxy", "", Some(false));
+        v["HostConfig"]["CapAdd"] = serde_json::json!(["CAP_SETUID", "CAP_SETGID"]);
+        assert_eq!(hardening_problems(&v), Vec::<String>::new());
     }
 
     #[test]
@@ -824,6 +967,9 @@ mod tests {
         one(inspected("dynamic", "", None), "root");
         one(inspected("dynamic", "0:0", None), "root");
         one(inspected("proxy", "0:0", Some(true)), "read-write");
+        let mut v = inspected("proxy", "", Some(false));
+        v["HostConfig"]["CapAdd"] = serde_json::json!(["SETUID", "NET_ADMIN"]);
+        one(v, "NET_ADMIN");
         one(inspected("proxy", "0:0", None), "not mounted");
     }
 

@@ -10,4 +10,5 @@ pub mod control;
 pub mod docker;
 pub mod local;
 pub mod routes;
+pub mod swarm;
 pub mod up;

@@ -167,6 +167,8 @@ pub struct LocalStack {
     next_index: [usize; 2],
     // Dropped after the processes (fields drop in order): the logs stay until they are gone.
     proxy: ChildProcess,
+    /// Set by [`LocalStack::stop`]: every process has exited.
+    stopped: bool,
     _tmp: Option<tempfile::TempDir>,
 }
 
@@ -248,6 +250,7 @@ impl LocalStack {
             servers,
             next_index,
             proxy,
+            stopped: false,
             _tmp: tmp,
         };
         stack.write_state()?;
@@ -374,6 +377,32 @@ impl LocalStack {
     /// Whether the proxy process still runs.
     pub fn proxy_running(&mut self) -> bool {
         self.proxy.is_running()
+    }
+
+    /// Stops every process of the stack (SIGKILL, backends first, then the proxy) and returns
+    /// once each one has exited and been reaped: its pid is gone and its ports are free, so a
+    /// `lab up` right after cannot collide with it. Dropping the stack only sends the signals.
+    /// Returns the pids it stopped.
+    pub async fn stop(&mut self) -> Result<Vec<u32>> {
+        let mut stopped = Vec::new();
+        for b in &mut self.servers {
+            if let Some(mut p) = b.process.take() {
+                p.kill().await?;
+                stopped.push(p.pid);
+            }
+        }
+        if !self.stopped {
+            self.proxy.kill().await?;
+            stopped.push(self.proxy.pid);
+            self.stopped = true;
+        }
+        let _ = std::fs::remove_file(self.run_dir.join(STATE_FILE));
+        Ok(stopped)
+    }
+
+    /// Whether [`LocalStack::stop`] ran.
+    pub fn is_stopped(&self) -> bool {
+        self.stopped
     }
 
     fn rewrite(&self) -> Result<()> {

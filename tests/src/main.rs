@@ -103,6 +103,12 @@ struct CheckArgs {
     /// The compose project (with --docker).
     #[arg(long, default_value = "servers1", env = "COMPOSE_PROJECT_NAME")]
     project: String,
+    /// A Docker Swarm stack (compose/stack.yaml): stop tasks, scale services.
+    #[arg(long, conflicts_with_all = ["docker", "local"])]
+    swarm: bool,
+    /// The stack's name (with --swarm).
+    #[arg(long, default_value = "servers1")]
+    stack: String,
     /// The compose file (with --docker; default: the repository's compose/compose.yaml).
     #[arg(long)]
     compose_file: Option<PathBuf>,
@@ -130,6 +136,7 @@ async fn main() -> ExitCode {
             tracing_subscriber::EnvFilter::try_from_env("LAB_LOG")
                 .unwrap_or_else(|_| "warn,chromiumoxide=off".into()),
         )
+        .with_ansi(lab_common::logging::colour_on_stderr())
         .with_writer(std::io::stderr)
         .init();
     // Where panics abort (release), no destructor runs: kill the lab's processes from the hook.
@@ -217,13 +224,22 @@ async fn check_cmd(a: CheckArgs) -> Result<ExitCode> {
     let local_dir = match &a.local {
         Some(d) if d.as_os_str().is_empty() => Some(control::default_run_dir()),
         Some(d) => Some(d.clone()),
-        None if !a.docker && a.url.is_none() => {
+        None if !a.docker && !a.swarm && a.url.is_none() => {
             let d = control::default_run_dir();
             (control::send(&d, "status").await.is_ok()).then_some(d)
         }
         None => None,
     };
-    let (control, url, api_url) = if a.docker {
+    let (control, url, api_url) = if a.swarm {
+        let stack = lab::swarm::SwarmStack::attach(&a.stack)?;
+        (
+            Control::Swarm(lab::swarm::SwarmControl {
+                stack: a.stack.clone(),
+            }),
+            Some(a.url.clone().unwrap_or(stack.http_url.clone())),
+            Some(a.api_url.clone().unwrap_or(stack.api_url.clone())),
+        )
+    } else if a.docker {
         let p = DockerProject {
             project: a.project.clone(),
             compose_file: a.compose_file.clone(),
@@ -255,7 +271,7 @@ async fn check_cmd(a: CheckArgs) -> Result<ExitCode> {
         if let Err(e) = reachable(u).await {
             bail!(
                 "nothing answers on {u} ({e}): start the lab first (`lab up`, or \
-                 scripts/lab-up.sh on Docker), or pass --url / --api-url, --local, --docker"
+                 scripts/lab-up.sh on Docker), or pass --url / --api-url, --local, --docker, --swarm"
             );
         }
     }

@@ -71,7 +71,7 @@ pub async fn up(opts: LocalOptions) -> Result<()> {
             }
             _ = tick.tick() => {
                 let mut s = stack.lock().await;
-                if !s.proxy_running() {
+                if !s.is_stopped() && !s.proxy_running() {
                     eprintln!("the proxy exited; its log: {}", s.run_dir.join("logs/proxy.log").display());
                     break "the proxy exited";
                 }
@@ -82,8 +82,12 @@ pub async fn up(opts: LocalOptions) -> Result<()> {
     server.abort();
     let _ = server.await;
     let _ = std::fs::remove_file(control::socket_path(&run_dir));
-    drop(stack);
-    eprintln!("stopped: every process of the lab is gone");
+    // `lab down` stopped the stack already; Ctrl-C and `quit` stop it here. Either way every
+    // process has exited (and been reaped) before this returns.
+    let pids = stack.lock().await.stop().await?;
+    if !pids.is_empty() {
+        eprintln!("{}", control::stopped_message(&pids));
+    }
     Ok(())
 }
 

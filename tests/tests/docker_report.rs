@@ -570,7 +570,8 @@ async fn the_api_lists_services_and_servers_with_status() {
 
 /// Every container of the stack runs as `compose/compose.yaml` hardens it, as the engine
 /// reports it (`docker inspect`): read-only root, capabilities dropped, no new privileges,
-/// non-root backends, the Docker socket read-only in the proxy. Checked on the API test's
+/// non-root backends, the Docker socket read-only in the proxy; and the proxy's process, as the
+/// host's `/proc` shows it, is uid 65534 with the socket's group and no capability. Checked on the API test's
 /// stack (it has every service) rather than on a stack of its own.
 fn assert_hardened(stack: &DockerStack) {
     let inspected = stack.inspect_all().expect("docker inspect");
@@ -596,6 +597,19 @@ fn assert_hardened(stack: &DockerStack) {
         problems.join("\n")
     );
     eprintln!("hardening: {} containers checked", inspected.len());
+
+    // The proxy started as root and switched to uid 65534 with the socket's group (compose.yaml
+    // adds back CAP_SETUID and CAP_SETGID for that), every thread of it, with no capability left.
+    let proxy = stack.containers("proxy").expect("the proxy container");
+    let ids = docker::process_ids(&proxy[0].id).expect("the proxy's ids from /proc");
+    let socket_gid = std::os::unix::fs::MetadataExt::gid(
+        &std::fs::metadata("/var/run/docker.sock").expect("the Docker socket"),
+    );
+    eprintln!("hardening: the proxy runs as {ids:?} (socket gid {socket_gid})");
+    assert_eq!(ids.uid, [65534; 4], "{ids:?}");
+    assert_eq!(ids.gid, [65534; 4], "{ids:?}");
+    assert_eq!(ids.groups, [socket_gid], "{ids:?}");
+    assert_eq!(u64::from_str_radix(&ids.cap_eff, 16), Ok(0), "{ids:?}");
 }
 
 /// How long from a container event to the routed change: from the engine's timestamp of the

@@ -1,4 +1,4 @@
-//! Where configuration comes from. Each provider observes its world (a file, Docker) and
+//! Where configuration comes from. Each provider observes its world (a file, Docker, a Swarm) and
 //! publishes its whole desired configuration, every time it changes, on a `watch` channel;
 //! the proxy merges the latest value of every provider into one routing snapshot.
 
@@ -12,3 +12,4 @@ pub type Publisher = watch::Sender<ProviderConfig>;
 
 pub mod docker;
 pub mod file;
+pub mod swarm;

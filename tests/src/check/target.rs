@@ -11,6 +11,7 @@ use crate::check::client::Client;
 use crate::control;
 use crate::docker;
 use crate::local::{Kind, LocalStack, StackState};
+use crate::swarm::SwarmControl;
 
 /// How the checks stop, start and scale servers.
 #[derive(Debug, Clone)]
@@ -23,6 +24,8 @@ pub enum Control {
     InProcess(Arc<Mutex<LocalStack>>),
     /// A compose project on the local Docker engine.
     Docker(DockerProject),
+    /// A stack on Docker Swarm (`crate::swarm`).
+    Swarm(SwarmControl),
 }
 
 /// A compose project: `docker compose -p <project> -f <file>`.
@@ -39,6 +42,7 @@ impl Control {
             Control::Local(dir) => format!("local stack in {}", dir.display()),
             Control::InProcess(_) => "local stack (in process)".into(),
             Control::Docker(p) => format!("docker compose project {}", p.project),
+            Control::Swarm(s) => s.describe(),
         }
     }
 
@@ -58,6 +62,7 @@ impl Control {
             Control::Local(dir) => control::send(dir, &format!("kill {id}")).await.map(drop),
             Control::InProcess(stack) => stack.lock().await.kill_server(id).await,
             Control::Docker(p) => p.docker(&["stop", id]).await.map(drop),
+            Control::Swarm(s) => s.stop(id).await,
         }
     }
 
@@ -68,6 +73,7 @@ impl Control {
             Control::Local(dir) => control::send(dir, &format!("restart {id}")).await.map(drop),
             Control::InProcess(stack) => stack.lock().await.restart_server(id).await,
             Control::Docker(p) => p.docker(&["start", id]).await.map(drop),
+            Control::Swarm(s) => s.start(id).await,
         }
     }
 
@@ -78,6 +84,7 @@ impl Control {
             Control::Local(dir) => Some(StackState::read(dir)?.count(kind)),
             Control::InProcess(stack) => Some(stack.lock().await.count(kind)),
             Control::Docker(p) => Some(p.running(kind).await?.len()),
+            Control::Swarm(s) => Some(s.count(kind).await?),
         })
     }
 
@@ -89,6 +96,7 @@ impl Control {
                 .await
                 .map(drop),
             Control::InProcess(stack) => stack.lock().await.scale(kind, n).await,
+            Control::Swarm(s) => s.scale(kind, n).await,
             Control::Docker(p) => {
                 let other = match kind {
                     Kind::Static => Kind::Dynamic,

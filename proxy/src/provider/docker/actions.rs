@@ -189,10 +189,7 @@ impl Engine {
                 request: request.to_owned(),
                 reason: format!("{status_code}: {message}"),
             },
-            other => SourceError::Unreachable {
-                endpoint: self.endpoint(),
-                reason: other.to_string(),
-            },
+            other => self.unreachable(other),
         }
     }
 

@@ -128,46 +128,13 @@ fn container_config(
     let name = default_name(container);
     let mut config = parsed.config;
     let mut warnings = Vec::new();
-
-    if config.services.is_empty() {
-        config.services.insert(name.clone(), Default::default());
-    }
-    if config.routers.is_empty() {
-        if config.services.len() == 1 {
-            config.routers.insert(name.clone(), Default::default());
-        } else {
-            warnings.push(issue(format!(
-                "container `{}` defines several services and no router, so no default router \
-                 was made; add a `traefik.http.routers.<name>.service` label",
-                container.name
-            )));
-        }
-    }
-    let only_service = (config.services.len() == 1)
-        .then(|| config.services.keys().next().cloned())
-        .flatten();
-    config.routers.retain(|router_name, router| {
-        if router.rule.trim().is_empty() {
-            router.rule = format!("Host(`{name}`)");
-        }
-        if router.service.trim().is_empty() {
-            match &only_service {
-                Some(service) => router.service = service.clone(),
-                None => {
-                    warnings.push(ConfigIssue {
-                        element: Element::Router(router_name.clone()),
-                        message: format!(
-                            "router `{router_name}` names no service and container `{}` \
-                             defines several; add `traefik.http.routers.{router_name}.service`",
-                            container.name
-                        ),
-                    });
-                    return false;
-                }
-            }
-        }
-        true
-    });
+    fill_defaults(
+        &mut config,
+        &name,
+        &format!("Host(`{name}`)"),
+        ("container", container.name.as_str()),
+        &mut warnings,
+    );
 
     let address = address(
         container,
@@ -203,6 +170,62 @@ fn container_config(
         }];
     }
     Ok((config, warnings))
+}
+
+/// Traefik's defaults for one source (a container, a Swarm service) named `name`: no service
+/// label gives a service `name`; no router label a router `name` (when there is one service);
+/// a router without rule gets `default_rule`, without service the source's only service.
+/// `source` is what kind of source it is and its name (`("container", "servers1-static-1")`),
+/// for messages. Shared by the Docker and Swarm providers, so both fill the same gaps alike.
+pub(crate) fn fill_defaults(
+    config: &mut DynamicConfig,
+    name: &str,
+    default_rule: &str,
+    source: (&str, &str),
+    warnings: &mut Vec<ConfigIssue>,
+) {
+    let (kind, source_name) = source;
+    let who = format!("{kind} `{source_name}`");
+    if config.services.is_empty() {
+        config.services.insert(name.to_owned(), Default::default());
+    }
+    if config.routers.is_empty() {
+        if config.services.len() == 1 {
+            config.routers.insert(name.to_owned(), Default::default());
+        } else {
+            warnings.push(ConfigIssue {
+                element: Element::Source(source_name.to_owned()),
+                message: format!(
+                    "{who} defines several services and no router, so no default router was \
+                     made; add a `traefik.http.routers.<name>.service` label"
+                ),
+            });
+        }
+    }
+    let only_service = (config.services.len() == 1)
+        .then(|| config.services.keys().next().cloned())
+        .flatten();
+    config.routers.retain(|router_name, router| {
+        if router.rule.trim().is_empty() {
+            router.rule = default_rule.to_owned();
+        }
+        if router.service.trim().is_empty() {
+            match &only_service {
+                Some(service) => router.service = service.clone(),
+                None => {
+                    warnings.push(ConfigIssue {
+                        element: Element::Router(router_name.clone()),
+                        message: format!(
+                            "router `{router_name}` names no service and {who} defines \
+                             several; add `traefik.http.routers.{router_name}.service`"
+                        ),
+                    });
+                    return false;
+                }
+            }
+        }
+        true
+    });
 }
 
 /// The container's address: on the labelled network, else the provider's network, else on
@@ -258,9 +281,12 @@ fn join<'a>(names: impl Iterator<Item = &'a String>) -> String {
     names.cloned().collect::<Vec<_>>().join(", ")
 }
 
-/// Every container's configuration merged, keeping track of who defined what.
+/// Every container's (or Swarm service's) configuration merged, keeping track of who defined
+/// what.
 #[derive(Default)]
-struct Merged {
+pub(crate) struct Merged {
+    /// What the sources are, for messages (`containers`, `services`); empty: containers.
+    sources: &'static str,
     config: DynamicConfig,
     /// Element -> the containers that defined it (first the one whose definition is kept).
     defined_by: BTreeMap<Element, Vec<String>>,
@@ -268,7 +294,15 @@ struct Merged {
 }
 
 impl Merged {
-    fn add(&mut self, container: &str, config: DynamicConfig) {
+    /// An empty merge of sources of this kind (`services`), for messages.
+    pub(crate) fn of(sources: &'static str) -> Merged {
+        Merged {
+            sources,
+            ..Default::default()
+        }
+    }
+
+    pub(crate) fn add(&mut self, container: &str, config: DynamicConfig) {
         for (name, router) in config.routers {
             let element = Element::Router(name.clone());
             let same = match self.config.routers.get(&name) {
@@ -323,7 +357,7 @@ impl Merged {
             .push(container.to_owned());
     }
 
-    fn finish(mut self) -> (DynamicConfig, Vec<ConfigIssue>) {
+    pub(crate) fn finish(mut self) -> (DynamicConfig, Vec<ConfigIssue>) {
         let mut issues = Vec::new();
         for element in &self.conflicts {
             let (kind, name) = match element {
@@ -345,8 +379,13 @@ impl Merged {
             issues.push(ConfigIssue {
                 element: element.clone(),
                 message: format!(
-                    "{kind} `{name}` is defined differently by containers {}; it is left out until \
+                    "{kind} `{name}` is defined differently by {} {}; it is left out until \
                      their labels agree (or give each its own name)",
+                    if self.sources.is_empty() {
+                        "containers"
+                    } else {
+                        self.sources
+                    },
                     who.iter()
                         .map(|c| format!("`{c}`"))
                         .collect::<Vec<_>>()

@@ -17,6 +17,7 @@ use futures_util::stream::{self, BoxStream, StreamExt};
 use tokio::sync::Mutex;
 
 use super::container::{Action, Container, ContainerEvent, Health, State};
+use super::socket_access::{self, Identity, SocketFacts};
 use super::source::{ContainerSource, SourceError};
 
 /// The local socket, when neither the option nor `DOCKER_HOST` names an endpoint.
@@ -89,10 +90,32 @@ impl Engine {
                 request: request.to_owned(),
                 reason: format!("{status_code}: {message}"),
             },
-            other => SourceError::Unreachable {
-                endpoint: self.endpoint.clone(),
-                reason: other.to_string(),
-            },
+            other => self.unreachable(other),
+        }
+    }
+
+    /// The engine could not be reached. `client error (Connect)` alone tells nothing, so the
+    /// message carries the whole chain of causes; a refused socket gets the full diagnosis
+    /// (its owner, group and mode, the proxy's ids, the fixes).
+    pub(super) fn unreachable(&self, e: BollardError) -> SourceError {
+        let denied = causes(&e).any(|c| {
+            c.downcast_ref::<std::io::Error>()
+                .is_some_and(|io| io.kind() == std::io::ErrorKind::PermissionDenied)
+        });
+        if denied {
+            if let Some(socket) =
+                socket_access::socket_path(&self.endpoint).and_then(|p| SocketFacts::stat(&p))
+            {
+                return SourceError::PermissionDenied {
+                    endpoint: self.endpoint.clone(),
+                    explanation: socket_access::permission_denied(&socket, &Identity::current()),
+                };
+            }
+        }
+        let reason: Vec<String> = causes(&e).map(|c| c.to_string()).collect();
+        SourceError::Unreachable {
+            endpoint: self.endpoint.clone(),
+            reason: reason.join(": "),
         }
     }
 
@@ -195,6 +218,13 @@ impl ContainerSource for Engine {
         };
         stream::once(connected).flatten().boxed()
     }
+}
+
+/// An error and its sources, outermost first.
+fn causes<'a>(
+    e: &'a (dyn std::error::Error + 'static),
+) -> impl Iterator<Item = &'a (dyn std::error::Error + 'static)> {
+    std::iter::successors(Some(e), |e| e.source())
 }
 
 fn connect(endpoint: &str) -> Result<Docker, BollardError> {

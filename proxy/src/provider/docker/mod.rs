@@ -13,6 +13,7 @@ mod container;
 mod desired;
 mod engine;
 mod scope;
+pub mod socket_access;
 mod source;
 mod watch;
 
@@ -23,9 +24,11 @@ pub use actions::{
 };
 pub use container::{Action, Container, ContainerEvent, Health, State};
 pub use desired::{build as desired_config, build_in, default_name, is_serving, normalize};
+pub(crate) use desired::{fill_defaults, Merged};
 pub use engine::{Engine, DEFAULT_ENDPOINT};
+pub(crate) use scope::detect as detect_scope;
 pub use scope::Scope;
-pub use source::{ContainerSource, SourceError};
+pub use source::{accepts_tcp, ContainerSource, Prober, SourceError};
 pub use watch::watch;
 
 use super::Publisher;

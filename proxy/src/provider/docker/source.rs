@@ -18,6 +18,13 @@ pub enum SourceError {
     /// No engine answers at the endpoint (socket missing, daemon stopped or restarting).
     #[error("cannot reach the Docker engine at {endpoint}: {reason} (is Docker running, and may this user read the socket?)")]
     Unreachable { endpoint: String, reason: String },
+    /// The socket is there but this user may not open it: `explanation` says whose it is, who
+    /// the proxy runs as, and the fixes (see `socket_access::permission_denied`).
+    #[error("{explanation}")]
+    PermissionDenied {
+        endpoint: String,
+        explanation: String,
+    },
     /// The engine answered with an error.
     #[error("the Docker engine refused `{request}`: {reason}")]
     Engine { request: String, reason: String },
