@@ -41,7 +41,7 @@ if [ "${FUZZ_STABLE:-0}" != 1 ] && have_cargo_fuzz; then
 else
   echo "fuzz: cargo-fuzz or nightly not available (or FUZZ_STABLE=1): stable mutation loop, ${FUZZ_SECONDS}s per target"
   filters=()
-  for t in "${TARGETS[@]}"; do filters+=("config::fuzz::stable::fuzz_$t"); done
+  for t in "${TARGETS[@]}"; do filters+=("fuzz::stable::fuzz_$t"); done
   for f in "${filters[@]}"; do
     FUZZ_SECONDS="$FUZZ_SECONDS" cargo test -p proxy --release --lib "$f" -- --ignored --exact --nocapture
   done

@@ -1,3 +1,3 @@
 #![no_main]
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| proxy::config::fuzz::h1(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| proxy::fuzz::h1(data));

@@ -8,10 +8,11 @@
 //! Precedence: flag > environment > default. Keys are case-insensitive, as in Traefik.
 
 use std::collections::BTreeMap;
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use crate::config::duration_str;
+pub use crate::parse::IpNet;
 use crate::provider::docker::DockerOptions;
 use crate::provider::swarm::SwarmOptions;
 
@@ -52,7 +53,7 @@ pub struct StaticConfig {
     /// cross-thread wake-ups). 0 (the default, and what tests use): on the caller's runtime.
     /// The binary sets one per core (`PROXY_WORKERS` overrides).
     pub data_plane_threads: usize,
-    /// Plain HTTP/1.1 requests take the fast path ([`crate::h1`]); off, hyper serves every
+    /// Plain HTTP/1.1 requests take the fast path ([`crate::dataplane::h1`]); off, hyper serves every
     /// request. On by default; the binary turns it off with `PROXY_FAST_PATH=0` (for
     /// comparisons in the benchmark).
     pub fast_path: bool,
@@ -81,54 +82,6 @@ pub struct EntryPointConfig {
     /// `transport.lifecycle.gracetimeout` (default 10s): in-flight requests get this long at
     /// shutdown.
     pub grace_timeout: Duration,
-}
-
-/// An address or CIDR range (`10.0.0.0/8`, `127.0.0.1`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct IpNet {
-    pub addr: IpAddr,
-    pub prefix: u8,
-}
-
-impl IpNet {
-    pub fn parse(s: &str) -> Result<Self, String> {
-        let (a, p) = s.split_once('/').unwrap_or((s, ""));
-        let addr: IpAddr = a
-            .trim()
-            .parse()
-            .map_err(|_| format!("`{s}` is not an IP address or CIDR range"))?;
-        let max = if addr.is_ipv4() { 32 } else { 128 };
-        let prefix = if p.is_empty() {
-            max
-        } else {
-            p.parse::<u8>()
-                .ok()
-                .filter(|p| *p <= max)
-                .ok_or_else(|| format!("`{s}` has a bad prefix length"))?
-        };
-        Ok(Self { addr, prefix })
-    }
-
-    pub fn contains(&self, ip: IpAddr) -> bool {
-        let ip = match (self.addr, ip) {
-            (IpAddr::V4(_), IpAddr::V6(v6)) => match v6.to_ipv4_mapped() {
-                Some(v4) => IpAddr::V4(v4),
-                None => return false,
-            },
-            _ => ip,
-        };
-        match (self.addr, ip) {
-            (IpAddr::V4(n), IpAddr::V4(a)) => {
-                let mask = u32::MAX.checked_shl(32 - self.prefix as u32).unwrap_or(0);
-                u32::from(n) & mask == u32::from(a) & mask
-            }
-            (IpAddr::V6(n), IpAddr::V6(a)) => {
-                let mask = u128::MAX.checked_shl(128 - self.prefix as u32).unwrap_or(0);
-                u128::from(n) & mask == u128::from(a) & mask
-            }
-            _ => false,
-        }
-    }
 }
 
 /// A flag or environment variable that cannot be used; the message says which and what to do.
@@ -338,15 +291,11 @@ fn pattern_of(key: &str) -> Option<String> {
 }
 
 fn parse_bool(flag: &str, v: &str) -> Result<bool, CliError> {
-    match v.to_ascii_lowercase().as_str() {
-        "true" | "1" | "yes" | "on" => Ok(true),
-        "false" | "0" | "no" | "off" => Ok(false),
-        _ => Err(CliError::BadValue {
-            flag: flag.to_string(),
-            value: v.to_string(),
-            reason: "expected true or false".into(),
-        }),
-    }
+    crate::parse::parse_bool(v).ok_or_else(|| CliError::BadValue {
+        flag: flag.to_string(),
+        value: v.to_string(),
+        reason: "expected true or false".into(),
+    })
 }
 
 /// Parses an address like Traefik: `:80` means every interface.

@@ -5,21 +5,20 @@
 //! ([`bind`]), prints one line per entrypoint, and calls [`run`]. Tests call [`bind`] and
 //! [`run`] in-process with port-0 addresses, their own provider channels and shutdown future.
 
+pub mod answer;
 pub mod api;
 pub mod balance;
 pub mod cli;
 pub mod config;
-pub mod entrypoint;
-pub mod failover;
-pub mod framing;
-pub mod h1;
+pub mod dataplane;
+pub mod fuzz;
 pub mod middleware;
+pub mod observe;
+pub mod parse;
 pub mod privileges;
 pub mod provider;
-pub mod proxy;
 pub mod runtime;
 pub mod snapshot;
-pub mod upstream;
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -32,6 +31,7 @@ use tokio::sync::watch;
 
 pub use cli::StaticConfig;
 use config::ProviderConfig;
+use dataplane::{entrypoint, upstream};
 pub use runtime::{ProviderFeed, Runtime};
 
 /// A bound entrypoint.
@@ -131,7 +131,7 @@ pub async fn run(
             continue;
         }
         let port = l.local_addr().port();
-        let ctx = proxy::EntryCtx {
+        let ctx = dataplane::hyper_path::EntryCtx {
             name: l.name.clone(),
             port_value: http::HeaderValue::from(port),
             trust_all: ep_cfg.trust_all_forwarded,

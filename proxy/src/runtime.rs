@@ -3,7 +3,6 @@
 //! and swaps a new snapshot in as soon as any provider publishes.
 
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
@@ -11,12 +10,12 @@ use std::time::{Duration, SystemTime};
 use arc_swap::ArcSwap;
 use tokio::sync::{watch, Notify};
 
-use crate::api::metrics::Metrics;
 use crate::balance::health::ActiveChecks;
 use crate::balance::Registry;
 use crate::cli::StaticConfig;
 use crate::config::ProviderConfig;
-use crate::proxy::Outcome;
+use crate::observe::metrics::Metrics;
+use crate::observe::Outcome;
 use crate::snapshot::{self, Snapshot};
 
 /// One provider's channel, by provider name (`file`, `docker`).
@@ -112,29 +111,13 @@ impl Runtime {
             m.observe(o);
         }
         if self.access_log {
-            let secs = SystemTime::now()
-                .duration_since(SystemTime::UNIX_EPOCH)
-                .unwrap_or_default();
-            let line = format!(
-                "{} client={} host={:?} method={} path={:?} router={:?} service={:?} server={:?} status={} duration_ms={:.3}\n",
-                crate::api::rfc3339(secs),
-                o.client,
-                o.host,
-                o.method,
-                o.path,
-                o.router,
-                o.service,
-                o.server,
-                o.status.as_u16(),
-                o.duration.as_secs_f64() * 1000.0
-            );
-            let _ = std::io::stdout().lock().write_all(line.as_bytes());
+            crate::observe::access_log(o);
         }
     }
 }
 
 /// Closes connections to servers left idle longer than `--serverstransport.forwardingtimeouts.
-/// idleconntimeout` (surplus ones sooner, see [`crate::upstream::Pool::reap`]), checking every
+/// idleconntimeout` (surplus ones sooner, see [`crate::dataplane::upstream::Pool::reap`]), checking every
 /// second or more often, until `shutdown` fires.
 pub async fn reap_idle_connections(rt: Arc<Runtime>, mut shutdown: watch::Receiver<bool>) {
     let max_idle = rt.static_config.idle_conn_timeout;

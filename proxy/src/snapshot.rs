@@ -17,7 +17,7 @@ use crate::balance::{Balancer, Registry, ServerState};
 use crate::config::merge::{MergedConfig, Status};
 use crate::config::rule::Rule;
 use crate::config::{ConfigIssue, Element, HealthCheck};
-use crate::middleware::{Chain, Compiled};
+use crate::middleware::{Chain, Middleware};
 
 /// A router, compiled.
 #[derive(Debug)]
@@ -47,19 +47,12 @@ pub struct Snapshot {
     pub routes: Vec<Route>,
     /// Names of every sticky cookie, removed from forwarded requests.
     pub sticky_cookie_names: Vec<String>,
-    /// Whether a route's rule looks at headers (see [`crate::config::rule::Rule::uses_headers`]).
-    pub rules_use_headers: bool,
     /// The merged configuration with every element's status, for the API.
     pub merged: MergedConfig,
     /// Compiled services, for the API's server status and counts.
     pub balancers: BTreeMap<String, Arc<Balancer>>,
     /// Increases with every rebuild.
     pub generation: u64,
-}
-
-/// The provider part of a qualified name (`web@docker` -> `docker`).
-pub fn provider_of(name: &str) -> &str {
-    name.rsplit_once('@').map_or("", |(_, p)| p)
 }
 
 /// What a rebuild produced besides the snapshot: the active health checks to run.
@@ -94,12 +87,12 @@ pub fn build(
     let mut issues = Vec::new();
 
     // Middlewares.
-    let mut compiled_mw: BTreeMap<String, Compiled> = BTreeMap::new();
+    let mut compiled_mw: BTreeMap<String, Arc<dyn Middleware>> = BTreeMap::new();
     for (name, m) in merged.middlewares.iter_mut() {
         if !m.status.is_usable() {
             continue;
         }
-        match Compiled::compile(&m.middleware) {
+        match m.middleware.compile() {
             Ok(c) => {
                 compiled_mw.insert(name.clone(), c);
             }
@@ -186,7 +179,7 @@ pub fn build(
         let mut problems = Vec::new();
         for m in &r.middlewares {
             match compiled_mw.get(m) {
-                Some(c) => chain.push(c),
+                Some(c) => chain.0.push(c.clone()),
                 None => problems.push(format!("its middleware `{m}` is disabled (see its errors)")),
             }
         }
@@ -259,7 +252,6 @@ pub fn build(
     registry.retain(&urls, &services);
     Built {
         snapshot: Snapshot {
-            rules_use_headers: routes.iter().any(|r| r.rule.uses_headers()),
             routes,
             sticky_cookie_names: sticky_names.into_iter().collect(),
             merged,
@@ -356,7 +348,7 @@ mod tests {
         assert_eq!(s.merged.routers["broken@file"].status, Status::Disabled);
         assert_eq!(s.merged.routers["elsewhere@file"].status, Status::Disabled);
         assert!(s.merged.routers["elsewhere@file"].errors[0].contains("nope"));
-        assert_eq!(s.routes[0].chain.strip.len(), 1);
+        assert_eq!(s.routes[0].chain.0.len(), 1);
         assert!(s
             .merged
             .issues

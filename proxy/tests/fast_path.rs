@@ -339,7 +339,7 @@ async fn garbage_from_a_server_is_a_502() {
 }
 
 #[tokio::test]
-async fn a_router_matching_headers_is_served_by_hyper() {
+async fn a_router_matching_headers_routes_alike_on_both_paths() {
     let a = Backend::start("a").await;
     let b = Backend::start("b").await;
     let p = Proxy::start(&[]).await;
@@ -368,11 +368,20 @@ services:
     .await;
     let mut s = TcpStream::connect(p.web).await.unwrap();
     let mut buf = Vec::new();
-    for (beta, who) in [(true, "b"), (false, "a"), (true, "b")] {
-        let req = if beta {
-            "GET / HTTP/1.1\r\nHost: x\r\nX-Beta: 1\r\n\r\n"
+    // Plain GETs are the fast path's; the POST with a body hands the connection to hyper,
+    // which serves the rest.
+    for (beta, post, who) in [
+        (true, false, "b"),
+        (false, false, "a"),
+        (true, true, "b"),
+        (true, false, "b"),
+        (false, false, "a"),
+    ] {
+        let beta = if beta { "X-Beta: 1\r\n" } else { "" };
+        let req = if post {
+            format!("POST / HTTP/1.1\r\nHost: x\r\n{beta}Content-Length: 2\r\n\r\nhi")
         } else {
-            "GET / HTTP/1.1\r\nHost: x\r\n\r\n"
+            format!("GET / HTTP/1.1\r\nHost: x\r\n{beta}\r\n")
         };
         s.write_all(req.as_bytes()).await.unwrap();
         let r = read_response(&mut s, &mut buf, false).await.unwrap();

@@ -5,7 +5,6 @@ use serde_json::{json, Map, Value};
 
 use crate::cli::API_ENTRYPOINT;
 use crate::config::merge::Status;
-use crate::middleware::Compiled;
 use crate::runtime::Runtime;
 use crate::snapshot::Snapshot;
 
@@ -75,7 +74,7 @@ pub fn service(snap: &Snapshot, name: &str) -> Option<Value> {
 pub fn middleware(snap: &Snapshot, name: &str) -> Option<Value> {
     let e = snap.merged.middlewares.get(name)?;
     let mut v = serde_json::to_value(&e.middleware).unwrap_or_else(|_| json!({}));
-    v["type"] = json!(Compiled::type_name(&e.middleware));
+    v["type"] = json!(e.middleware.type_name());
     if !e.used_by.is_empty() {
         v["usedBy"] = json!(e.used_by);
     }

@@ -5,10 +5,9 @@
 pub mod dashboard;
 pub mod json;
 pub mod manage;
-pub mod metrics;
 
+use lab_common::time::rfc3339;
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};
@@ -91,7 +90,7 @@ async fn version(State(rt): State<Arc<Runtime>>) -> Json<serde_json::Value> {
     Json(json!({
         "Version": env!("CARGO_PKG_VERSION"),
         "Codename": "http-infra-lab",
-        "startDate": rfc3339(rt.started.duration_since(std::time::UNIX_EPOCH).unwrap_or_default()),
+        "startDate": rfc3339(rt.started),
     }))
 }
 
@@ -164,44 +163,5 @@ async fn metrics(State(rt): State<Arc<Runtime>>) -> Response {
         )
             .into_response(),
         None => not_found("metrics"),
-    }
-}
-
-/// Formats a time since the Unix epoch as RFC 3339 UTC (`2026-11-24T14:23:30.123Z`).
-pub fn rfc3339(since_epoch: Duration) -> String {
-    let secs = since_epoch.as_secs() as i64;
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    // Howard Hinnant's civil_from_days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = if m <= 2 { y + 1 } else { y };
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60,
-        since_epoch.subsec_millis()
-    )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn formats_dates() {
-        assert_eq!(rfc3339(Duration::from_secs(0)), "1970-01-01T00:00:00.000Z");
-        assert_eq!(
-            rfc3339(Duration::from_millis(1_795_530_210_123)),
-            "2026-11-24T14:23:30.123Z"
-        );
     }
 }

@@ -137,9 +137,7 @@ fn check_uri(server: &ServerState, check: &HealthCheck) -> Option<http::Uri> {
     } else {
         host.to_string()
     };
-    format!("http://{host}:{port}{}{path}", server.base_path)
-        .parse()
-        .ok()
+    format!("http://{host}:{port}{path}").parse().ok()
 }
 
 async fn run_check(

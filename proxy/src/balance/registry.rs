@@ -38,10 +38,6 @@ impl Registry {
         self.servers.retain(|u, _| urls.contains(u));
         self.positions.retain(|s, _| services.contains(s));
     }
-
-    pub fn servers(&self) -> impl Iterator<Item = &Arc<ServerState>> {
-        self.servers.values()
-    }
 }
 
 #[cfg(test)]

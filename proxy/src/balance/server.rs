@@ -14,10 +14,7 @@ pub struct ServerState {
     pub url: Arc<str>,
     /// Who this server is for people (container name); never sent to clients.
     pub name: String,
-    pub scheme: Scheme,
     pub authority: Authority,
-    /// Path prefix of the server URL (`""` for `http://host:port`), prepended to request paths.
-    pub base_path: String,
     /// Marked down by the proxy itself: a refused or reset connection.
     passive_down: AtomicBool,
     /// Marked down by a failed active health check.
@@ -26,9 +23,9 @@ pub struct ServerState {
     pub(crate) probing: AtomicBool,
     requests: AtomicU64,
     /// Idle keep-alive connections to this server.
-    pub pool: crate::upstream::Pool,
-    /// Idle plain connections of the fast path ([`crate::h1`]).
-    pub raw: crate::upstream::Pool<crate::upstream::RawConn>,
+    pub pool: crate::dataplane::upstream::Pool,
+    /// Idle plain connections of the fast path ([`crate::dataplane::h1`]).
+    pub raw: crate::dataplane::upstream::Pool<crate::dataplane::upstream::RawConn>,
     /// `Host` to send when the client's is not passed on (`host:port`).
     pub host_value: http::HeaderValue,
     /// Sticky cookies issued for this server: each is a client newly pinned to it (the
@@ -51,11 +48,7 @@ impl ServerState {
             reason: reason.to_string(),
         };
         let uri: http::Uri = url.parse().map_err(|_| bad("it does not parse as a URL"))?;
-        let scheme = uri
-            .scheme()
-            .cloned()
-            .ok_or_else(|| bad("it has no scheme"))?;
-        if scheme != Scheme::HTTP {
+        if uri.scheme() != Some(&Scheme::HTTP) {
             return Err(bad("only http:// servers are supported"));
         }
         let authority = uri
@@ -65,15 +58,12 @@ impl ServerState {
         if authority.as_str().contains('@') {
             return Err(bad("it must not contain credentials"));
         }
-        let base_path = uri.path().trim_end_matches('/').to_string();
         let host_value = http::HeaderValue::from_str(authority.as_str())
             .map_err(|_| bad("its host is not a valid Host header"))?;
         Ok(Self {
             url: Arc::from(url),
             name: name.to_string(),
-            scheme,
             authority,
-            base_path,
             passive_down: AtomicBool::new(false),
             active_down: AtomicBool::new(false),
             probing: AtomicBool::new(false),
@@ -142,15 +132,10 @@ mod tests {
     fn parses_urls_and_rejects_bad_ones() {
         let s = ServerState::new("http://10.0.0.2:8080", "web1").unwrap();
         assert_eq!(s.authority.as_str(), "10.0.0.2:8080");
-        assert_eq!(s.base_path, "");
         assert!(s.is_up());
         assert!(ServerState::new("ftp://x", "").is_err());
         assert!(ServerState::new("not a url", "").is_err());
         assert!(ServerState::new("http://u:p@h:1", "").is_err());
-        assert_eq!(
-            ServerState::new("http://h:1/base/", "").unwrap().base_path,
-            "/base"
-        );
     }
 
     #[test]

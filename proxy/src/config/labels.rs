@@ -22,8 +22,9 @@ use std::collections::BTreeMap;
 
 use super::model::{
     duration_str, ConfigIssue, DynamicConfig, Element, HealthCheck, LoadBalancer, Middleware,
-    Retry, Router, SameSite, Service, Sticky, StickyCookie, StripPrefix,
+    Router, SameSite, Service, Sticky, StickyCookie, UNSUPPORTED_MIDDLEWARES,
 };
+use crate::parse::{list, parse_bool};
 
 /// What one label set says.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -39,42 +40,6 @@ pub struct LabelConfig {
     pub docker_network: Option<String>,
     /// Labels that were wrong; each disables only the element it names.
     pub issues: Vec<ConfigIssue>,
-}
-
-/// Middleware types Traefik v2 has and this proxy does not implement.
-const UNSUPPORTED_MIDDLEWARES: &[&str] = &[
-    "addprefix",
-    "basicauth",
-    "buffering",
-    "chain",
-    "circuitbreaker",
-    "compress",
-    "contenttype",
-    "digestauth",
-    "errors",
-    "forwardauth",
-    "grpcweb",
-    "headers",
-    "inflightreq",
-    "ipallowlist",
-    "ipwhitelist",
-    "passtlsclientcert",
-    "plugin",
-    "ratelimit",
-    "redirectregex",
-    "redirectscheme",
-    "replacepath",
-    "replacepathregex",
-    "stripprefixregex",
-];
-
-/// Go's `strconv.ParseBool`.
-pub fn parse_bool(s: &str) -> Option<bool> {
-    match s {
-        "1" | "t" | "T" | "TRUE" | "true" | "True" => Some(true),
-        "0" | "f" | "F" | "FALSE" | "false" | "False" => Some(false),
-        _ => None,
-    }
 }
 
 #[derive(Default)]
@@ -229,20 +194,20 @@ impl Parser {
                 None
             }
             ["middlewares"] => match list(value) {
-                Ok(v) => {
+                Some(v) => {
                     r.middlewares = v;
                     None
                 }
-                Err(()) => Some(format!(
+                None => Some(format!(
                     "label `{key}={value}` has an empty entry; list middleware names separated by commas, e.g. `strip,retry@docker`"
                 )),
             },
             ["entrypoints"] => match list(value) {
-                Ok(v) => {
+                Some(v) => {
                     r.entry_points = v;
                     None
                 }
-                Err(()) => Some(format!(
+                None => Some(format!(
                     "label `{key}={value}` has an empty entry; list entrypoint names separated by commas, e.g. `web`"
                 )),
             },
@@ -432,68 +397,34 @@ impl Parser {
 
     fn middleware(&mut self, key: &str, name: &str, rest: &[&str], value: &str) {
         let element = Element::Middleware(name.to_string());
-        let v = value.trim();
+        let m = &mut self
+            .middlewares
+            .entry(name.to_string())
+            .or_default()
+            .middleware;
         let problem = match rest {
-            ["stripprefix", opt] => {
-                let m = &mut self.middlewares.entry(name.to_string()).or_default().middleware;
-                let sp = m.strip_prefix.get_or_insert_with(|| StripPrefix { prefixes: vec![] });
-                match *opt {
-                    "prefixes" => match list(value) {
-                        Ok(p) => {
-                            sp.prefixes = p;
-                            None
-                        }
-                        Err(()) => Some(format!(
-                            "label `{key}={value}` has an empty prefix; list prefixes separated by commas, e.g. `/api,/v1`"
-                        )),
-                    },
-                    "forceslash" => match parse_bool(v) {
-                        Some(true) => None,
-                        Some(false) => Some(format!(
-                            "label `{key}`: forceSlash=false is not supported (the stripped path always starts with `/`); remove the label"
-                        )),
-                        None => Some(format!("label `{key}={value}`: forceSlash must be true or false")),
-                    },
-                    _ => Some(format!(
-                        "label `{key}`: unknown stripPrefix option `{opt}`; write `.stripprefix.prefixes=/a,/b`"
-                    )),
-                }
-            }
-            ["retry", opt] => {
-                let m = &mut self.middlewares.entry(name.to_string()).or_default().middleware;
-                match *opt {
-                    "attempts" => match v.parse::<u32>() {
-                        Ok(n) if n >= 1 && v.bytes().all(|b| b.is_ascii_digit()) => {
-                            m.retry = Some(Retry { attempts: n });
-                            None
-                        }
-                        _ => Some(format!(
-                            "label `{key}={value}`: attempts must be a whole number of at least 1 (the total tries, the first included)"
-                        )),
-                    },
-                    "initialinterval" => Some(format!(
-                        "label `{key}`: initialInterval is not supported (retries go at once to another server); remove the label"
-                    )),
-                    _ => Some(format!(
-                        "label `{key}`: unknown retry option `{opt}`; write `.retry.attempts=3`"
-                    )),
-                }
-            }
-            [kind @ ("stripprefix" | "retry")] | [kind @ ("stripprefix" | "retry"), _, _, ..] => {
-                Some(format!(
-                    "label `{key}`: incomplete or unknown {kind} option; write e.g. {}",
-                    if *kind == "retry" { "`.retry.attempts=3`" } else { "`.stripprefix.prefixes=/api`" }
-                ))
-            }
-            [kind, ..] if UNSUPPORTED_MIDDLEWARES.contains(kind) => Some(format!(
-                "label `{key}`: middleware type `{kind}` is not supported by this proxy (supported: stripPrefix, retry); remove it, and remove `{name}` from the routers that use it"
-            )),
-            [kind, ..] => Some(format!(
-                "label `{key}`: unknown middleware type `{kind}`; the supported types are stripPrefix and retry"
-            )),
             [] => Some(format!(
                 "label `{key}` sets no middleware type; write e.g. `{key}.stripprefix.prefixes=/api`"
             )),
+            [kind, option @ ..] => match m.type_mut(kind) {
+                Some(config) => config
+                    .set_label(option, value)
+                    .err()
+                    .map(|e| format!("label `{key}={value}`: {e}")),
+                None if UNSUPPORTED_MIDDLEWARES
+                    .iter()
+                    .any(|u| u.eq_ignore_ascii_case(kind)) =>
+                {
+                    Some(format!(
+                        "label `{key}`: middleware type `{kind}` is not supported by this proxy (supported: {}); remove it, and remove `{name}` from the routers that use it",
+                        Middleware::type_list()
+                    ))
+                }
+                None => Some(format!(
+                    "label `{key}`: unknown middleware type `{kind}`; the supported types are {}",
+                    Middleware::type_list()
+                )),
+            },
         };
         if let Some(message) = problem {
             self.issue(element, message);
@@ -552,22 +483,11 @@ impl Parser {
         for (name, m) in std::mem::take(&mut self.middlewares) {
             // A middleware whose labels named no supported type is not built; its issue
             // still names it, so the merge lists it, disabled.
-            if m.middleware.strip_prefix.is_some() || m.middleware.retry.is_some() {
+            if m.middleware.has_type() {
                 self.out.config.middlewares.insert(name, m.middleware);
             }
         }
         self.out
-    }
-}
-
-/// A comma-separated list, items trimmed; an empty item is an error (a stray comma is
-/// usually a typo worth reporting).
-fn list(value: &str) -> Result<Vec<String>, ()> {
-    let items: Vec<String> = value.split(',').map(|s| s.trim().to_string()).collect();
-    if items.iter().any(String::is_empty) {
-        Err(())
-    } else {
-        Ok(items)
     }
 }
 
@@ -578,6 +498,7 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
+    use crate::config::{Retry, StripPrefix};
 
     fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
         pairs
@@ -787,19 +708,6 @@ mod tests {
             ("traefik", "x"),
         ]));
         assert_eq!(c, LabelConfig::default());
-    }
-
-    #[test]
-    fn booleans_read_like_go() {
-        for t in ["1", "t", "T", "TRUE", "true", "True"] {
-            assert_eq!(parse_bool(t), Some(true));
-        }
-        for f in ["0", "f", "F", "FALSE", "false", "False"] {
-            assert_eq!(parse_bool(f), Some(false));
-        }
-        for bad in ["yes", "no", "tRUE", "", " true", "2"] {
-            assert_eq!(parse_bool(bad), None);
-        }
     }
 
     #[test]
@@ -1041,7 +949,7 @@ mod tests {
                 "`basicauth` is not supported",
             ),
             (
-                "traefik.http.middlewares.h.headers.customrequestheaders.x",
+                "traefik.http.middlewares.h.ratelimit.average",
                 "1",
                 m("h"),
                 "not supported",

@@ -310,11 +310,6 @@ pub fn merge<'a>(
     out
 }
 
-/// [`merge`] over a map from provider name to its latest configuration.
-pub fn merge_map(providers: &BTreeMap<String, ProviderConfig>) -> MergedConfig {
-    merge(providers.iter().map(|(k, v)| (k.as_str(), v)))
-}
-
 fn disable(slot: &mut Option<(&mut Status, &mut Vec<String>)>, msgs: Vec<String>) {
     if let Some((status, errors)) = slot {
         **status = Status::Disabled;

@@ -2,7 +2,6 @@
 //! the merge of every provider's configuration.
 
 #[doc(hidden)]
-pub mod fuzz;
 pub mod labels;
 pub mod merge;
 pub mod model;

@@ -6,9 +6,37 @@
 //! the API writes Traefik's shapes.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+
+use crate::middleware;
+pub use crate::middleware::{AddPrefix, Headers, RedirectScheme, ReplacePath, Retry, StripPrefix};
+
+/// Middleware types Traefik v2 has and this proxy does not, as Traefik writes them in files
+/// (labels use the same names in lower case).
+pub const UNSUPPORTED_MIDDLEWARES: &[&str] = &[
+    "basicAuth",
+    "buffering",
+    "chain",
+    "circuitBreaker",
+    "compress",
+    "contentType",
+    "digestAuth",
+    "errors",
+    "forwardAuth",
+    "grpcWeb",
+    "inFlightReq",
+    "ipAllowList",
+    "ipWhiteList",
+    "passTLSClientCert",
+    "plugin",
+    "rateLimit",
+    "redirectRegex",
+    "replacePathRegex",
+    "stripPrefixRegex",
+];
 
 /// What one provider wants routed. Names are unqualified (`static`, not `static@docker`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -141,8 +169,9 @@ fn default_timeout() -> Duration {
     Duration::from_secs(5)
 }
 
-/// A middleware, in Traefik's shape: one field per kind, exactly one of them set (the
-/// config's validation reports a middleware with none or several).
+/// A middleware, in Traefik's shape: one field per type, exactly one of them set. This is also
+/// the registry of middleware types ([`Middleware::types`]): each type's configuration and
+/// behaviour live in its own file under `crate::middleware`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Middleware {
@@ -150,19 +179,86 @@ pub struct Middleware {
     pub strip_prefix: Option<StripPrefix>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry: Option<Retry>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub add_prefix: Option<AddPrefix>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replace_path: Option<ReplacePath>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub headers: Option<Headers>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redirect_scheme: Option<RedirectScheme>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct StripPrefix {
-    pub prefixes: Vec<String>,
+/// A slot of [`Middleware`] for labels to fill: the type's configuration, created empty.
+fn slot<T: middleware::Config + Default>(o: &mut Option<T>) -> &mut dyn middleware::Config {
+    o.get_or_insert_with(T::default)
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct Retry {
-    /// Total tries, the first included.
-    pub attempts: u32,
+impl Middleware {
+    /// Every type: its name as Traefik writes it in files and its configuration, if set.
+    pub fn types(&self) -> [(&'static str, Option<&dyn middleware::Config>); 6] {
+        [
+            ("stripPrefix", self.strip_prefix.as_ref().map(|c| c as _)),
+            ("retry", self.retry.as_ref().map(|c| c as _)),
+            ("addPrefix", self.add_prefix.as_ref().map(|c| c as _)),
+            ("replacePath", self.replace_path.as_ref().map(|c| c as _)),
+            ("headers", self.headers.as_ref().map(|c| c as _)),
+            (
+                "redirectScheme",
+                self.redirect_scheme.as_ref().map(|c| c as _),
+            ),
+        ]
+    }
+
+    /// The configuration of type `name` (any case) for labels to fill, created empty if
+    /// absent; `None` when the proxy has no such type.
+    pub fn type_mut(&mut self, name: &str) -> Option<&mut dyn middleware::Config> {
+        Some(match name.to_ascii_lowercase().as_str() {
+            "stripprefix" => slot(&mut self.strip_prefix),
+            "retry" => slot(&mut self.retry),
+            "addprefix" => slot(&mut self.add_prefix),
+            "replacepath" => slot(&mut self.replace_path),
+            "headers" => slot(&mut self.headers),
+            "redirectscheme" => slot(&mut self.redirect_scheme),
+            _ => return None,
+        })
+    }
+
+    /// Whether a type is set.
+    pub fn has_type(&self) -> bool {
+        self.types().iter().any(|(_, c)| c.is_some())
+    }
+
+    /// The type's name for the API, in lower case as Traefik's (`unknown` when none or
+    /// several are set).
+    pub fn type_name(&self) -> String {
+        let mut set = self.types().into_iter().filter(|(_, c)| c.is_some());
+        match (set.next(), set.next()) {
+            (Some((name, _)), None) => name.to_ascii_lowercase(),
+            _ => "unknown".into(),
+        }
+    }
+
+    /// Compiles the middleware: validation and the routing snapshot both call this, so a
+    /// middleware that validates is one that routes.
+    pub fn compile(&self) -> Result<Arc<dyn middleware::Middleware>, String> {
+        let set: Vec<&dyn middleware::Config> =
+            self.types().into_iter().filter_map(|(_, c)| c).collect();
+        match set[..] {
+            [one] => one.compile(),
+            [] => Err(format!(
+                "the middleware has no type; give it exactly one of {}",
+                Self::type_list()
+            )),
+            _ => Err("the middleware has several types; split it into one middleware per type and list them all on the router".into()),
+        }
+    }
+
+    /// The supported types, as Traefik spells them in files: `stripPrefix, retry`.
+    pub fn type_list() -> String {
+        let names: Vec<&str> = Self::default().types().iter().map(|(n, _)| *n).collect();
+        names.join(", ")
+    }
 }
 
 /// Which element of a configuration an error is about.

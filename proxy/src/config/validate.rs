@@ -153,32 +153,8 @@ fn check_middleware(name: &str, m: &Middleware) -> Vec<String> {
     if let Some(msg) = check_name(name, "middleware") {
         out.push(msg);
     }
-    let kinds = usize::from(m.strip_prefix.is_some()) + usize::from(m.retry.is_some());
-    match kinds {
-        0 => out.push(
-            "the middleware has no type; give it exactly one of stripPrefix or retry".into(),
-        ),
-        1 => {}
-        _ => out.push(
-            "the middleware has several types; split it into one middleware per type and list them all on the router".into(),
-        ),
-    }
-    if let Some(sp) = &m.strip_prefix {
-        if sp.prefixes.is_empty() {
-            out.push("stripPrefix has no prefixes; list at least one, e.g. `/api`".into());
-        }
-        for p in &sp.prefixes {
-            if !p.starts_with('/') {
-                out.push(format!(
-                    "stripPrefix prefix `{p}` does not start with `/` so it can never match; write `/{p}`"
-                ));
-            }
-        }
-    }
-    if let Some(r) = &m.retry {
-        if r.attempts == 0 {
-            out.push("retry attempts must be at least 1 (the first try counts)".into());
-        }
+    if let Err(e) = m.compile() {
+        out.push(e);
     }
     out
 }
@@ -402,6 +378,7 @@ mod tests {
                     prefixes: vec!["/a".into()],
                 }),
                 retry: Some(Retry { attempts: 2 }),
+                ..Default::default()
             },
         );
         cfg.middlewares.insert(

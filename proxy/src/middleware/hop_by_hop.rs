@@ -16,7 +16,7 @@ static HOP_BY_HOP: [HeaderName; 8] = [
 static PROXY_CONNECTION: HeaderName = HeaderName::from_static("proxy-connection");
 
 /// Whether `name` (any case) is one of the hop-by-hop headers [`remove`] drops, as the fast
-/// path ([`crate::h1`]) reads names straight from the request bytes.
+/// path ([`crate::dataplane::h1`]) reads names straight from the request bytes.
 pub fn is_hop_by_hop(name: &str) -> bool {
     HOP_BY_HOP
         .iter()

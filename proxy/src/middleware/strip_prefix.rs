@@ -1,42 +1,66 @@
 //! stripPrefix: removes the first matching prefix from the path and says so in
 //! `X-Forwarded-Prefix`, as Traefik does. The result always starts with `/`.
 
+use std::sync::Arc;
+
 use http::header::HeaderName;
-use http::uri::PathAndQuery;
-use http::{HeaderValue, Uri};
+use http::HeaderValue;
+use serde::{Deserialize, Serialize};
+
+use super::{label_option, Config, Middleware, Request, Rewrite};
+use crate::answer::Answer;
+use crate::parse::{list, parse_bool};
 
 pub static X_FORWARDED_PREFIX: HeaderName = HeaderName::from_static("x-forwarded-prefix");
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Traefik's `stripPrefix`: `prefixes`, tried in order.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct StripPrefix {
-    prefixes: Vec<String>,
+    pub prefixes: Vec<String>,
 }
 
-impl StripPrefix {
-    pub fn new(prefixes: &[String]) -> Result<Self, String> {
-        if prefixes.iter().any(|p| p.is_empty()) {
-            return Err("stripPrefix has an empty prefix; remove it".into());
+impl Config for StripPrefix {
+    fn set_label(&mut self, option: &[&str], value: &str) -> Result<(), String> {
+        match option {
+            ["prefixes"] => {
+                self.prefixes = list(value).ok_or(
+                    "an empty prefix; list prefixes separated by commas, e.g. `/api,/v1`",
+                )?
+            }
+            ["forceslash"] => match parse_bool(value.trim()) {
+                Some(true) => {}
+                Some(false) => {
+                    return Err("forceSlash=false is not supported (the stripped path always starts with `/`); remove the label".into())
+                }
+                None => return Err("forceSlash must be true or false".into()),
+            },
+            _ => return Err(label_option("stripPrefix", "stripprefix.prefixes=/api")),
         }
-        if prefixes.iter().any(|p| HeaderValue::from_str(p).is_err()) {
-            return Err("stripPrefix has a prefix that is not a valid path".into());
-        }
-        Ok(Self {
-            prefixes: prefixes.to_vec(),
-        })
+        Ok(())
     }
 
-    /// Strips the first prefix of `uri`'s path that matches; returns the stripped prefix.
-    pub fn apply(&self, uri: &mut Uri) -> Option<HeaderValue> {
-        let (new, prefix) = self.apply_str(uri.path(), uri.query())?;
-        let pq = PathAndQuery::try_from(new).ok()?;
-        let mut parts = std::mem::take(uri).into_parts();
-        parts.path_and_query = Some(pq);
-        *uri = Uri::from_parts(parts).unwrap_or_default();
-        HeaderValue::from_str(prefix).ok()
+    fn compile(&self) -> Result<Arc<dyn Middleware>, String> {
+        if self.prefixes.is_empty() {
+            return Err("stripPrefix has no prefixes; list at least one, e.g. `/api`".into());
+        }
+        for p in &self.prefixes {
+            if !p.starts_with('/') {
+                return Err(format!(
+                    "stripPrefix prefix `{p}` does not start with `/` so it can never match; write `/{p}`"
+                ));
+            }
+            if HeaderValue::from_str(p).is_err() {
+                return Err(format!("stripPrefix prefix `{p}` is not a valid path"));
+            }
+        }
+        Ok(Arc::new(self.clone()))
     }
+}
 
-    /// The same on a path and query as text: the new path and query, and the prefix removed.
-    pub fn apply_str<'a>(&'a self, path: &str, query: Option<&str>) -> Option<(String, &'a str)> {
+impl Middleware for StripPrefix {
+    fn request(&self, req: &Request<'_>, rw: &mut Rewrite) -> Option<Answer> {
+        let (path, query) = rw.path_and_query(req);
         let prefix = self
             .prefixes
             .iter()
@@ -51,20 +75,27 @@ impl StripPrefix {
             new.push('?');
             new.push_str(q);
         }
-        Some((new, prefix))
+        rw.target = Some(new);
+        // Checked valid when compiled.
+        let value = HeaderValue::from_str(prefix).ok();
+        rw.set_request_header(X_FORWARDED_PREFIX.clone(), value);
+        None
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::middleware::tests::run;
 
     fn strip(prefixes: &[&str], uri: &str) -> (String, Option<String>) {
-        let s =
-            StripPrefix::new(&prefixes.iter().map(|p| p.to_string()).collect::<Vec<_>>()).unwrap();
-        let mut u: Uri = uri.parse().unwrap();
-        let p = s.apply(&mut u);
-        (u.to_string(), p.map(|p| p.to_str().unwrap().to_string()))
+        let s = StripPrefix {
+            prefixes: prefixes.iter().map(|p| p.to_string()).collect(),
+        }
+        .compile()
+        .unwrap();
+        let (t, h) = run(&*s, uri);
+        (t, h.into_iter().next().map(|(_, v)| v))
     }
 
     #[test]
@@ -89,7 +120,15 @@ mod tests {
     }
 
     #[test]
-    fn rejects_empty_prefixes() {
-        assert!(StripPrefix::new(&["".into()]).is_err());
+    fn rejects_prefixes_that_cannot_match() {
+        let compile = |p: &[&str]| {
+            StripPrefix {
+                prefixes: p.iter().map(|p| p.to_string()).collect(),
+            }
+            .compile()
+        };
+        assert!(compile(&[""]).is_err());
+        assert!(compile(&[]).is_err());
+        assert!(compile(&["api"]).unwrap_err().contains("write `/api`"));
     }
 }

@@ -8,8 +8,8 @@
 
 use std::collections::BTreeMap;
 
-use crate::config::labels::parse_bool;
 use crate::config::{ConfigIssue, Element};
+use crate::parse::parse_bool;
 
 /// What a service's Swarm-specific labels say, and its other labels.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -8,9 +8,10 @@
 //! server, and the response head likewise; bodies are relayed as they come.
 //!
 //! Every request the fast path does not take ([`request::classify`]: a body, an upgrade,
-//! `Expect`, HTTP/1.0, an unusual target or `Host`, a malformed or huge head, a router that
-//! matches on headers) hands the connection to hyper from that request on, with the framing
-//! guard in front, so those keep exactly the behaviour they had.
+//! `Expect`, HTTP/1.0, an unusual target or `Host`, a malformed or huge head) hands the
+//! connection to hyper from that request on, with the framing guard in front, so those keep
+//! exactly the behaviour they had. What is decided for a request is the same on both paths
+//! ([`crate::dataplane::pipeline`]): rules, `Headers` ones included, route alike.
 
 mod conn;
 pub mod head;

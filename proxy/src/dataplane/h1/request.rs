@@ -8,7 +8,7 @@
 
 use http::Method;
 
-use crate::proxy::{MAX_HEADERS_LEN, MAX_URI_LEN};
+use crate::dataplane::hyper_path::{MAX_HEADERS_LEN, MAX_URI_LEN};
 
 /// Headers parsed per request head; a head with more goes to hyper (which allows 100).
 pub const MAX_HEADERS: usize = 64;

@@ -4,7 +4,8 @@
 //! Errors are classified at this edge: no router 404, no live server 503, a server that cannot
 //! be reached or answers garbage 502, no response headers in time 504.
 //!
-//! Failover follows [`crate::failover`] (shared with the fast path). Bodies up to
+//! What is decided for a request (router, middlewares, tries, the answer) is
+//! [`crate::dataplane::pipeline`]'s, shared with the fast path; this file reads and writes it with hyper. Bodies up to
 //! [`REPLAY_LIMIT`] are buffered so they can be replayed; larger ones get one try.
 
 use std::convert::Infallible;
@@ -14,19 +15,21 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use http::header::{self, HeaderValue};
 use http::uri::PathAndQuery;
-use http::{Method, Request, Response, StatusCode, Uri, Version};
+use http::{Request, Response, StatusCode, Uri, Version};
 use http_body_util::{BodyExt, Either, Full, Limited};
 use hyper::body::{Body as _, Incoming};
 use hyper_util::rt::TokioIo;
 
-use crate::api::metrics::Protocol;
-use crate::balance::{sticky, Balancer, Pick};
-use crate::cli::IpNet;
-use crate::config::rule::RequestInfo;
-use crate::failover::{self, Tries, TryError};
-use crate::middleware::{forwarded, hop_by_hop, strip_prefix::X_FORWARDED_PREFIX};
+use crate::answer::Answer;
+use crate::balance::{sticky, Balancer};
+use crate::config::rule::{Headers, RequestInfo};
+use crate::dataplane::failover::{self, TryError};
+use crate::dataplane::pipeline::{self, Attempt, Failure, Transport};
+use crate::dataplane::upstream::{self, PooledBody, SendError};
+use crate::middleware::{forwarded, hop_by_hop};
+use crate::observe::{Outcome, Protocol};
+use crate::parse::IpNet;
 use crate::runtime::Runtime;
-use crate::upstream::{self, PooledBody, SendError};
 
 /// The body of a request to a server.
 pub type Body = Either<Incoming, Full<Bytes>>;
@@ -144,7 +147,7 @@ fn validate<B>(req: &Request<B>) -> Option<Response<RespBody>> {
         _ => {}
     }
     // Defence in depth only: requests from the wire with an ambiguous body length are refused
-    // by the framing guard (`crate::framing`) before hyper parses them, so neither check below
+    // by the framing guard (`crate::dataplane::framing`) before hyper parses them, so neither check below
     // fires for them.
     if headers.get_all(header::CONTENT_LENGTH).iter().count() > 1 {
         return Some(bad_request(
@@ -204,27 +207,102 @@ fn is_reset(e: &hyper::Error) -> bool {
     false
 }
 
-/// What the access log and metrics record about a request.
-pub struct Outcome<'a> {
-    pub client: IpAddr,
-    pub host: &'a str,
-    pub method: &'a Method,
-    pub path: &'a str,
-    /// The entrypoint the request came in on.
-    pub entrypoint: &'a str,
-    pub router: &'a str,
-    pub service: &'a str,
-    pub server: &'a str,
-    pub status: StatusCode,
-    pub duration: Duration,
-    /// Traefik's `protocol` label (plain HTTP when metrics are off: only they read it).
-    pub protocol: Protocol,
-    /// Tries after the first one.
-    pub retries: u32,
-    /// Body sizes as their `Content-Length` declares them (0 without one: a chunked body, or
-    /// one that ends with the connection).
-    pub request_bytes: u64,
-    pub response_bytes: u64,
+/// The proxy's own answer as a response.
+pub fn answer(a: &Answer) -> Response<RespBody> {
+    let mut r = match a {
+        Answer::Text(status, body) => text(*status, body),
+        Answer::Redirect(..) => {
+            let mut r = Response::new(Either::Right(Full::new(Bytes::from(a.body().to_string()))));
+            *r.status_mut() = a.status();
+            r
+        }
+    };
+    if let Some(l) = a.location().and_then(|l| HeaderValue::from_str(l).ok()) {
+        r.headers_mut().insert(header::LOCATION, l);
+    }
+    r
+}
+
+/// Sending a try with hyper: a `Request` rebuilt from the client's for each try, its body
+/// buffered when small so that it can be sent again.
+struct Hyper {
+    parts: http::request::Parts,
+    path_and_query: PathAndQuery,
+    replay: Replay,
+    /// A request a failed try handed back unsent: the next try sends it as it is.
+    pending: Option<Request<Body>>,
+    pass_host: bool,
+    dial_timeout: Duration,
+}
+
+impl Transport for Hyper {
+    type Response = Response<PooledBody>;
+
+    async fn send(&mut self, a: &Attempt<'_>) -> Result<Response<PooledBody>, Failure> {
+        let mut up = match self.pending.take() {
+            Some(r) => r,
+            None => {
+                let Some(body) = self.replay.next() else {
+                    return Err(Failure {
+                        error: TryError::Failed {
+                            reset: false,
+                            replayable: false,
+                        },
+                        why: "the request body was sent already".into(),
+                    });
+                };
+                // Keep a copy only when a request that reached a server may be sent again.
+                let headers = if a.may_resend && self.replay.replayable() {
+                    self.parts.headers.clone()
+                } else {
+                    std::mem::take(&mut self.parts.headers)
+                };
+                let mut up = Request::new(body);
+                *up.method_mut() = self.parts.method.clone();
+                *up.headers_mut() = headers;
+                up
+            }
+        };
+        *up.uri_mut() = Uri::from(self.path_and_query.clone());
+        if !self.pass_host || !up.headers().contains_key(header::HOST) {
+            up.headers_mut()
+                .insert(header::HOST, a.server.host_value.clone());
+        }
+        let failure = |error, e: &dyn std::fmt::Display| Failure {
+            error,
+            why: e.to_string(),
+        };
+        match upstream::send(a.server, up, self.dial_timeout).await {
+            Ok(mut resp) => {
+                let h = resp.headers_mut();
+                for (name, value) in &a.rewrite.response_headers {
+                    h.remove(name);
+                    if let Some(v) = value {
+                        h.insert(name, v.clone());
+                    }
+                }
+                if let Some(c) = a.set_cookie {
+                    h.append(header::SET_COOKIE, c.clone());
+                }
+                Ok(resp)
+            }
+            Err(SendError::Connect(e, r)) => {
+                self.pending = Some(r);
+                Err(failure(TryError::Refused, &e))
+            }
+            Err(SendError::NotSent(e, r)) => {
+                self.pending = Some(r);
+                Err(failure(TryError::NotSent, &e))
+            }
+            Err(SendError::Failed(e)) => {
+                let error = TryError::Failed {
+                    reset: is_reset(&e),
+                    replayable: self.replay.replayable(),
+                };
+                Err(failure(error, &e))
+            }
+        }
+    }
 }
 
 /// Handles one request from a client.
@@ -256,39 +334,41 @@ pub async fn handle(
         (None, Some(a)) => a,
         (None, None) => "",
     };
-    let route = {
-        let info = RequestInfo {
+    let routed = pipeline::route(
+        &snap,
+        &ep.name,
+        &RequestInfo {
             host,
             path: req.uri().path(),
             method: req.method(),
-            headers: req.headers(),
+            headers: Headers::Map(req.headers()),
             query: req.uri().query(),
             client_ip,
-        };
-        snap.routes
-            .iter()
-            .find(|r| r.serves(&ep.name) && r.rule.matches(&info))
+        },
+    );
+    let routed = match routed {
+        Ok(r) => r,
+        Err((a, router)) => {
+            rt.record(&Outcome {
+                client: client_ip,
+                host,
+                method: req.method(),
+                path: req.uri().path(),
+                router,
+                service: "",
+                server: "",
+                status: a.status(),
+                duration: start.elapsed(),
+                entrypoint: &ep.name,
+                protocol,
+                retries: 0,
+                request_bytes: req.body().size_hint().exact().unwrap_or(0),
+                response_bytes: a.body().len() as u64,
+            });
+            return Ok(answer(&a));
+        }
     };
-    let Some(route) = route else {
-        let resp = text(StatusCode::NOT_FOUND, "404 page not found\n");
-        rt.record(&Outcome {
-            client: client_ip,
-            host,
-            method: req.method(),
-            path: req.uri().path(),
-            entrypoint: &ep.name,
-            router: "",
-            service: "",
-            server: "",
-            status: resp.status(),
-            duration: start.elapsed(),
-            protocol,
-            retries: 0,
-            request_bytes: req.body().size_hint().exact().unwrap_or(0),
-            response_bytes: resp.body().size_hint().exact().unwrap_or(0),
-        });
-        return Ok(resp);
-    };
+    let route = routed.route;
     let balancer: &Balancer = &route.balancer;
     let upgrade = hop_by_hop::wants_upgrade(req.headers());
     let client_upgrade = upgrade.then(|| hyper::upgrade::on(&mut req));
@@ -299,28 +379,11 @@ pub async fn handle(
         String::new()
     };
 
-    // Middlewares.
-    for s in &route.chain.strip {
-        if let Some(prefix) = s.apply(&mut parts.uri) {
-            parts.headers.insert(&X_FORWARDED_PREFIX, prefix);
-        }
-    }
-
-    // The client's sticky cookie, then our cookies out of what the server sees.
-    let cookie_value: Option<String> = balancer.sticky.as_ref().and_then(|t| {
-        parts
-            .headers
-            .get_all(header::COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(sticky::cookie_pairs)
-            .find(|(n, _)| *n == t.cookie.name)
-            .map(|(_, v)| v.to_string())
-    });
+    // What the server sees: our cookies out, hop-by-hop headers out, X-Forwarded-* in, then
+    // what the middlewares changed.
     if !snap.sticky_cookie_names.is_empty() && parts.headers.contains_key(header::COOKIE) {
         strip_own_cookies(&mut parts.headers, &snap.sticky_cookie_names);
     }
-
     hop_by_hop::remove(&mut parts.headers, upgrade);
     forwarded::apply(
         &mut parts.headers,
@@ -331,9 +394,20 @@ pub async fn handle(
     if !balancer.pass_host_header {
         parts.headers.remove(header::HOST);
     }
+    for (name, value) in &routed.rewrite.request_headers {
+        parts.headers.remove(name);
+        if let Some(v) = value {
+            parts.headers.insert(name, v.clone());
+        }
+    }
+    let path_and_query = match &routed.rewrite.target {
+        Some(t) => PathAndQuery::try_from(t.as_str()).ok(),
+        None => parts.uri.path_and_query().cloned(),
+    }
+    .unwrap_or_else(|| PathAndQuery::from_static("/"));
 
     let request_bytes = body.size_hint().exact().unwrap_or(0);
-    let mut replay = if body.is_end_stream() {
+    let replay = if body.is_end_stream() {
         Replay::Empty
     } else {
         let small = body.size_hint().exact().is_some_and(|n| n <= REPLAY_LIMIT);
@@ -351,105 +425,29 @@ pub async fn handle(
             Replay::Stream(Some(body))
         }
     };
-
-    let mut tries = Tries::new(route.chain.retry_attempts, balancer, &parts.method);
-    let path_and_query = parts
-        .uri
-        .path_and_query()
-        .cloned()
-        .unwrap_or_else(|| PathAndQuery::from_static("/"));
-
-    let mut pending: Option<Request<Body>> = None;
-    let (resp, pick) = loop {
-        let Some(pick) = tries.pick(balancer, cookie_value.as_deref()) else {
-            break (None, None);
-        };
-        let idx = pick.index();
-        let server = &balancer.servers[idx];
-        let up = match pending.take() {
-            // A request handed back unsent: send it as it is.
-            Some(r) => r,
-            None => {
-                let Some(body) = replay.next() else {
-                    break (None, None);
-                };
-                // Keep a copy only when a request that reached a server may be retried.
-                let headers =
-                    if tries.idempotent() && replay.replayable() && tries.another_after_this() {
-                        parts.headers.clone()
-                    } else {
-                        std::mem::take(&mut parts.headers)
-                    };
-                let mut up = Request::new(body);
-                *up.method_mut() = parts.method.clone();
-                *up.headers_mut() = headers;
-                up
-            }
-        };
-        let mut up = up;
-        *up.uri_mut() = if server.base_path.is_empty() {
-            Uri::from(path_and_query.clone())
-        } else {
-            Uri::try_from(format!("{}{}", server.base_path, path_and_query))
-                .unwrap_or_else(|_| Uri::from(path_and_query.clone()))
-        };
-        if !balancer.pass_host_header || !up.headers().contains_key(header::HOST) {
-            up.headers_mut()
-                .insert(header::HOST, server.host_value.clone());
-        }
-        server.count_request();
-        let sent = tokio::time::timeout(
-            rt.response_header_timeout,
-            upstream::send(server, up, rt.dial_timeout),
-        )
-        .await;
-        match sent {
-            Ok(Ok(resp)) => break (Some(resp), Some(pick)),
-            Ok(Err(SendError::Connect(e, r))) => {
-                if !tries.failed(balancer, idx, TryError::Refused, &e) {
-                    break (None, Some(pick));
-                }
-                // Handed back unsent: the next try sends it as it is.
-                pending = Some(r);
-            }
-            Ok(Err(SendError::NotSent(e, r))) => {
-                if !tries.failed(balancer, idx, TryError::NotSent, &e) {
-                    break (None, Some(pick));
-                }
-                pending = Some(r);
-            }
-            Ok(Err(SendError::Failed(e))) => {
-                let error = TryError::Failed {
-                    reset: is_reset(&e),
-                    replayable: replay.replayable(),
-                };
-                if !tries.failed(balancer, idx, error, &e) {
-                    break (None, Some(pick));
-                }
-            }
-            Err(e) => {
-                tries.failed(balancer, idx, TryError::TimedOut, &e);
-                break (None, Some(pick));
-            }
-        }
+    let method = parts.method.clone();
+    let mut hyper_transport = Hyper {
+        parts,
+        path_and_query,
+        replay,
+        pending: None,
+        pass_host: balancer.pass_host_header,
+        dial_timeout: rt.dial_timeout,
     };
+    let decision = pipeline::forward(
+        &routed,
+        &method,
+        rt.response_header_timeout,
+        &mut hyper_transport,
+    )
+    .await;
 
-    let server_url: &str = pick.map_or("", |p| &balancer.servers[p.index()].url);
-    let resp = match resp {
-        Some(mut resp) => {
+    let resp = match decision.answer {
+        Ok(mut resp) => {
             let server_upgrade = (resp.status() == StatusCode::SWITCHING_PROTOCOLS)
                 .then(|| hyper::upgrade::on(&mut resp));
             let (mut rparts, rbody) = resp.into_parts();
             hop_by_hop::remove(&mut rparts.headers, server_upgrade.is_some());
-            if let (Some(Pick::RoundRobin(i)), Some(table)) = (pick, &balancer.sticky) {
-                let set = table
-                    .cookie
-                    .set_cookie(&table.values[i], &route.cookie_path);
-                if let Ok(v) = HeaderValue::from_str(&set) {
-                    rparts.headers.append(header::SET_COOKIE, v);
-                    balancer.servers[i].count_sticky_issued();
-                }
-            }
             if let (Some(server_up), Some(client_up)) = (server_upgrade, client_upgrade) {
                 tokio::spawn(async move {
                     if let (Ok(s), Ok(c)) = tokio::join!(server_up, client_up) {
@@ -463,24 +461,21 @@ pub async fn handle(
             }
             Response::from_parts(rparts, Either::Left(rbody))
         }
-        None => {
-            let (status, body) = tries.answer(balancer);
-            text(status, body)
-        }
+        Err(a) => answer(&a),
     };
     rt.record(&Outcome {
         client: client_ip,
         host,
-        method: &parts.method,
+        method: &method,
         path: &log_path,
-        entrypoint: &ep.name,
         router: &route.name,
         service: &balancer.name,
-        server: server_url,
+        server: decision.server.map_or("", |s| &s.url),
         status: resp.status(),
         duration: start.elapsed(),
+        entrypoint: &ep.name,
         protocol,
-        retries: tries.retries(),
+        retries: decision.retries,
         request_bytes,
         response_bytes: resp.body().size_hint().exact().unwrap_or(0),
     });

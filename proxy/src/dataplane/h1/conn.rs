@@ -2,9 +2,8 @@
 //! on a pooled connection, relay the response, again, until the client leaves or sends a
 //! request the fast path does not take (then hyper serves the connection from that request on).
 //!
-//! Routing, balancing, counters, access log and metrics are the hyper path's
-//! (`crate::proxy::handle`); failover and the answers for failures are the same code
-//! ([`crate::failover`]).
+//! What is decided for a request (router, middlewares, sticky pick, tries, the answer) is
+//! [`crate::dataplane::pipeline`]'s, as on the hyper path; this file only reads and writes the bytes.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -17,14 +16,15 @@ use tokio::sync::watch;
 use super::head::{self, Forward};
 use super::request::{self, Info};
 use super::response::{self, Framing};
-use crate::api::metrics::Protocol;
-use crate::balance::{sticky, Pick, ServerState};
-use crate::config::rule::RequestInfo;
-use crate::entrypoint::MAX_BUF;
-use crate::failover::{self, Tries, TryError};
-use crate::proxy::{EntryCtx, Outcome, Peer};
+use crate::balance::ServerState;
+use crate::config::rule::{Headers, RequestInfo};
+use crate::dataplane::entrypoint::MAX_BUF;
+use crate::dataplane::failover::{self, TryError};
+use crate::dataplane::hyper_path::{EntryCtx, Peer};
+use crate::dataplane::pipeline::{self, Attempt, Decision, Failure, Transport};
+use crate::dataplane::upstream::{self, RawConn};
+use crate::observe::{Outcome, Protocol};
 use crate::runtime::Runtime;
-use crate::upstream::{self, RawConn};
 
 /// How a connection left the fast path.
 #[derive(Debug)]
@@ -60,7 +60,6 @@ const RELAY_BUF: usize = 16 * 1024;
 enum Next {
     KeepAlive,
     Close,
-    Handoff,
 }
 
 /// Serves `client` until it closes or must go to hyper.
@@ -106,7 +105,6 @@ pub async fn serve(c: &Ctx<'_>, client: &mut TcpStream, stop: &mut watch::Receiv
         };
         match next {
             Next::KeepAlive if !*stop.borrow() => {}
-            Next::Handoff => return End::Handoff(buf),
             _ => return End::Closed,
         }
         if consumed == buf.len() {
@@ -135,12 +133,97 @@ async fn write_client(client: &mut TcpStream, bytes: &[u8], close: bool) -> Next
     }
 }
 
-/// Routes one request, sends it to a server (failing over as the hyper path does) and relays
-/// the response.
-async fn exchange(
+/// A server's response head on the fast path: its connection, the head's length in the
+/// buffer, what it says of its body, and whether the client connection closes after it.
+type Head = (RawConn, usize, response::Info, bool);
+
+/// Sending a try on the fast path: the request head rewritten into `out` as it is copied from
+/// the client's, the response head read into `ubuf`, checked, and rewritten into `out` for the
+/// client (httparse's view of it is not kept across an await).
+struct Fast<'a, 'h, 'b> {
+    c: &'a Ctx<'a>,
+    req: &'a httparse::Request<'h, 'b>,
+    info: &'a Info<'b>,
+    sticky_names: &'a [String],
+    pass_host: bool,
+    out: &'a mut Vec<u8>,
+    ubuf: Vec<u8>,
+    stop: &'a watch::Receiver<bool>,
+}
+
+impl Transport for Fast<'_, '_, '_> {
+    type Response = Head;
+
+    async fn send(&mut self, a: &Attempt<'_>) -> Result<Head, Failure> {
+        let (c, info) = (self.c, self.info);
+        let target = a
+            .rewrite
+            .target
+            .as_deref()
+            .unwrap_or_else(|| self.req.path.unwrap_or("/"));
+        let fwd = Forward {
+            client_ip: c.peer.ip_value.as_bytes(),
+            trusted: c.peer.trusted,
+            port: c.ep.port_value.as_bytes(),
+            sticky_names: self.sticky_names,
+            server_host: a.server.host_value.as_bytes(),
+            pass_host: self.pass_host,
+            edits: &a.rewrite.request_headers,
+        };
+        let method = self.req.method.unwrap_or("GET");
+        head::write_request(self.out, method, target, self.req.headers, info.host, &fwd);
+        let failed = |reset, why| Failure {
+            error: TryError::Failed {
+                reset,
+                // The fast path sends no body: the request can always be sent again.
+                replayable: true,
+            },
+            why,
+        };
+        let (conn, head_len) =
+            match send(a.server, self.out, &mut self.ubuf, c.rt.dial_timeout).await {
+                Ok(sent) => sent,
+                Err(SendError::Connect(e)) => {
+                    return Err(Failure {
+                        error: TryError::Refused,
+                        why: e.to_string(),
+                    })
+                }
+                Err(SendError::NotSent(e)) => {
+                    return Err(Failure {
+                        error: TryError::NotSent,
+                        why: e.to_string(),
+                    })
+                }
+                Err(SendError::Failed { reset, why }) => return Err(failed(reset, why)),
+            };
+        // Parsed once; one that cannot be relayed is a failed try.
+        let head_request = info.method == Method::HEAD;
+        let mut headers = [httparse::EMPTY_HEADER; MAX_RESPONSE_HEADERS];
+        let mut resp = httparse::Response::new(&mut headers);
+        let rinfo = match resp.parse(&self.ubuf[..head_len]) {
+            Ok(httparse::Status::Complete(_)) => {
+                response::classify(&resp, head_request).map_err(|e| e.0.to_string())
+            }
+            Ok(httparse::Status::Partial) => Err("incomplete response head".into()),
+            Err(e) => Err(format!("invalid response head: {e}")),
+        }
+        .map_err(|why| failed(false, why))?;
+        let close = info.close || rinfo.framing == Framing::Close || *self.stop.borrow();
+        let extra = head::Extra {
+            edits: &a.rewrite.response_headers,
+            set_cookie: a.set_cookie.map(|v| v.as_bytes()),
+        };
+        head::write_response(self.out, &resp, &extra, close);
+        Ok((conn, head_len, rinfo, close))
+    }
+}
+
+/// Routes one request ([`crate::dataplane::pipeline`]), sends it to a server and relays the response.
+async fn exchange<'b>(
     c: &Ctx<'_>,
-    req: &httparse::Request<'_, '_>,
-    info: Info<'_>,
+    req: &httparse::Request<'_, 'b>,
+    info: Info<'b>,
     out: &mut Vec<u8>,
     client: &mut TcpStream,
     stop: &watch::Receiver<bool>,
@@ -148,17 +231,13 @@ async fn exchange(
     let start = Instant::now();
     let rt = c.rt;
     let snap = rt.snapshot.load_full();
-    if snap.rules_use_headers {
-        return Next::Handoff;
-    }
     let client_ip = c.peer.addr.ip();
     let head_request = info.method == Method::HEAD;
-    let no_headers = http::HeaderMap::new();
     let ri = RequestInfo {
         host: info.host,
         path: info.path,
         method: &info.method,
-        headers: &no_headers,
+        headers: Headers::Raw(req.headers),
         query: info.query,
         client_ip,
     };
@@ -167,12 +246,12 @@ async fn exchange(
         host: info.host,
         method: &info.method,
         path: info.path,
-        entrypoint: &c.ep.name,
         router: "",
         service: "",
         server: "",
         status: StatusCode::NOT_FOUND,
         duration: Duration::ZERO,
+        entrypoint: &c.ep.name,
         // Upgrades go to hyper: only the `Accept` and `Content-Type` rules apply here.
         protocol: if rt.metrics.is_some() {
             Protocol::of(None, None, info.accept, info.content_type)
@@ -184,158 +263,50 @@ async fn exchange(
         request_bytes: 0,
         response_bytes: 0,
     };
-    let Some(route) = snap
-        .routes
-        .iter()
-        .find(|r| r.serves(&c.ep.name) && r.rule.matches(&ri))
-    else {
-        let body = "404 page not found\n";
-        head::write_text(out, StatusCode::NOT_FOUND, body, info.close, head_request);
-        outcome.duration = start.elapsed();
-        outcome.response_bytes = body.len() as u64;
-        rt.record(&outcome);
-        return write_client(client, out, info.close).await;
+    let routed = match pipeline::route(&snap, &c.ep.name, &ri) {
+        Ok(r) => r,
+        Err((a, router)) => {
+            head::write_answer(out, &a, info.close, head_request);
+            outcome.router = router;
+            outcome.status = a.status();
+            outcome.response_bytes = a.body().len() as u64;
+            outcome.duration = start.elapsed();
+            rt.record(&outcome);
+            return write_client(client, out, info.close).await;
+        }
     };
-    let balancer = &route.balancer;
-    outcome.router = &route.name;
+    let balancer = &routed.route.balancer;
+    outcome.router = &routed.route.name;
     outcome.service = &balancer.name;
 
-    // stripPrefix, in the chain's order.
-    let target = req.path.unwrap_or("/");
-    let mut stripped: Option<String> = None;
-    let mut prefix: Option<&str> = None;
-    for s in &route.chain.strip {
-        let applied = match &stripped {
-            Some(t) => {
-                let (p, q) = t
-                    .split_once('?')
-                    .map_or((t.as_str(), None), |(p, q)| (p, Some(q)));
-                s.apply_str(p, q)
-            }
-            None => s.apply_str(info.path, info.query),
-        };
-        if let Some((new, p)) = applied {
-            stripped = Some(new);
-            prefix = Some(p);
-        }
-    }
-    let target = stripped.as_deref().unwrap_or(target);
-
-    let cookie_value: Option<&str> = balancer.sticky.as_ref().and_then(|t| {
-        req.headers
-            .iter()
-            .filter(|h| h.name.eq_ignore_ascii_case("cookie"))
-            .filter_map(|h| std::str::from_utf8(h.value).ok())
-            .flat_map(sticky::cookie_pairs)
-            .find(|(n, _)| *n == t.cookie.name)
-            .map(|(_, v)| v)
-    });
-
-    let mut tries = Tries::new(route.chain.retry_attempts, balancer, &info.method);
-    let mut last: Option<Pick>;
-    let mut ubuf: Vec<u8> = Vec::new();
-    let method = req.method.unwrap_or("GET");
-    let sent = loop {
-        let Some(pick) = tries.pick(balancer, cookie_value) else {
-            // As on the hyper path: no server is named when none was left to try.
-            last = None;
-            break None;
-        };
-        last = Some(pick);
-        let idx = pick.index();
-        let server = &balancer.servers[idx];
-        let fwd = Forward {
-            client_ip: c.peer.ip_value.as_bytes(),
-            trusted: c.peer.trusted,
-            port: c.ep.port_value.as_bytes(),
-            sticky_names: &snap.sticky_cookie_names,
-            server_host: server.host_value.as_bytes(),
-            pass_host: balancer.pass_host_header,
-            prefix,
-        };
-        head::write_request(
-            out,
-            method,
-            &[&server.base_path, target],
-            req.headers,
-            info.host,
-            &fwd,
-        );
-        server.count_request();
-        let r = tokio::time::timeout(
-            rt.response_header_timeout,
-            send(server, out, &mut ubuf, rt.dial_timeout),
-        )
-        .await;
-        // The response head, parsed once (its header array is not kept across awaits) and
-        // rewritten into `out` for the client; one that cannot be relayed is a failed try.
-        let r = match r {
-            Ok(Ok((conn, head_len))) => {
-                let mut headers = [httparse::EMPTY_HEADER; MAX_RESPONSE_HEADERS];
-                let mut resp = httparse::Response::new(&mut headers);
-                let classified = match resp.parse(&ubuf[..head_len]) {
-                    Ok(httparse::Status::Complete(_)) => {
-                        response::classify(&resp, head_request).map_err(|e| e.0.to_string())
-                    }
-                    Ok(httparse::Status::Partial) => Err("incomplete response head".into()),
-                    Err(e) => Err(format!("invalid response head: {e}")),
-                };
-                match classified {
-                    Ok(rinfo) => {
-                        let set_cookie = match (pick, &balancer.sticky) {
-                            (Pick::RoundRobin(i), Some(table)) => {
-                                let s = table
-                                    .cookie
-                                    .set_cookie(&table.values[i], &route.cookie_path);
-                                let valid = s.bytes().all(|b| b == b' ' || b.is_ascii_graphic());
-                                valid.then(|| {
-                                    balancer.servers[i].count_sticky_issued();
-                                    s
-                                })
-                            }
-                            _ => None,
-                        };
-                        let close = info.close || rinfo.framing == Framing::Close || *stop.borrow();
-                        head::write_response(out, &resp, set_cookie.as_deref(), close);
-                        Ok(Ok((conn, head_len, rinfo, close)))
-                    }
-                    Err(why) => Ok(Err(SendError::Failed { reset: false, why })),
-                }
-            }
-            Ok(Err(e)) => Ok(Err(e)),
-            Err(elapsed) => Err(elapsed),
-        };
-        let (error, why) = match r {
-            Ok(Ok(sent)) => break Some((sent, pick)),
-            Ok(Err(SendError::Connect(e))) => (TryError::Refused, e.to_string()),
-            Ok(Err(SendError::NotSent(e))) => (TryError::NotSent, e.to_string()),
-            // The fast path sends no body: the request can always be sent again.
-            Ok(Err(SendError::Failed { reset, why })) => (
-                TryError::Failed {
-                    reset,
-                    replayable: true,
-                },
-                why,
-            ),
-            Err(e) => (TryError::TimedOut, e.to_string()),
-        };
-        if !tries.failed(balancer, idx, error, &why) {
-            break None;
-        }
+    let mut fast = Fast {
+        c,
+        req,
+        info: &info,
+        sticky_names: &snap.sticky_cookie_names,
+        pass_host: balancer.pass_host_header,
+        out,
+        ubuf: Vec::new(),
+        stop,
     };
-    if let Some(p) = last {
-        outcome.server = &balancer.servers[p.index()].url;
-    }
-    outcome.retries = tries.retries();
-
-    let Some(((conn, head_len, rinfo, close), pick)) = sent else {
-        let (status, body) = tries.answer(balancer);
-        head::write_text(out, status, body, info.close, head_request);
-        outcome.status = status;
-        outcome.response_bytes = body.len() as u64;
-        outcome.duration = start.elapsed();
-        rt.record(&outcome);
-        return write_client(client, out, info.close).await;
+    let Decision {
+        answer,
+        server,
+        retries,
+    } = pipeline::forward(&routed, &info.method, rt.response_header_timeout, &mut fast).await;
+    let Fast { out, mut ubuf, .. } = fast;
+    outcome.server = server.map_or("", |s| &s.url);
+    outcome.retries = retries;
+    let (conn, head_len, rinfo, close) = match answer {
+        Ok(head) => head,
+        Err(a) => {
+            head::write_answer(out, &a, info.close, head_request);
+            outcome.status = a.status();
+            outcome.response_bytes = a.body().len() as u64;
+            outcome.duration = start.elapsed();
+            rt.record(&outcome);
+            return write_client(client, out, info.close).await;
+        }
     };
     // As on the hyper path: the duration is until the response head.
     outcome.status = StatusCode::from_u16(rinfo.status).unwrap_or(StatusCode::BAD_GATEWAY);
@@ -347,7 +318,11 @@ async fn exchange(
     let relayed = relay(conn, head_len, rinfo, &mut ubuf, out, client).await;
     rt.record(&outcome);
     match relayed {
-        Ok(Some(conn)) => balancer.servers[pick.index()].raw.put(conn),
+        Ok(Some(conn)) => {
+            if let Some(server) = server {
+                server.raw.put(conn);
+            }
+        }
         Ok(None) => {}
         Err(Cut) => return Next::Close,
     }

@@ -1,11 +1,13 @@
 //! Writing heads: the request as the server must see it, the response as the client must.
 //!
-//! The rules are the hyper path's (`crate::proxy::handle` with `crate::middleware`), applied
+//! The rules are the hyper path's (`crate::dataplane::hyper_path::handle` with `crate::middleware`), applied
 //! while copying httparse's headers instead of through a header map: hop-by-hop headers and
 //! those named in `Connection` are dropped, `X-Forwarded-*` and `X-Real-Ip` set (kept from
 //! trusted clients), the proxy's sticky cookies removed, `Host` kept or replaced.
 
-use http::HeaderName;
+use http::{HeaderName, HeaderValue};
+
+use crate::answer::Answer;
 
 use crate::balance::sticky;
 use crate::middleware::forwarded::{
@@ -62,16 +64,33 @@ pub struct Forward<'a> {
     pub server_host: &'a [u8],
     /// Keep the client's `Host` (`passHostHeader`, on by default); else the server's.
     pub pass_host: bool,
-    /// The prefix a `stripPrefix` middleware removed: `X-Forwarded-Prefix`.
-    pub prefix: Option<&'a str>,
+    /// Headers the middlewares set (replacing the client's) or, without a value, removed.
+    pub edits: &'a [Edit],
+}
+
+/// A header a middleware sets, or without a value removes (see `crate::middleware::Rewrite`).
+pub type Edit = (HeaderName, Option<HeaderValue>);
+
+fn edited(edits: &[Edit], name: &str) -> bool {
+    edits
+        .iter()
+        .any(|(n, _)| name.eq_ignore_ascii_case(n.as_str()))
+}
+
+fn write_edits(out: &mut Vec<u8>, edits: &[Edit]) {
+    for (n, v) in edits {
+        if let Some(v) = v {
+            header(out, n.as_str().as_bytes(), v.as_bytes());
+        }
+    }
 }
 
 /// Writes the request line and headers for the server into `out` (cleared first).
-/// `target` is the path and query the server gets (its base path included).
+/// `target` is the path and query the server gets.
 pub fn write_request(
     out: &mut Vec<u8>,
     method: &str,
-    target: &[&str],
+    target: &str,
     headers: &[httparse::Header<'_>],
     client_host: &str,
     f: &Forward<'_>,
@@ -79,9 +98,7 @@ pub fn write_request(
     out.clear();
     out.extend_from_slice(method.as_bytes());
     out.push(b' ');
-    for part in target {
-        out.extend_from_slice(part.as_bytes());
-    }
+    out.extend_from_slice(target.as_bytes());
     out.extend_from_slice(b" HTTP/1.1\r\n");
     let named = connection_named(headers);
     let strip_cookies = !f.sticky_names.is_empty()
@@ -103,6 +120,7 @@ pub fn write_request(
             || named
                 .iter()
                 .any(|n| name.as_bytes().eq_ignore_ascii_case(n))
+            || (!f.edits.is_empty() && edited(f.edits, name))
         {
             continue;
         }
@@ -124,10 +142,6 @@ pub fn write_request(
             }
         } else if name.eq_ignore_ascii_case("forwarded") {
             if f.trusted {
-                header(out, name.as_bytes(), h.value);
-            }
-        } else if name.eq_ignore_ascii_case("x-forwarded-prefix") {
-            if f.prefix.is_none() {
                 header(out, name.as_bytes(), h.value);
             }
         } else if strip_cookies && name.eq_ignore_ascii_case("cookie") {
@@ -160,9 +174,7 @@ pub fn write_request(
             header(out, name.as_str().as_bytes(), values[i]);
         }
     }
-    if let Some(p) = f.prefix {
-        header(out, b"x-forwarded-prefix", p.as_bytes());
-    }
+    write_edits(out, f.edits);
     if !cookies.is_empty() {
         header(out, b"cookie", cookies.join("; ").as_bytes());
     }
@@ -181,13 +193,23 @@ fn status_line(out: &mut Vec<u8>, code: u16, reason: &str) {
     out.extend_from_slice(b"\r\n");
 }
 
+/// What the proxy adds to a server's response head.
+#[derive(Debug, Default)]
+pub struct Extra<'a> {
+    /// Headers the middlewares set (replacing the server's) or, without a value, removed.
+    pub edits: &'a [Edit],
+    /// A sticky cookie's `Set-Cookie` value.
+    pub set_cookie: Option<&'a [u8]>,
+}
+
 /// Writes the response head for the client into `out` (cleared first): the server's status and
-/// headers without the hop-by-hop ones, then a sticky `Set-Cookie` and `Connection: close` when
-/// asked for. `Content-Length` is dropped when a `Transfer-Encoding` delimits the body.
+/// headers without the hop-by-hop ones, then the middlewares' headers, a sticky `Set-Cookie`
+/// and `Connection: close` when asked for. `Content-Length` is dropped when a
+/// `Transfer-Encoding` delimits the body.
 pub fn write_response(
     out: &mut Vec<u8>,
     resp: &httparse::Response<'_, '_>,
-    set_cookie: Option<&str>,
+    extra: &Extra<'_>,
     close: bool,
 ) {
     out.clear();
@@ -217,9 +239,10 @@ pub fn write_response(
         if (is_hop_by_hop(name) && !name.eq_ignore_ascii_case("transfer-encoding"))
             || (coded && name.eq_ignore_ascii_case("content-length"))
             || (!framing
-                && named
+                && (named
                     .iter()
-                    .any(|n| name.as_bytes().eq_ignore_ascii_case(n)))
+                    .any(|n| name.as_bytes().eq_ignore_ascii_case(n))
+                    || edited(extra.edits, name)))
         {
             continue;
         }
@@ -229,8 +252,9 @@ pub fn write_response(
     if !dated {
         date(out);
     }
-    if let Some(c) = set_cookie {
-        header(out, b"set-cookie", c.as_bytes());
+    write_edits(out, extra.edits);
+    if let Some(c) = extra.set_cookie {
+        header(out, b"set-cookie", c);
     }
     if close {
         header(out, b"connection", b"close");
@@ -238,22 +262,21 @@ pub fn write_response(
     out.extend_from_slice(b"\r\n");
 }
 
-/// Writes one of the proxy's own short text answers (404, 502...) into `out`: head, and body
+/// Writes one of the proxy's own answers (404, 502, a redirect...) into `out`: head, and body
 /// unless it answers a `HEAD` request (`head`).
-pub fn write_text(
-    out: &mut Vec<u8>,
-    status: http::StatusCode,
-    body: &str,
-    close: bool,
-    head: bool,
-) {
+pub fn write_answer(out: &mut Vec<u8>, answer: &Answer, close: bool, head: bool) {
     out.clear();
+    let status = answer.status();
+    let body = answer.body();
     status_line(
         out,
         status.as_u16(),
         status.canonical_reason().unwrap_or_default(),
     );
-    header(out, b"content-type", b"text/plain; charset=utf-8");
+    match answer.location() {
+        Some(l) => header(out, b"location", l.as_bytes()),
+        None => header(out, b"content-type", b"text/plain; charset=utf-8"),
+    }
     header(out, b"content-length", body.len().to_string().as_bytes());
     date(out);
     if close {
@@ -291,7 +314,7 @@ fn date(out: &mut Vec<u8>) {
 mod tests {
     use super::*;
 
-    fn forward(text: &str, f: &Forward<'_>, target: &[&str]) -> String {
+    fn forward(text: &str, f: &Forward<'_>, target: &str) -> String {
         let mut headers = [httparse::EMPTY_HEADER; 32];
         let mut r = httparse::Request::new(&mut headers);
         assert!(r.parse(text.as_bytes()).unwrap().is_complete());
@@ -313,7 +336,7 @@ mod tests {
         sticky_names: &[],
         server_host: b"10.0.0.2:80",
         pass_host: true,
-        prefix: None,
+        edits: &[],
     };
 
     #[test]
@@ -325,7 +348,7 @@ mod tests {
              TE: trailers\r\nProxy-Connection: keep-alive\r\nProxy-Authorization: Basic eA==\r\n\
              Accept: */*\r\n\r\n",
             &UNTRUSTED,
-            &["/base", "/x?y=1"],
+            "/base/x?y=1",
         );
         assert_eq!(
             out,
@@ -345,7 +368,7 @@ mod tests {
             "GET / HTTP/1.1\r\nHost: a\r\nX-Forwarded-For: 1.2.3.4\r\nx-forwarded-for: 5.6.7.8\r\n\
              X-Forwarded-Proto: https\r\nForwarded: for=1.2.3.4\r\n\r\n",
             &f,
-            &["/"],
+            "/",
         );
         assert!(
             out.contains("x-forwarded-for: 1.2.3.4, 5.6.7.8, 10.0.0.9\r\n"),
@@ -359,17 +382,21 @@ mod tests {
     #[test]
     fn host_prefix_and_sticky_cookies() {
         let names = ["_lb".to_string()];
+        let edits = [(
+            HeaderName::from_static("x-forwarded-prefix"),
+            Some(HeaderValue::from_static("/api")),
+        )];
         let f = Forward {
             sticky_names: &names,
             pass_host: false,
-            prefix: Some("/api"),
+            edits: &edits,
             ..UNTRUSTED
         };
         let out = forward(
             "GET / HTTP/1.1\r\nHost: a\r\nCookie: x=1; _lb=abc\r\nCookie: _lb=zz\r\n\
              X-Forwarded-Prefix: /evil\r\n\r\n",
             &f,
-            &["/"],
+            "/",
         );
         assert!(
             !out.contains("Host: a") && out.contains("host: 10.0.0.2:80\r\n"),
@@ -384,14 +411,14 @@ mod tests {
         let out = forward(
             "GET / HTTP/1.1\r\nHost: a\r\nCookie: _lb=abc\r\n\r\n",
             &f,
-            &["/"],
+            "/",
         );
         assert!(!out.to_ascii_lowercase().contains("cookie"), "{out}");
         // `Connection: host` drops the client's Host: the server's instead, no X-Forwarded-Host.
         let out = forward(
             "GET / HTTP/1.1\r\nHost: a\r\nConnection: host\r\n\r\n",
             &UNTRUSTED,
-            &["/"],
+            "/",
         );
         assert!(
             out.contains("host: 10.0.0.2:80\r\n") && !out.contains("Host: a"),
@@ -405,7 +432,11 @@ mod tests {
         let mut r = httparse::Response::new(&mut headers);
         assert!(r.parse(text.as_bytes()).unwrap().is_complete());
         let mut out = Vec::new();
-        write_response(&mut out, &r, cookie, close);
+        let extra = Extra {
+            edits: &[],
+            set_cookie: cookie.map(str::as_bytes),
+        };
+        write_response(&mut out, &r, &extra, close);
         String::from_utf8(out).unwrap()
     }
 
@@ -449,7 +480,12 @@ mod tests {
     fn text_answers() {
         let mut out = Vec::new();
         let bad_gateway = http::StatusCode::BAD_GATEWAY;
-        write_text(&mut out, bad_gateway, "502 bad gateway\n", false, false);
+        write_answer(
+            &mut out,
+            &Answer::Text(bad_gateway, "502 bad gateway\n"),
+            false,
+            false,
+        );
         let text = String::from_utf8(out.clone()).unwrap();
         assert!(text.starts_with(
             "HTTP/1.1 502 Bad Gateway\r\ncontent-type: text/plain; charset=utf-8\r\n\
@@ -458,7 +494,12 @@ mod tests {
         assert!(text.ends_with(" GMT\r\n\r\n502 bad gateway\n"), "{text}");
         // To a HEAD request: the same head, no body.
         let not_found = http::StatusCode::NOT_FOUND;
-        write_text(&mut out, not_found, "404 page not found\n", true, true);
+        write_answer(
+            &mut out,
+            &Answer::Text(not_found, "404 page not found\n"),
+            true,
+            true,
+        );
         let text = String::from_utf8(out).unwrap();
         assert!(text.contains("content-length: 19\r\n"), "{text}");
         assert!(text.ends_with("connection: close\r\n\r\n"), "{text}");

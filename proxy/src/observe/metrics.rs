@@ -27,75 +27,12 @@ use std::time::SystemTime;
 
 use http::Method;
 
-use crate::proxy::Outcome;
+use super::Outcome;
+pub use super::Protocol;
 use crate::snapshot::Snapshot;
 
 /// Traefik's default buckets for its duration histograms (`--metrics.prometheus.buckets`).
 pub const BUCKETS: [f64; 4] = [0.1, 0.3, 1.2, 5.0];
-
-/// Traefik's `protocol` label: what kind of HTTP exchange a request starts.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
-pub enum Protocol {
-    #[default]
-    Http,
-    Websocket,
-    Sse,
-    GrpcWeb,
-    Grpc,
-}
-
-impl Protocol {
-    /// Traefik's rules, from the request's first `Connection`, `Upgrade`, `Accept` and
-    /// `Content-Type` values: a WebSocket handshake, then an event stream (`Accept` lists
-    /// `text/event-stream`), then gRPC-Web and gRPC (by content type), else plain HTTP.
-    pub fn of(
-        connection: Option<&[u8]>,
-        upgrade: Option<&[u8]>,
-        accept: Option<&[u8]>,
-        content_type: Option<&[u8]>,
-    ) -> Self {
-        let lists = |v: Option<&[u8]>, item: &[u8]| {
-            v.is_some_and(|v| {
-                v.split(|&b| b == b',')
-                    .any(|i| i.trim_ascii().eq_ignore_ascii_case(item))
-            })
-        };
-        let ct = content_type.unwrap_or_default();
-        if lists(connection, b"upgrade") && lists(upgrade, b"websocket") {
-            Protocol::Websocket
-        } else if lists(accept, b"text/event-stream") {
-            Protocol::Sse
-        } else if ct.starts_with(b"application/grpc-web") {
-            Protocol::GrpcWeb
-        } else if ct.starts_with(b"application/grpc") {
-            Protocol::Grpc
-        } else {
-            Protocol::Http
-        }
-    }
-
-    /// From a request's headers (the hyper path).
-    pub fn of_headers(h: &http::HeaderMap) -> Self {
-        let get = |n: http::header::HeaderName| h.get(n).map(|v| v.as_bytes());
-        use http::header::{ACCEPT, CONNECTION, CONTENT_TYPE, UPGRADE};
-        Self::of(
-            get(CONNECTION),
-            get(UPGRADE),
-            get(ACCEPT),
-            get(CONTENT_TYPE),
-        )
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Protocol::Http => "http",
-            Protocol::Websocket => "websocket",
-            Protocol::Sse => "sse",
-            Protocol::GrpcWeb => "grpc-web",
-            Protocol::Grpc => "grpc",
-        }
-    }
-}
 
 /// Traefik's `method` label: the method for the common ones, `EXTENSION_METHOD` for others
 /// (so a client cannot make the list of series grow without end).

@@ -29,7 +29,7 @@ use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 
 use crate::balance::ServerState;
-use crate::proxy::Body;
+use crate::dataplane::hyper_path::Body;
 
 /// Idle connections kept per server and data-plane thread; more are closed. Above the
 /// concurrency one thread sends one server in practice (the benchmark's 256 connections spread
@@ -73,7 +73,7 @@ impl Reusable for SendRequest<Body> {
     }
 }
 
-/// A plain TCP connection to a server, for the fast path ([`crate::h1`]), which writes and
+/// A plain TCP connection to a server, for the fast path ([`crate::dataplane::h1`]), which writes and
 /// parses HTTP/1.1 itself. Idle, it holds no buffer: a socket and nothing else.
 #[derive(Debug)]
 pub struct RawConn(pub TcpStream);
@@ -172,11 +172,6 @@ impl<C: Reusable> Pool<C> {
             }
         }
         dropped
-    }
-
-    /// Idle connections right now (for tests and the API).
-    pub fn idle(&self) -> usize {
-        (0..SLOTS).map(|s| self.lock(s).len()).sum()
     }
 }
 

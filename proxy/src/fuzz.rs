@@ -12,15 +12,15 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::sync::atomic::AtomicUsize;
 use std::sync::Arc;
 
-use super::labels;
-use super::merge::merge;
-use super::model::{ProviderConfig, Server, StickyCookie};
-use super::rule::{RequestInfo, Rule};
-use super::validate;
 use crate::balance::sticky::{self, CookieSettings};
 use crate::balance::{Balancer, Pick, ServerState};
-use crate::framing::{Framing, Refusal};
-use crate::h1::{head, request, response};
+use crate::config::labels;
+use crate::config::merge::merge;
+use crate::config::model::{ProviderConfig, Server, StickyCookie};
+use crate::config::rule::{Headers, RequestInfo, Rule};
+use crate::config::validate;
+use crate::dataplane::framing::{Framing, Refusal};
+use crate::dataplane::h1::{head, request, response};
 use crate::provider::file::{parse_str, Format};
 
 /// Rule text: parse; if it parses, match a few requests, check the path analysis, and check
@@ -52,7 +52,7 @@ pub fn rule(data: &[u8]) {
             host,
             path,
             method: &http::Method::GET,
-            headers: &headers,
+            headers: Headers::Map(&headers),
             query,
             client_ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
         });
@@ -136,7 +136,7 @@ pub fn file_config(data: &[u8]) {
 }
 
 /// A `Cookie` header value, as the data plane reads it: find the sticky cookie (first pair
-/// with its name, `proxy.rs`), let the balancer pick, then strip our cookies from what the
+/// with its name, `dataplane/hyper_path.rs`), let the balancer pick, then strip our cookies from what the
 /// server will see. The first byte, when odd, prepends a valid sticky value so the sticky path
 /// is reached too.
 pub fn cookie(data: &[u8]) {
@@ -217,7 +217,7 @@ pub fn framing(data: &[u8]) {
     }
 }
 
-/// The fast path's parsers (`crate::h1`) on arbitrary bytes; the first byte picks options and
+/// The fast path's parsers (`crate::dataplane::h1`) on arbitrary bytes; the first byte picks options and
 /// how streams are cut.
 /// - As a request head: one the fast path takes is forwarded as a head that parses again, with
 ///   the same method and target, one `Host`, no hop-by-hop header and no body.
@@ -238,6 +238,10 @@ pub fn h1(data: &[u8]) {
     if let Ok(httparse::Status::Complete(_)) = req.parse(bytes) {
         if let Ok(info) = request::classify(&req) {
             let names = ["lb".to_string()];
+            let prefix = [(
+                http::HeaderName::from_static("x-forwarded-prefix"),
+                Some(http::HeaderValue::from_static("/api")),
+            )];
             let f = head::Forward {
                 client_ip: b"10.0.0.9",
                 trusted: flags & 1 == 1,
@@ -245,14 +249,14 @@ pub fn h1(data: &[u8]) {
                 sticky_names: &names,
                 server_host: b"10.0.0.2:80",
                 pass_host: flags & 2 == 0,
-                prefix: (flags & 4 == 4).then_some("/api"),
+                edits: if flags & 4 == 4 { &prefix } else { &[] },
             };
             let target = req.path.unwrap_or("/");
             let mut out = Vec::new();
             head::write_request(
                 &mut out,
                 req.method.unwrap_or("GET"),
-                &["", target],
+                target,
                 req.headers,
                 info.host,
                 &f,
@@ -282,7 +286,11 @@ pub fn h1(data: &[u8]) {
     if let Ok(httparse::Status::Complete(_)) = resp.parse(bytes) {
         if response::classify(&resp, flags & 8 == 8).is_ok() {
             let mut out = Vec::new();
-            head::write_response(&mut out, &resp, Some("lb=x; Path=/"), flags & 16 == 16);
+            let extra = head::Extra {
+                edits: &[],
+                set_cookie: Some(b"lb=x; Path=/"),
+            };
+            head::write_response(&mut out, &resp, &extra, flags & 16 == 16);
             let mut hs2 = [httparse::EMPTY_HEADER; request::MAX_HEADERS + 8];
             let mut again = httparse::Response::new(&mut hs2);
             let parsed = again.parse(&out);

@@ -1,6 +1,6 @@
 //! Failover for one request: which server it tries next, whether a failed try may be followed
 //! by another, and what the client gets when no server answered. The rules are shared by both
-//! data paths, hyper's (`crate::proxy::handle`) and the fast path (`crate::h1`).
+//! data paths, hyper's (`crate::dataplane::hyper_path::handle`) and the fast path (`crate::dataplane::h1`).
 //!
 //! A refused connection (or one that cannot be opened in time) marks the server down at once
 //! (passive health) and the request goes to a server not tried yet. A connection reset before

@@ -1,8 +1,8 @@
 //! Entrypoints: the listening sockets. Each accepted connection starts on the fast path
-//! ([`crate::h1`]), which serves plain HTTP/1.1 requests itself; from the first request it does
+//! ([`crate::dataplane::h1`]), which serves plain HTTP/1.1 requests itself; from the first request it does
 //! not take, hyper's HTTP/1.1 server (keep-alive, upgrades, bodies) serves the connection with
 //! the data plane as its service, its reads checked by the framing guard (requests with an
-//! ambiguous body length get 400, see [`crate::framing`]).
+//! ambiguous body length get 400, see [`crate::dataplane::framing`]).
 //!
 //! Graceful shutdown: when `shutdown` fires the listener closes (no new connections), every
 //! connection finishes its in-flight request and closes, and [`serve`] returns once all have,
@@ -19,10 +19,10 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch};
 
-use crate::api::metrics;
-use crate::framing::{self, Guard};
-use crate::h1;
-use crate::proxy::{self, EntryCtx, Peer};
+use crate::dataplane::framing::{self, Guard};
+use crate::dataplane::h1;
+use crate::dataplane::hyper_path::{self, EntryCtx, Peer};
+use crate::observe::metrics;
 use crate::runtime::Runtime;
 
 /// hyper's read buffer limit; requests whose head does not fit get 431.
@@ -158,7 +158,7 @@ pub async fn serve_shared(
                 let c = conn.clone();
                 async move {
                     let switch = framing::may_switch(&req).then(|| req.method() == Method::CONNECT);
-                    let mut resp = proxy::handle(&c.rt, &c.ep, &c.peer, req).await?;
+                    let mut resp = hyper_path::handle(&c.rt, &c.ep, &c.peer, req).await?;
                     if let Some(connect) = switch {
                         framing::close_unless_tunnel(connect, &mut resp);
                     }
