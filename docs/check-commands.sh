@@ -104,9 +104,13 @@ for f in "${files[@]}"; do
       # free ports this run happened to use.
       web_port=$(sed -E 's#.*:([0-9]+)/?$#\1#; t; s#.*#80#' <<<"$WEB")
       api_port=$(sed -E 's#.*:([0-9]+)/?$#\1#' <<<"$API")
+      # Likewise the default image names, not this checkout's LAB_IMAGE_PREFIX.
+      prefix="${LAB_IMAGE_PREFIX:-http-infra-lab}"
       sed -E -e "s#${API%/}([^0-9]|\$)#http://127.0.0.1:8080\\1#g" -e "s#${WEB%/}([^0-9]|\$)#http://127.0.0.1\\1#g" \
         -e "s#127\\.0\\.0\\.1:${api_port}->#127.0.0.1:8080->#g" -e "s#127\\.0\\.0\\.1:${web_port}->#127.0.0.1:80->#g" \
-        "$log" >"docs/src/outputs/$name.txt"
+        -e "s#(^|[^A-Za-z0-9_.-])${prefix//./\\.}/(proxy|static-server|jokes-api)#\\1http-infra-lab/\\2#g" \
+        "$log" | awk '/^http-infra-lab\/[a-z-]+ +[0-9.]+ MB$/ { printf "%-32s %7s MB\n", $1, $2; next } { print }' \
+        >"docs/src/outputs/$name.txt"
     elif [ "$status" = ok ]; then
       echo "   (nothing to capture: its blocks were skipped)"
     fi
@@ -117,6 +121,34 @@ for f in "${files[@]}"; do
   rm -f "$log"
   printf '   %s\n' "$status"
 done
+
+# Every "You should see" block the book includes must be a real capture: not empty, and no
+# placeholder left where an output should be (a "pending" note, a TODO).
+if ! placeholders=$(python3 - docs/src <<'PY'
+import glob, os, re, sys
+src = sys.argv[1]
+bad = []
+for md in sorted(glob.glob(src + "/**/*.md", recursive=True)):
+    for n, line in enumerate(open(md, encoding="utf-8"), 1):
+        for path, anchor in re.findall(r"\{\{#include\s+([^}:\s]*outputs/[^}:\s]+):([\w-]+)\s*\}\}", line):
+            full = os.path.normpath(os.path.join(os.path.dirname(md), path))
+            text = open(full, encoding="utf-8").read() if os.path.isfile(full) else ""
+            m = re.search(r"ANCHOR: %s\n(.*?)ANCHOR_END: %s\b" % (re.escape(anchor), re.escape(anchor)), text, re.S)
+            where = "%s:%d (%s:%s)" % (os.path.relpath(md, src), n, os.path.relpath(full, src), anchor)
+            if m is None:
+                bad.append(where + ": no such captured block")
+            elif not m.group(1).strip():
+                bad.append(where + ": empty")
+            elif re.search(r"\bpending\b|\bplaceholder\b|\bTODO\b|captured again", m.group(1), re.I):
+                bad.append(where + ": a placeholder, not a captured output")
+print("\n".join(bad))
+sys.exit(1 if bad else 0)
+PY
+); then
+  echo "check-commands: the book shows outputs that were never captured (run with --capture):" >&2
+  sed 's/^/  /' <<<"$placeholders" >&2
+  failed+=("placeholders")
+fi
 
 if [ ${#failed[@]} -gt 0 ]; then
   echo "check-commands: FAILED: ${failed[*]}" >&2

@@ -198,15 +198,12 @@ fn main() -> Result<()> {
             eprintln!("bench: raw results in {}", json.display());
             if !no_docs {
                 let docs = cli.root.join("docs/src");
-                bench::report::write_docs(
-                    &docs,
-                    "bench results",
-                    &md,
-                    &bench::report::charts(&results),
-                )?;
+                write_run(&docs, &results)?;
                 eprintln!(
-                    "bench: wrote {}/performance.md and images/bench-*.svg",
-                    docs.display()
+                    "bench: wrote {docs}/{} (summary), {docs}/{} (every table) and images/bench-*.svg",
+                    bench::report::SUMMARY_PAGE,
+                    bench::report::LOG_PAGE,
+                    docs = docs.display()
                 );
             }
             Ok(())
@@ -242,6 +239,7 @@ fn main() -> Result<()> {
                 let docs = cli.root.join("docs/src");
                 bench::report::write_docs(
                     &docs,
+                    bench::report::LOG_PAGE,
                     "bench soak",
                     &md,
                     &[("bench-soak.svg", bench::soak::chart(&r))],
@@ -279,8 +277,7 @@ fn main() -> Result<()> {
             if let Some(path) = run {
                 let r: bench::suite::Results =
                     serde_json::from_str(&std::fs::read_to_string(path)?)?;
-                let md = bench::report::markdown(&r);
-                bench::report::write_docs(&docs, "bench results", &md, &bench::report::charts(&r))?;
+                write_run(&docs, &r)?;
             }
             if let Some(path) = soak {
                 let r: bench::soak::SoakResults =
@@ -288,12 +285,18 @@ fn main() -> Result<()> {
                 let md = bench::soak::markdown(&r);
                 bench::report::write_docs(
                     &docs,
+                    bench::report::LOG_PAGE,
                     "bench soak",
                     &md,
                     &[("bench-soak.svg", bench::soak::chart(&r))],
                 )?;
             }
-            eprintln!("bench: wrote {}/performance.md", docs.display());
+            eprintln!(
+                "bench: wrote {docs}/{} and {docs}/{}",
+                bench::report::SUMMARY_PAGE,
+                bench::report::LOG_PAGE,
+                docs = docs.display()
+            );
             Ok(())
         }
         Cmd::Validate => {
@@ -304,4 +307,12 @@ fn main() -> Result<()> {
         }
         Cmd::Backend { port, name } => bench::backend::serve_stand_in(*port, name.clone()),
     }
+}
+
+/// A run's two blocks: the summary and its charts on the students' page, every table in the
+/// appendix.
+fn write_run(docs: &std::path::Path, r: &bench::suite::Results) -> Result<()> {
+    use bench::report::{charts, markdown, summary, write_docs, LOG_PAGE, SUMMARY_PAGE};
+    write_docs(docs, SUMMARY_PAGE, "bench summary", &summary(r), &charts(r))?;
+    write_docs(docs, LOG_PAGE, "bench results", &markdown(r), &[])
 }

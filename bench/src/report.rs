@@ -1,6 +1,7 @@
-//! From raw results to what people read: markdown tables, SVG charts, the JSON on disk, and the
-//! book's performance chapter (only the generated block between markers is replaced, so the
-//! prose around it stays).
+//! From raw results to what people read: markdown tables, SVG charts, the JSON on disk, and two
+//! pages of the book: the students' one-page summary ([`summary`], in `performance.md`) and the
+//! full tables of the engineering log ([`markdown`], in the appendix [`LOG_PAGE`]). Only the
+//! generated block between markers is replaced, so the prose around it stays.
 
 use std::path::Path;
 
@@ -12,6 +13,11 @@ use crate::suite::{Results, Sample};
 use crate::svg::{self, Bar};
 
 const HEADLINE_CONNS: u32 = 64;
+
+/// The students' page: the headline table and the charts.
+pub const SUMMARY_PAGE: &str = "performance.md";
+/// The appendix: every table of the run, the soak, and the engineering log around them.
+pub const LOG_PAGE: &str = "performance-log.md";
 
 fn spread_of<'a>(
     samples: impl Iterator<Item = &'a Sample>,
@@ -225,7 +231,7 @@ fn verdict(ok: Option<bool>) -> &'static str {
 /// The issue's goals against this run's medians.
 fn goals_table(r: &Results) -> String {
     let ra = ratios(r);
-    let mut t = String::from("| goal (issue 6) | this run | verdict |\n|---|--:|---|\n");
+    let mut t = String::from("| goal | this run | verdict |\n|---|--:|---|\n");
     let mut row = |goal: &str, value: String, ok: Option<bool>| {
         t.push_str(&format!("| {goal} | {value} | {} |\n", verdict(ok)));
     };
@@ -307,7 +313,34 @@ fn goals_table(r: &Results) -> String {
     t
 }
 
-/// The generated block of the performance chapter.
+/// The generated block of the students' page: when and where it was measured, the ratios, the
+/// two charts and the round-robin table at 64 connections. Everything else is in [`markdown`].
+pub fn summary(r: &Results) -> String {
+    let c = HEADLINE_CONNS;
+    let ra = ratios(r);
+    let mut m = format!(
+        "Measured {} on {} shared cores ({}), {} interleaved round(s), with `{}`.\n\n",
+        r.started_utc,
+        r.machine.nproc,
+        r.machine.cpu,
+        r.options.rounds,
+        r.command.trim()
+    );
+    m.push_str(&format!(
+        "**At {c} connections, ours / the other proxy:** throughput {} × HAProxy's and {} × nginx's (higher is better); p99 latency {} × HAProxy's and CPU per request {} × HAProxy's (lower is better).\n\n",
+        ratio(ra.rps_vs_haproxy),
+        ratio(ra.rps_vs_nginx),
+        ratio(ra.p99_vs_haproxy),
+        ratio(ra.cpu_vs_haproxy)
+    ));
+    m.push_str(&format!(
+        "![Requests per second at {c} connections](images/bench-throughput.svg)\n\n![p99 latency at {c} connections](images/bench-latency.svg)\n\nMedian (min–max) over the rounds, round robin over three backends, {c} connections:\n\n"
+    ));
+    m.push_str(&headline_table(r, false, c));
+    m
+}
+
+/// The generated block of the appendix: every table of the run.
 pub fn markdown(r: &Results) -> String {
     let c = HEADLINE_CONNS;
     let ra = ratios(r);
@@ -447,14 +480,21 @@ pub fn replace_block(doc: &str, tag: &str, body: &str) -> String {
     }
 }
 
-/// Writes the block into `docs/src/performance.md` and the charts into `docs/src/images/`.
-pub fn write_docs(docs_src: &Path, tag: &str, body: &str, charts: &[(&str, String)]) -> Result<()> {
+/// Writes the block into `docs/src/<page>` ([`SUMMARY_PAGE`] or [`LOG_PAGE`]) and the charts
+/// into `docs/src/images/`.
+pub fn write_docs(
+    docs_src: &Path,
+    page: &str,
+    tag: &str,
+    body: &str,
+    charts: &[(&str, String)],
+) -> Result<()> {
     let images = docs_src.join("images");
     std::fs::create_dir_all(&images).with_context(|| format!("create {}", images.display()))?;
     for (name, text) in charts {
         std::fs::write(images.join(name), text)?;
     }
-    let path = docs_src.join("performance.md");
+    let path = docs_src.join(page);
     let doc = std::fs::read_to_string(&path).unwrap_or_else(|_| "# Performance\n".into());
     std::fs::write(&path, replace_block(&doc, tag, body))
         .with_context(|| format!("write {}", path.display()))?;

@@ -142,6 +142,7 @@ async fn every_check_passes_against_the_local_stack() {
         "static-site",
         "jokes-json",
         "routing",
+        "static-config",
         "ajax-same-origin",
         "discovery",
         "load-spread",

@@ -7,7 +7,7 @@
 # student would see.
 #
 # Environment (defaults: the Docker stack of the README on this machine):
-#   WEB         the proxy's web entrypoint            (http://127.0.0.1)
+#   WEB         the proxy's http entrypoint (port 80)  (http://127.0.0.1)
 #   API         the proxy's API entrypoint            (http://127.0.0.1:8080)
 #   LAB_DOCKER  1: also run the blocks that drive Docker (build, run, stop, scale); 0: skip them
 #   CAPTURE     1: print anchor markers around each block's output, for docs/src/outputs/

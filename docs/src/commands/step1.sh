@@ -10,11 +10,11 @@ CLEANUP+=('docker rm -f step1-static >/dev/null 2>&1 || true')
 bash scripts/build-images.sh
 # ANCHOR_END: build
 } >"$OUT"; show build
-expect "http-infra-lab/static-server"
+expect "${LAB_IMAGE_PREFIX:-http-infra-lab}/static-server"
 
 {
 # ANCHOR: run
-docker run -d --name step1-static -p 127.0.0.1::80 http-infra-lab/static-server
+docker run -d --name step1-static -p 127.0.0.1::80 "${LAB_IMAGE_PREFIX:-http-infra-lab}/static-server"
 docker port step1-static 80
 # ANCHOR_END: run
 } >"$OUT"; show run

@@ -7,7 +7,7 @@ CLEANUP+=('docker rm -f step2-jokes >/dev/null 2>&1 || true')
 
 {
 # ANCHOR: run
-docker run -d --name step2-jokes -p 127.0.0.1::3000 http-infra-lab/jokes-api
+docker run -d --name step2-jokes -p 127.0.0.1::3000 "${LAB_IMAGE_PREFIX:-http-infra-lab}/jokes-api"
 docker port step2-jokes 3000
 # ANCHOR_END: run
 } >"$OUT"; show run

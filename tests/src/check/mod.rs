@@ -7,6 +7,7 @@
 pub mod browser;
 pub mod client;
 mod manage;
+mod static_config;
 mod steps;
 pub mod target;
 

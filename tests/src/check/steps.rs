@@ -24,6 +24,7 @@ pub enum Id {
     JokesJson,
     Routing,
     EntryPoint,
+    StaticConfig,
     Ajax,
     BrowserAjax,
     Discovery,
@@ -61,6 +62,7 @@ pub const CHECKS: &[Check] = &[
     check(2, "jokes-json", "the API answers JSON jokes naming the server that answered", Id::JokesJson),
     check(3, "routing", "`/` goes to the static servers, `/api/jokes/` to the API with the prefix stripped, other hosts 404", Id::Routing),
     check(3, "proxy-only-entry", "the backends publish no port: the proxy is the only way in", Id::EntryPoint),
+    check(3, "static-config", "the routes come from a file of written addresses (file provider), each still a running server's", Id::StaticConfig),
     check(4, "ajax-same-origin", "the page's script calls /api/jokes/ on its own origin, which the proxy routes", Id::Ajax),
     check(4, "browser-ajax", "in Chromium, the AJAX area updates and the API servers cycle", Id::BrowserAjax),
     check(5, "discovery", "the proxy's API lists the services and their servers, all UP", Id::Discovery),
@@ -139,6 +141,7 @@ pub async fn run_one(id: Id, ctx: &mut Ctx) -> Result<Outcome> {
         Id::JokesJson => jokes_json(ctx).await,
         Id::Routing => routing(ctx).await,
         Id::EntryPoint => entry_point(ctx).await,
+        Id::StaticConfig => super::static_config::check(&ctx.t).await,
         Id::Ajax => ajax(ctx).await,
         Id::BrowserAjax => {
             let t = ctx.t.clone();
