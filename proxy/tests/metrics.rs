@@ -165,7 +165,7 @@ fn scrape(api: &str) -> String {
     );
     assert!(
         head.to_ascii_lowercase()
-            .contains("content-type: text/plain; version=0.0.4"),
+            .contains("content-type: application/openmetrics-text; version=1.0.0"),
         "{head}"
     );
     body.to_string()
@@ -333,8 +333,9 @@ fn metrics_have_traefiks_names_and_labels_and_count_on_both_paths() {
                 "{name}: exported and documented as not exported, or missing\n{text}"
             );
         }
+        // OpenMetrics names a counter's family without the `_total` of its samples.
         for (kind, name) in [
-            ("counter", "traefik_service_requests_total"),
+            ("counter", "traefik_service_requests"),
             ("histogram", "traefik_service_request_duration_seconds"),
             ("gauge", "traefik_service_server_up"),
             ("gauge", "traefik_open_connections"),

@@ -157,7 +157,7 @@ async fn metrics(State(rt): State<Arc<Runtime>>) -> Response {
         Some(m) => (
             [(
                 header::CONTENT_TYPE,
-                "text/plain; version=0.0.4; charset=utf-8",
+                "application/openmetrics-text; version=1.0.0; charset=utf-8",
             )],
             m.render(&rt.snapshot.load()),
         )

@@ -1,4 +1,4 @@
-//! `/metrics` in Prometheus' text format (`--metrics.prometheus=true`), under Traefik's names
+//! `/metrics` in OpenMetrics' text format (`--metrics.prometheus=true`), under Traefik's names
 //! and labels, so that Prometheus queries and Grafana dashboards written for Traefik work
 //! against the lab (Traefik's list: <https://doc.traefik.io/traefik/observability/metrics/overview/>).
 //!
@@ -17,18 +17,28 @@
 //! Cheap on the data path: a request is recorded once, in one *series* (its entrypoint,
 //! router, service, server, code, method and protocol), found by a hash of those labels in a
 //! sorted list under a read lock, then a few atomic additions. The entrypoint, router and
-//! service families are sums over series, computed when `/metrics` is scraped.
+//! service families are sums over series, computed when `/metrics` is scraped, and written by
+//! `prometheus-client` (a [`Collector`] over the scrape's snapshot).
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
+use std::fmt::{self, Write as _};
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::SystemTime;
 
 use http::Method;
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::text::encode;
+use prometheus_client::encoding::{
+    DescriptorEncoder, EncodeLabelSet, EncodeLabelValue, LabelValueEncoder, MetricEncoder,
+    NoLabelSet,
+};
+use prometheus_client::metrics::MetricType;
+use prometheus_client::registry::Registry;
 
 use super::Outcome;
 pub use super::Protocol;
+use crate::balance::Balancer;
 use crate::snapshot::Snapshot;
 
 /// Traefik's default buckets for its duration histograms (`--metrics.prometheus.buckets`).
@@ -242,18 +252,54 @@ impl Metrics {
         self.last_reload_success.store(secs, Ordering::Relaxed);
     }
 
-    /// The text exposition, with server health taken from `snap`.
+    /// The exposition in OpenMetrics' text format (which Prometheus reads), with server health
+    /// taken from `snap`. The families are summed here, and written by `prometheus-client`.
     pub fn render(&self, snap: &Snapshot) -> String {
-        let series: Vec<Arc<Series>> = self.series.read().expect("metrics poisoned").clone();
+        let scrape = Scrape {
+            series: self.series.read().expect("metrics poisoned").clone(),
+            open: (self.open.lock().expect("metrics poisoned").iter())
+                .map(|(ep, n)| (ep.clone(), n.load(Ordering::Relaxed).max(0)))
+                .collect(),
+            reloads: self.reloads.load(Ordering::Relaxed),
+            last_reload_success: self.last_reload_success.load(Ordering::Relaxed),
+            balancers: snap.balancers.clone(),
+        };
+        let mut registry = Registry::default();
+        registry.register_collector(Box::new(scrape));
         let mut out = String::with_capacity(4096);
+        encode(&mut out, &registry).expect("writing to a String cannot fail");
+        out
+    }
+}
 
+/// What one scrape reads, taken at once; `prometheus-client` encodes it through [`Collector`].
+struct Scrape {
+    series: Vec<Arc<Series>>,
+    open: Vec<(String, i64)>,
+    reloads: u64,
+    last_reload_success: u64,
+    balancers: BTreeMap<String, Arc<Balancer>>,
+}
+
+impl fmt::Debug for Scrape {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Scrape")
+            .field("series", &self.series.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Collector for Scrape {
+    fn encode(&self, mut enc: DescriptorEncoder<'_>) -> fmt::Result {
         let mut entry: BTreeMap<[&str; 4], Sums> = BTreeMap::new();
         let mut router: BTreeMap<[&str; 5], Sums> = BTreeMap::new();
         let mut service: BTreeMap<[&str; 4], Sums> = BTreeMap::new();
         let mut retries: BTreeMap<&str, u64> = BTreeMap::new();
         let mut per_server: BTreeMap<[&str; 4], u64> = BTreeMap::new();
-        let codes: Vec<String> = series.iter().map(|s| s.labels.code.to_string()).collect();
-        for (s, code) in series.iter().zip(&codes) {
+        let codes: Vec<String> = (self.series.iter())
+            .map(|s| s.labels.code.to_string())
+            .collect();
+        for (s, code) in self.series.iter().zip(&codes) {
             let l = &s.labels;
             let (code, m, p) = (code.as_str(), l.method, l.protocol.as_str());
             let (ep, router_name, service_name, server) = (
@@ -281,108 +327,86 @@ impl Metrics {
             }
         }
 
-        header(
-            &mut out,
-            "traefik_config_reloads_total",
-            "counter",
+        // The crate adds `_total` to a counter's samples: counters are named without it.
+        enc.encode_descriptor(
+            "traefik_config_reloads",
             "Config reloads.",
-        );
-        sample(
-            &mut out,
-            "traefik_config_reloads_total",
-            &[],
-            self.reloads.load(Ordering::Relaxed),
-        );
-        header(
-            &mut out,
+            None,
+            MetricType::Counter,
+        )?
+        .encode_counter::<NoLabelSet, _, u64>(&self.reloads, None)?;
+        enc.encode_descriptor(
             "traefik_config_last_reload_success",
-            "gauge",
             "Last config reload success (Unix seconds).",
-        );
-        sample(
-            &mut out,
-            "traefik_config_last_reload_success",
-            &[],
-            self.last_reload_success.load(Ordering::Relaxed),
-        );
-        header(
-            &mut out,
+            None,
+            MetricType::Gauge,
+        )?
+        .encode_gauge(&self.last_reload_success)?;
+        let mut m = enc.encode_descriptor(
             "traefik_open_connections",
-            "gauge",
             "How many open connections exist, by entryPoint and protocol.",
-        );
-        for (ep, n) in self.open.lock().expect("metrics poisoned").iter() {
-            sample(
-                &mut out,
-                "traefik_open_connections",
-                &[("entrypoint", ep), ("protocol", "TCP")],
-                n.load(Ordering::Relaxed).max(0),
-            );
+            None,
+            MetricType::Gauge,
+        )?;
+        for (ep, n) in &self.open {
+            let labels = labels(["entrypoint", "protocol"], [ep, "TCP"]);
+            m.encode_family(&labels)?.encode_gauge(n)?;
         }
 
         family(
-            &mut out,
+            &mut enc,
             "traefik_entrypoint",
             "an entrypoint",
             ["code", "entrypoint", "method", "protocol"],
             &entry,
-        );
+        )?;
         family(
-            &mut out,
+            &mut enc,
             "traefik_router",
             "a router",
             ["code", "method", "protocol", "router", "service"],
             &router,
-        );
+        )?;
         family(
-            &mut out,
+            &mut enc,
             "traefik_service",
             "a service",
             ["code", "method", "protocol", "service"],
             &service,
-        );
-        header(
-            &mut out,
-            "traefik_service_retries_total",
-            "counter",
+        )?;
+        let mut m = enc.encode_descriptor(
+            "traefik_service_retries",
             "How many request retries happened on a service.",
-        );
+            None,
+            MetricType::Counter,
+        )?;
         for (s, n) in &retries {
-            sample(
-                &mut out,
-                "traefik_service_retries_total",
-                &[("service", s)],
-                *n,
-            );
+            counter(&mut m, &labels(["service"], [s]), *n)?;
         }
-        header(
-            &mut out,
+        let mut m = enc.encode_descriptor(
             "traefik_service_server_up",
-            "gauge",
             "Service server is up, described by gauge value of 0 or 1.",
-        );
-        for (name, b) in &snap.balancers {
+            None,
+            MetricType::Gauge,
+        )?;
+        for (name, b) in &self.balancers {
             for s in &b.servers {
-                sample(
-                    &mut out,
-                    "traefik_service_server_up",
-                    &[("service", name), ("url", &s.url)],
-                    u64::from(s.is_up()),
-                );
+                let labels = labels(["service", "url"], [name, &s.url]);
+                m.encode_family(&labels)?
+                    .encode_gauge(&u64::from(s.is_up()))?;
             }
         }
-        header(
-            &mut out,
-            "proxy_requests_total",
-            "counter",
+        let mut m = enc.encode_descriptor(
+            "proxy_requests",
             "Requests by router, service, the server that answered, and status code (ours, not Traefik's).",
-        );
-        for (k, n) in &per_server {
-            let names = ["code", "router", "server", "service"];
-            let labels: Vec<(&str, &str)> = names.into_iter().zip(k.iter().copied()).collect();
-            sample(&mut out, "proxy_requests_total", &labels, *n);
+            None,
+            MetricType::Counter,
+        )?;
+        for (values, n) in &per_server {
+            let labels = labels(["code", "router", "server", "service"], *values);
+            counter(&mut m, &labels, *n)?;
         }
-        out
+        Ok(())
     }
 }
 
@@ -408,109 +432,95 @@ impl Sums {
     }
 }
 
-/// A counter of a family: its name's suffix, the start of its help text, its value.
+/// A counter of a family: its name's suffix (before the `_total` the crate adds), the start of
+/// its help text, its value.
 type SumCounter = (&'static str, &'static str, fn(&Sums) -> u64);
 
 /// `{prefix}_requests_total`, `{prefix}_request_duration_seconds`,
 /// `{prefix}_requests_bytes_total` and `{prefix}_responses_bytes_total`.
 fn family<const N: usize>(
-    out: &mut String,
+    enc: &mut DescriptorEncoder<'_>,
     prefix: &str,
     what: &str,
-    names: [&str; N],
+    names: [&'static str; N],
     sums: &BTreeMap<[&str; N], Sums>,
-) {
+) -> fmt::Result {
     let counters: [SumCounter; 3] = [
+        ("requests", "How many HTTP requests processed on", |s| {
+            s.requests
+        }),
         (
-            "requests_total",
-            "How many HTTP requests processed on",
-            |s| s.requests,
-        ),
-        (
-            "requests_bytes_total",
+            "requests_bytes",
             "The total size of requests in bytes handled by",
             |s| s.request_bytes,
         ),
         (
-            "responses_bytes_total",
+            "responses_bytes",
             "The total size of responses in bytes handled by",
             |s| s.response_bytes,
         ),
     ];
+    let partitioned = "partitioned by status code, protocol, and method.";
     for (suffix, help, get) in counters {
         let name = format!("{prefix}_{suffix}");
-        header(
-            out,
-            &name,
-            "counter",
-            &format!("{help} {what}, partitioned by status code, protocol, and method."),
-        );
+        let help = format!("{help} {what}, {partitioned}");
+        let mut m = enc.encode_descriptor(&name, &help, None, MetricType::Counter)?;
         for (values, s) in sums {
-            let labels: Vec<(&str, &str)> =
-                names.iter().copied().zip(values.iter().copied()).collect();
-            sample(out, &name, &labels, get(s));
+            counter(&mut m, &labels(names, *values), get(s))?;
         }
     }
-    let hist = format!("{prefix}_request_duration_seconds");
-    header(out, &hist, "histogram", &format!("How long it took to process the request on {what}, partitioned by status code, protocol, and method."));
-    let bucket = format!("{hist}_bucket");
-    let les: Vec<String> = BUCKETS
-        .iter()
-        .map(f64::to_string)
-        .chain(["+Inf".to_string()])
-        .collect();
+    let name = format!("{prefix}_request_duration_seconds");
+    let help = format!("How long it took to process the request on {what}, {partitioned}");
+    let mut m = enc.encode_descriptor(&name, &help, None, MetricType::Histogram)?;
     for (values, s) in sums {
-        let mut labels: Vec<(&str, &str)> =
-            names.iter().copied().zip(values.iter().copied()).collect();
-        let mut cumulative = 0;
-        for (n, le) in s.buckets.iter().zip(&les) {
-            cumulative += n;
-            labels.push(("le", le));
-            sample(out, &bucket, &labels, cumulative);
-            labels.pop();
-        }
-        let _ = writeln!(
-            out,
-            "{hist}_sum{} {}",
-            label_set(&labels),
-            s.duration_nanos as f64 / 1e9
-        );
-        sample(out, &format!("{hist}_count"), &labels, s.requests);
+        // The crate's own `+Inf` bound is `f64::MAX`.
+        let bounds = BUCKETS.iter().copied().chain([f64::MAX]);
+        let buckets: Vec<(f64, u64)> = bounds.zip(s.buckets).collect();
+        m.encode_family(&labels(names, *values))?
+            .encode_histogram::<NoLabelSet>(
+                s.duration_nanos as f64 / 1e9,
+                s.requests,
+                &buckets,
+                None,
+            )?;
     }
+    Ok(())
 }
 
-fn header(out: &mut String, name: &str, kind: &str, help: &str) {
-    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+/// One sample of a counter with labels.
+fn counter(m: &mut MetricEncoder<'_>, labels: &impl EncodeLabelSet, value: u64) -> fmt::Result {
+    m.encode_family(labels)?
+        .encode_counter::<NoLabelSet, _, u64>(&value, None)
 }
 
-fn sample(out: &mut String, name: &str, labels: &[(&str, &str)], value: impl std::fmt::Display) {
-    let _ = writeln!(out, "{name}{} {value}", label_set(labels));
+/// A label set: names zipped with their values.
+fn labels<'a, const N: usize>(
+    names: [&'static str; N],
+    values: [&'a str; N],
+) -> [(&'static str, Escaped<'a>); N] {
+    std::array::from_fn(|i| (names[i], Escaped(values[i])))
 }
 
-/// `{a="x",b="y"}` with values escaped as the format wants; empty without labels.
-fn label_set(labels: &[(&str, &str)]) -> String {
-    if labels.is_empty() {
-        return String::new();
-    }
-    let mut s = String::from("{");
-    for (i, (k, v)) in labels.iter().enumerate() {
-        if i > 0 {
-            s.push(',');
+/// A label value escaped as the text format wants (`\\`, `\"`, `\n`): `prometheus-client`
+/// 0.23 writes label values as they are, and a server URL or a name from a Docker label could
+/// hold a quote.
+#[derive(Debug)]
+struct Escaped<'a>(&'a str);
+
+impl EncodeLabelValue for Escaped<'_> {
+    fn encode(&self, e: &mut LabelValueEncoder<'_>) -> fmt::Result {
+        let mut rest = self.0;
+        while let Some(at) = rest.find(['\\', '"', '\n']) {
+            e.write_str(&rest[..at])?;
+            e.write_str(match rest.as_bytes()[at] {
+                b'\\' => "\\\\",
+                b'"' => "\\\"",
+                _ => "\\n",
+            })?;
+            rest = &rest[at + 1..];
         }
-        s.push_str(k);
-        s.push_str("=\"");
-        for c in v.chars() {
-            match c {
-                '\\' => s.push_str("\\\\"),
-                '"' => s.push_str("\\\""),
-                '\n' => s.push_str("\\n"),
-                c => s.push(c),
-            }
-        }
-        s.push('"');
+        e.write_str(rest)
     }
-    s.push('}');
-    s
 }
 
 #[cfg(test)]
@@ -578,10 +588,10 @@ mod tests {
         assert!(text.contains("traefik_service_responses_bytes_total{code=\"200\",method=\"GET\",protocol=\"http\",service=\"svc@file\"} 9"), "{text}");
         assert!(text.contains("traefik_entrypoint_requests_bytes_total{code=\"200\",entrypoint=\"web\",method=\"GET\",protocol=\"http\"} 0"), "{text}");
         assert!(text.contains("proxy_requests_total{code=\"200\",router=\"r@file\",server=\"http://a\",service=\"svc@file\"} 2"), "{text}");
-        // 200 ms: above the 0.1 s bucket, within 0.3 s.
-        assert!(text.contains("traefik_service_request_duration_seconds_bucket{code=\"200\",method=\"GET\",protocol=\"http\",service=\"svc@file\",le=\"0.1\"} 0"), "{text}");
-        assert!(text.contains("traefik_service_request_duration_seconds_bucket{code=\"200\",method=\"GET\",protocol=\"http\",service=\"svc@file\",le=\"0.3\"} 3"), "{text}");
-        assert!(text.contains("traefik_service_request_duration_seconds_bucket{code=\"200\",method=\"GET\",protocol=\"http\",service=\"svc@file\",le=\"+Inf\"} 3"), "{text}");
+        // 200 ms: above the 0.1 s bucket, within 0.3 s (the crate writes `le` first).
+        assert!(text.contains("traefik_service_request_duration_seconds_bucket{le=\"0.1\",code=\"200\",method=\"GET\",protocol=\"http\",service=\"svc@file\"} 0"), "{text}");
+        assert!(text.contains("traefik_service_request_duration_seconds_bucket{le=\"0.3\",code=\"200\",method=\"GET\",protocol=\"http\",service=\"svc@file\"} 3"), "{text}");
+        assert!(text.contains("traefik_service_request_duration_seconds_bucket{le=\"+Inf\",code=\"200\",method=\"GET\",protocol=\"http\",service=\"svc@file\"} 3"), "{text}");
         assert!(text.contains("traefik_service_request_duration_seconds_count{code=\"200\",method=\"GET\",protocol=\"http\",service=\"svc@file\"} 3"), "{text}");
         assert!(line(
             &text,
@@ -648,7 +658,12 @@ mod tests {
 
     #[test]
     fn label_values_are_escaped() {
-        assert_eq!(label_set(&[("a", "x\"y\\z\n")]), "{a=\"x\\\"y\\\\z\\n\"}");
-        assert_eq!(label_set(&[]), "");
+        let m = Metrics::new();
+        let _open = open(&m.open_connections("a\"b\\c\nd"));
+        let text = m.render(&Snapshot::default());
+        assert!(
+            text.contains("{entrypoint=\"a\\\"b\\\\c\\nd\",protocol=\"TCP\"} 1\n"),
+            "{text}"
+        );
     }
 }
