@@ -223,6 +223,9 @@ fn break_static_pages(stack: &StudentStack) {
         ])
         .expect("docker exec into a static server");
     }
+    // PHP's opcache checks a script's timestamp at most every 2 s (opcache.revalidate_freq):
+    // until then the old page may still be served.
+    std::thread::sleep(Duration::from_secs(3));
 }
 
 /// A starter repository made by `lab init`, with the report's solution running in it.
