@@ -11,7 +11,8 @@ CLEANUP+=('docker compose -f compose/step3.yaml down --timeout 2 >/dev/null 2>&1
 
 {
 # ANCHOR: servers
-docker compose -f compose/step3.yaml up -d static dynamic
+docker compose -f compose/step3.yaml up -d static
+docker compose -f compose/step3.yaml up -d dynamic
 docker compose -f compose/step3.yaml ps --format 'table {{.Name}}\t{{.Image}}\t{{.Ports}}'
 # ANCHOR_END: servers
 } >"$OUT" 2>/dev/null; show servers
@@ -119,7 +120,10 @@ expect "PASS [step 3] static-config"
 expect " passed, 0 failed"
 
 # The break: both servers stop, and start again in the other order. Docker hands out the
-# free addresses in order, so each server comes back with the other's old address.
+# free addresses in order, so each server comes back with the other's old address (or, on an
+# engine that allocates serially, with a new one). The `servers` block starts static first, so
+# the order of the first addresses is known: started together, the two raced for the first
+# address, and when dynamic won, the swap below gave each its own address back (a CI failure).
 {
 # ANCHOR: swap
 docker compose -f compose/step3.yaml stop static dynamic
