@@ -10,6 +10,7 @@
 
 use std::convert::Infallible;
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -26,7 +27,7 @@ use crate::config::rule::{Headers, RequestInfo};
 use crate::dataplane::failover::{self, TryError};
 use crate::dataplane::pipeline::{self, Attempt, Failure, Transport};
 use crate::dataplane::upstream::{self, PooledBody, SendError};
-use crate::middleware::{forwarded, hop_by_hop};
+use crate::middleware::{forwarded, hop_by_hop, Middleware};
 use crate::observe::{Outcome, Protocol};
 use crate::parse::IpNet;
 use crate::runtime::Runtime;
@@ -51,6 +52,11 @@ pub struct EntryCtx {
     pub port_value: HeaderValue,
     pub trust_all: bool,
     pub trusted: Vec<IpNet>,
+    /// `http.tls`: every router on this entrypoint is a TLS one.
+    pub tls_routers: bool,
+    /// `http.redirections.entrypoint`: the redirect every plain request gets, and the name of
+    /// the router Traefik would make for it (for the log).
+    pub redirect: Option<(String, Arc<dyn Middleware>)>,
 }
 
 impl EntryCtx {
@@ -67,14 +73,27 @@ pub struct Peer {
     pub ip_value: HeaderValue,
     /// Whether its X-Forwarded-* headers are kept.
     pub trusted: bool,
+    /// Whether the connection is TLS: only TLS routers serve it, and servers see
+    /// `X-Forwarded-Proto: https`.
+    pub tls: bool,
 }
 
 impl Peer {
-    pub fn new(addr: SocketAddr, ep: &EntryCtx) -> Self {
+    pub fn new(addr: SocketAddr, ep: &EntryCtx, tls: bool) -> Self {
         Self {
             addr,
             ip_value: forwarded::ip_value(addr.ip()),
             trusted: ep.trusts(addr.ip()),
+            tls,
+        }
+    }
+
+    /// The scheme clients used, for X-Forwarded-Proto.
+    pub fn proto(&self) -> &'static str {
+        if self.tls {
+            "https"
+        } else {
+            "http"
         }
     }
 }
@@ -313,6 +332,9 @@ pub async fn handle(
     mut req: Request<Incoming>,
 ) -> Result<Response<RespBody>, Infallible> {
     let start = Instant::now();
+    if req.version() == Version::HTTP_2 {
+        h2_host(&mut req);
+    }
     if let Some(resp) = validate(&req) {
         return Ok(resp);
     }
@@ -336,7 +358,8 @@ pub async fn handle(
     };
     let routed = pipeline::route(
         &snap,
-        &ep.name,
+        ep,
+        peer.tls,
         &RequestInfo {
             host,
             path: req.uri().path(),
@@ -390,6 +413,7 @@ pub async fn handle(
         &peer.ip_value,
         peer.trusted,
         &ep.port_value,
+        peer.proto(),
     );
     if !balancer.pass_host_header {
         parts.headers.remove(header::HOST);
@@ -480,6 +504,18 @@ pub async fn handle(
         response_bytes: resp.body().size_hint().exact().unwrap_or(0),
     });
     Ok(resp)
+}
+
+/// An HTTP/2 request names its host in the `:authority` pseudo-header, not `Host`: copy it to
+/// `Host`, which the rules, the log and HTTP/1.1 servers read.
+fn h2_host<B>(req: &mut Request<B>) {
+    if req.headers().contains_key(header::HOST) {
+        return;
+    }
+    let authority = req.uri().authority().map(|a| a.as_str().to_string());
+    if let Some(v) = authority.and_then(|a| HeaderValue::from_str(&a).ok()) {
+        req.headers_mut().insert(header::HOST, v);
+    }
 }
 
 /// Removes the proxy's sticky cookies from the `Cookie` header(s), keeping the others.

@@ -77,10 +77,13 @@ pub fn parse_str(text: &str, format: Format, source: &str) -> Result<FileConfig,
                 &mut out,
                 format!("{source}: `{key}` routing is not supported by this proxy (HTTP only); the `{key}` section is ignored", key = k),
             ),
-            "tls" => src(
-                &mut out,
-                format!("{source}: TLS is not supported by this proxy; the `tls` section is ignored"),
-            ),
+            "tls" => match serde_json::from_value::<TlsConfig>(canonical_keys(v)) {
+                Ok(t) => out.config.tls = t,
+                Err(e) => src(
+                    &mut out,
+                    format!("{source}: the `tls` section is ignored: {e}; write it as `tls: {{certificates: [{{certFile: cert.pem, keyFile: key.pem}}]}}`"),
+                ),
+            },
             _ => src(
                 &mut out,
                 format!("{source}: unknown top-level key `{key}`, ignored; the configuration goes under `http:`"),
@@ -162,6 +165,14 @@ pub(super) const FIELDS: &[&str] = &[
     "redirectScheme",
     "scheme",
     "permanent",
+    "tls",
+    "certResolver",
+    "options",
+    "certificates",
+    "certFile",
+    "keyFile",
+    "stores",
+    "defaultCertificate",
 ];
 
 /// Renames keys to the model's spelling when they match without case, at every level (the

@@ -4,7 +4,8 @@
 //! reads every `*.yml`, `*.yaml` and `*.toml` in it (subdirectories too, hidden files skipped),
 //! in path order. The format is Traefik's: a top-level `http:` with `routers`, `services` and
 //! `middlewares`. Keys are matched without case, as Traefik does (`loadbalancer` =
-//! `loadBalancer`); names keep theirs. `tcp`, `udp` and `tls` sections are reported and ignored.
+//! `loadBalancer`); names keep theirs. `tcp` and `udp` sections are reported and ignored; the `tls` section's certificate files are
+//! read with the configuration, so a reload re-reads them.
 //!
 //! Why it is built like this:
 //! - **One bad element disables only itself.** Each router, service and middleware is decoded
@@ -29,6 +30,7 @@ use crate::config::model::{
     ConfigIssue, DynamicConfig, Element, Middleware, ProviderConfig, Router, Service,
     UNSUPPORTED_MIDDLEWARES,
 };
+use crate::config::tls::TlsConfig;
 use crate::config::validate;
 use crate::provider::Publisher;
 
@@ -545,6 +547,7 @@ pilot: {}
                         middlewares,
                         priority,
                         entry_points,
+                        tls: None,
                     }
                 })
         }
@@ -627,6 +630,7 @@ pilot: {}
                     routers,
                     services,
                     middlewares,
+                    ..Default::default()
                 })
         }
 

@@ -164,7 +164,10 @@ impl FileProvider {
                     merged.middlewares.insert(n, m);
                 }
             }
+            merged.tls.extend(cfg.tls);
         }
+        // Read on every load, so that a change of the configuration re-reads the certificates.
+        merged.tls.read_files();
         let mut pc = validate::validate(PROVIDER, merged);
         issues.append(&mut pc.issues);
         pc.issues = issues;
