@@ -156,6 +156,47 @@ attempts = 3
     }
 
     #[test]
+    fn tls_sections_read_the_same_in_yaml_and_toml() {
+        let yaml = r#"
+http:
+  routers:
+    web:
+      rule: "Host(`a.lab`)"
+      service: s
+      tls: {}
+tls:
+  certificates:
+    - certFile: /certs/a.pem
+      keyFile: /certs/a-key.pem
+  stores:
+    default:
+      defaultCertificate:
+        CertFile: /certs/d.pem
+        keyfile: /certs/d-key.pem
+"#;
+        let toml = r#"
+[http.routers.web]
+rule = "Host(`a.lab`)"
+service = "s"
+[http.routers.web.tls]
+
+[[tls.certificates]]
+certFile = "/certs/a.pem"
+keyFile = "/certs/a-key.pem"
+[tls.stores.default.defaultCertificate]
+certFile = "/certs/d.pem"
+keyFile = "/certs/d-key.pem"
+"#;
+        let y = ok(yaml, Format::Yaml);
+        assert!(y.issues.is_empty(), "{:#?}", y.issues);
+        assert_eq!(y, ok(toml, Format::Toml));
+        assert!(y.config.routers["web"].tls.is_some());
+        assert_eq!(y.config.tls.certificates[0].key_file, "/certs/a-key.pem");
+        let d = y.config.tls.default_certificate().unwrap();
+        assert_eq!(d.cert_file, "/certs/d.pem");
+    }
+
+    #[test]
     fn keys_ignore_case_names_keep_it() {
         let y = ok(
             "HTTP:\n  Routers:\n    MyRouter:\n      RULE: Path(`/`)\n      Service: S\n  services:\n    S:\n      loadbalancer:\n        servers: [{URL: 'http://a:1'}]\n        passhostheader: false\n",
@@ -210,7 +251,7 @@ http:
         prefixes: /api
 tcp:
   routers: {}
-tls: {}
+tls: {certificates: [{certFile: c.pem}]}
 udp: {}
 pilot: {}
 "#;
@@ -242,7 +283,7 @@ pilot: {}
             "`tcp` routing is not supported",
         );
         find(Element::Source("test".into()), "`udp` routing");
-        find(Element::Source("test".into()), "TLS is not supported");
+        find(Element::Source("test".into()), "the `tls` section is ignored");
         find(
             Element::Source("test".into()),
             "unknown top-level key `pilot`",
