@@ -661,7 +661,11 @@ fn build(settings: Vec<(String, String, String)>) -> Result<StaticConfig, CliErr
     for (name, ep) in &cfg.entrypoints {
         ep.http.check(&names).map_err(|reason| CliError::BadValue {
             flag: format!("--entrypoints.{name}.http.redirections.entrypoint.to"),
-            value: ep.http.redirect.as_ref().map_or(String::new(), |r| r.to.clone()),
+            value: ep
+                .http
+                .redirect
+                .as_ref()
+                .map_or(String::new(), |r| r.to.clone()),
             reason,
         })?;
     }

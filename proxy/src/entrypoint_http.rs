@@ -67,7 +67,10 @@ impl EntryPointHttp {
             return Ok(());
         };
         if r.to.is_empty() {
-            return Err("the redirection has no target; add `.to=websecure` (an entrypoint) or `.to=:443`".into());
+            return Err(
+                "the redirection has no target; add `.to=websecure` (an entrypoint) or `.to=:443`"
+                    .into(),
+            );
         }
         if port_of(&r.to).is_none() && !names.iter().any(|n| **n == r.to) {
             return Err(format!(

@@ -54,7 +54,8 @@ impl Pki {
         let mut p =
             rcgen::CertificateParams::new(names.iter().map(|s| s.to_string()).collect::<Vec<_>>())
                 .unwrap();
-        p.distinguished_name.push(rcgen::DnType::CommonName, names[0]);
+        p.distinguished_name
+            .push(rcgen::DnType::CommonName, names[0]);
         let key = rcgen::KeyPair::generate().unwrap();
         let cert = p.signed_by(&key, &self.ca, &self.ca_key).unwrap();
         std::fs::write(self.path(&format!("{file}.pem")), cert.pem()).unwrap();
@@ -184,7 +185,11 @@ async fn https_with_a_ca_over_http2_and_http1() {
     let ca = pki.ca_file();
     let mut out = None;
     eventually("HTTPS with the CA", || {
-        let o = curl("a.lab", secure, &["--cacert", &ca, "-w", "\n%{http_version}", &url]);
+        let o = curl(
+            "a.lab",
+            secure,
+            &["--cacert", &ca, "-w", "\n%{http_version}", &url],
+        );
         let ok = o.status.success();
         out = Some(o);
         ok
@@ -202,7 +207,15 @@ async fn https_with_a_ca_over_http2_and_http1() {
     let o = curl(
         "a.lab",
         secure,
-        &["--cacert", &ca, "--http1.1", "-w", "\n%{http_version}", &url, &url],
+        &[
+            "--cacert",
+            &ca,
+            "--http1.1",
+            "-w",
+            "\n%{http_version}",
+            &url,
+            &url,
+        ],
     );
     let t = text(&o);
     assert!(o.status.success(), "{t}");
@@ -244,7 +257,13 @@ async fn web_redirects_to_websecure() {
     let o = curl(
         "a.lab",
         web,
-        &["-o", "/dev/null", "-w", "%{http_code} %{redirect_url}", &format!("http://a.lab:{web}/plain/x?y=1")],
+        &[
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code} %{redirect_url}",
+            &format!("http://a.lab:{web}/plain/x?y=1"),
+        ],
     );
     assert_eq!(
         text(&o),
@@ -281,16 +300,30 @@ async fn sni_picks_the_certificate() {
         // Verification with the CA checks the name: only the right certificate passes.
         let url = format!("https://{name}:{secure}/");
         eventually(&format!("{name}'s certificate"), || {
-            curl(name, secure, &["--cacert", &ca, "-f", &url]).status.success()
+            curl(name, secure, &["--cacert", &ca, "-f", &url])
+                .status
+                .success()
         })
         .await;
     }
-    let o = curl("c.lab", secure, &["--cacert", &ca, &format!("https://c.lab:{secure}/")]);
-    assert_eq!(o.status.code(), Some(60), "no match: the default certificate");
+    let o = curl(
+        "c.lab",
+        secure,
+        &["--cacert", &ca, &format!("https://c.lab:{secure}/")],
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(60),
+        "no match: the default certificate"
+    );
 }
 
 /// A TLS client trusting `ca` that keeps its connection.
-async fn connect(port: u16, name: &str, ca: &Path) -> tokio_rustls::client::TlsStream<tokio::net::TcpStream> {
+async fn connect(
+    port: u16,
+    name: &str,
+    ca: &Path,
+) -> tokio_rustls::client::TlsStream<tokio::net::TcpStream> {
     let mut roots = rustls::RootCertStore::empty();
     let pem = std::fs::read(ca).unwrap();
     use rustls::pki_types::pem::PemObject;
@@ -304,7 +337,9 @@ async fn connect(port: u16, name: &str, ca: &Path) -> tokio_rustls::client::TlsS
     .unwrap()
     .with_root_certificates(roots)
     .with_no_client_auth();
-    let tcp = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+    let tcp = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .unwrap();
     tokio_rustls::TlsConnector::from(Arc::new(cfg))
         .connect(ServerName::try_from(name.to_string()).unwrap(), tcp)
         .await
@@ -312,7 +347,10 @@ async fn connect(port: u16, name: &str, ca: &Path) -> tokio_rustls::client::TlsS
 }
 
 /// One HTTP/1.1 request on `conn`; the response's status line.
-async fn get(conn: &mut tokio_rustls::client::TlsStream<tokio::net::TcpStream>, host: &str) -> String {
+async fn get(
+    conn: &mut tokio_rustls::client::TlsStream<tokio::net::TcpStream>,
+    host: &str,
+) -> String {
     conn.write_all(format!("GET /again HTTP/1.1\r\nHost: {host}\r\n\r\n").as_bytes())
         .await
         .unwrap();
@@ -329,7 +367,11 @@ async fn get(conn: &mut tokio_rustls::client::TlsStream<tokio::net::TcpStream>, 
         if let Some(end) = t.find("\r\n\r\n") {
             let len: usize = t[..end]
                 .lines()
-                .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length: ").map(|v| v.trim().parse().unwrap()))
+                .find_map(|l| {
+                    l.to_ascii_lowercase()
+                        .strip_prefix("content-length: ")
+                        .map(|v| v.trim().parse().unwrap())
+                })
                 .unwrap();
             if buf.len() >= end + 4 + len {
                 return t.lines().next().unwrap().to_string();
@@ -349,7 +391,9 @@ async fn a_reload_swaps_certificates_and_keeps_open_connections() {
     let ca = pki.path("ca.pem");
     let url = format!("https://a.lab:{secure}/");
     eventually("the first certificate", || {
-        curl("a.lab", secure, &["--cacert", &pki.ca_file(), "-f", &url]).status.success()
+        curl("a.lab", secure, &["--cacert", &pki.ca_file(), "-f", &url])
+            .status
+            .success()
     })
     .await;
     let mut open = connect(secure, "a.lab", &ca).await;
@@ -370,11 +414,21 @@ async fn a_reload_swaps_certificates_and_keeps_open_connections() {
     }
     let mut fresh = fresh.expect("a new connection gets the new certificate");
     assert_eq!(get(&mut fresh, "a.lab").await, "HTTP/1.1 200 OK");
-    assert_eq!(get(&mut open, "a.lab").await, "HTTP/1.1 200 OK", "the open connection still works");
+    assert_eq!(
+        get(&mut open, "a.lab").await,
+        "HTTP/1.1 200 OK",
+        "the open connection still works"
+    );
 
     // A broken key keeps the previous certificate (and the error is logged).
     std::fs::write(pki.path("a2-key.pem"), "not a key").unwrap();
-    write(&file, &format!("{}\n# touched\n", dynamic(&backend, &certificates(&pki, &["a2"]))));
+    write(
+        &file,
+        &format!(
+            "{}\n# touched\n",
+            dynamic(&backend, &certificates(&pki, &["a2"]))
+        ),
+    );
     tokio::time::sleep(Duration::from_millis(300)).await;
     let c = connect(secure, "a.lab", &ca).await;
     assert_eq!(c.get_ref().1.peer_certificates().unwrap()[0], second);
@@ -393,7 +447,15 @@ async fn tls_routers_answer_on_tls_only_and_plain_routers_on_plain_only() {
         let o = curl(
             "a.lab",
             port,
-            &["--cacert", &ca, "-o", "/dev/null", "-w", "%{http_code}", &format!("{scheme}://a.lab:{port}{path}")],
+            &[
+                "--cacert",
+                &ca,
+                "-o",
+                "/dev/null",
+                "-w",
+                "%{http_code}",
+                &format!("{scheme}://a.lab:{port}{path}"),
+            ],
         );
         text(&o)
     };
@@ -444,7 +506,9 @@ http:
     let ca = pki.ca_file();
     let url = format!("https://a.lab:{secure}/");
     eventually("served over TLS", || {
-        curl("a.lab", secure, &["--cacert", &ca, "-f", &url]).status.success()
+        curl("a.lab", secure, &["--cacert", &ca, "-f", &url])
+            .status
+            .success()
     })
     .await;
     let jar = pki.path("cookies.txt").display().to_string();
@@ -460,11 +524,17 @@ http:
                 .lines()
                 .find_map(|l| l.strip_prefix("x-served-by: "))
                 .unwrap_or_else(|| panic!("{t}"));
-            assert!(t.contains("set-cookie: lab=") || !t.contains("set-cookie"), "{t}");
+            assert!(
+                t.contains("set-cookie: lab=") || !t.contains("set-cookie"),
+                "{t}"
+            );
             by.trim().to_string()
         })
         .collect();
-    assert!(served.iter().all(|s| *s == served[0]), "sticky over HTTP/2: {served:?}");
+    assert!(
+        served.iter().all(|s| *s == served[0]),
+        "sticky over HTTP/2: {served:?}"
+    );
     let cookies = std::fs::read_to_string(&jar).unwrap();
     let lab: Vec<&str> = cookies
         .lines()

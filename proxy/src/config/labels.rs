@@ -823,7 +823,12 @@ mod tests {
                 r("r"),
                 "empty entry",
             ),
-            ("traefik.http.routers.r.tls", "yes please", r("r"), "true or false"),
+            (
+                "traefik.http.routers.r.tls",
+                "yes please",
+                r("r"),
+                "true or false",
+            ),
             (
                 "traefik.http.routers.r.tls.ciphers",
                 "x",

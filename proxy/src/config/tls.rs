@@ -182,6 +182,9 @@ stores:
         };
         t.read_files();
         let e = t.certificates[0].loaded.clone().unwrap().unwrap_err();
-        assert!(e.contains("/nonexistent/cert.pem") && e.contains("certFile"), "{e}");
+        assert!(
+            e.contains("/nonexistent/cert.pem") && e.contains("certFile"),
+            "{e}"
+        );
     }
 }

@@ -23,8 +23,8 @@ use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch};
 
 use crate::dataplane::framing::{self, Guard};
-use crate::dataplane::{h1, tls};
 use crate::dataplane::hyper_path::{self, EntryCtx, Peer};
+use crate::dataplane::{h1, tls};
 use crate::observe::metrics;
 use crate::runtime::Runtime;
 

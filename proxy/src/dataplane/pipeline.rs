@@ -56,9 +56,11 @@ pub fn route<'s>(
         }
     }
     // As in Traefik, a TLS router serves TLS connections only, and a plain one plain ones.
-    let Some(route) = snap.routes.iter().find(|r| {
-        r.serves(&ep.name) && (r.tls || ep.tls_routers) == tls && r.rule.matches(req)
-    }) else {
+    let Some(route) = snap
+        .routes
+        .iter()
+        .find(|r| r.serves(&ep.name) && (r.tls || ep.tls_routers) == tls && r.rule.matches(req))
+    else {
         return Err((Answer::NOT_FOUND, ""));
     };
     if let Some(answer) = route.chain.apply(&mreq, &mut rewrite) {

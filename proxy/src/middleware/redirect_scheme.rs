@@ -161,7 +161,10 @@ mod tests {
         let get = |host| redirect_from(true, https(None, true), Method::GET, host, "/");
         assert_eq!(get("demo.res.ch"), None);
         assert_eq!(get("demo.res.ch:443"), None);
-        assert!(get("demo.res.ch:8443").is_some(), "another port is redirected");
+        assert!(
+            get("demo.res.ch:8443").is_some(),
+            "another port is redirected"
+        );
     }
 
     fn https(port: Option<&str>, permanent: bool) -> RedirectScheme {

@@ -20,7 +20,11 @@ pub struct Loaded {
 }
 
 /// Turns `files`' contents into a certificate, checking that the key is the certificate's.
-pub fn load(files: &CertificateFiles, pem: &Pem, provider: &CryptoProvider) -> Result<Loaded, String> {
+pub fn load(
+    files: &CertificateFiles,
+    pem: &Pem,
+    provider: &CryptoProvider,
+) -> Result<Loaded, String> {
     let cert_file = &files.cert_file;
     let key_file = &files.key_file;
     let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(&pem.cert)
@@ -109,7 +113,9 @@ mod tests {
     }
 
     fn make(names: &[&str], cn: &str) -> (String, String) {
-        let mut p = rcgen::CertificateParams::new(names.iter().map(|s| s.to_string()).collect::<Vec<_>>()).unwrap();
+        let mut p =
+            rcgen::CertificateParams::new(names.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+                .unwrap();
         p.distinguished_name.push(rcgen::DnType::CommonName, cn);
         let k = rcgen::KeyPair::generate().unwrap();
         let c = p.self_signed(&k).unwrap();
@@ -157,6 +163,9 @@ mod tests {
     fn the_default_certificate_says_what_it_is() {
         let l = generate_default(&provider());
         let (_, parsed) = x509_parser::parse_x509_certificate(&l.key.cert[0]).unwrap();
-        assert!(parsed.subject().to_string().contains("TRAEFIK DEFAULT CERT"));
+        assert!(parsed
+            .subject()
+            .to_string()
+            .contains("TRAEFIK DEFAULT CERT"));
     }
 }

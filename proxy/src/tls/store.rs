@@ -107,10 +107,7 @@ impl Certificates {
             None => None,
         };
         let default = default.unwrap_or_else(|| self.generated.key.clone());
-        tracing::info!(
-            certificates = loaded.len(),
-            "TLS certificates applied"
-        );
+        tracing::info!(certificates = loaded.len(), "TLS certificates applied");
         self.store.store(Arc::new(CertStore::new(&loaded, default)));
         self.current = Some(tls.clone());
     }
@@ -153,10 +150,9 @@ mod tests {
     }
 
     fn loaded(names: &[&str]) -> Loaded {
-        let mut p = rcgen::CertificateParams::new(
-            names.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
-        )
-        .unwrap();
+        let mut p =
+            rcgen::CertificateParams::new(names.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+                .unwrap();
         p.distinguished_name.push(rcgen::DnType::CommonName, "t");
         let k = rcgen::KeyPair::generate().unwrap();
         let c = p.self_signed(&k).unwrap();
@@ -177,10 +173,19 @@ mod tests {
         let is = |sni: Option<&str>, l: &Loaded| Arc::ptr_eq(s.pick(sni), &l.key);
         assert!(is(Some("a.lab"), &a));
         assert!(is(Some("B.LAB."), &b));
-        assert!(is(Some("both.lab"), &a), "the first listed wins a shared name");
+        assert!(
+            is(Some("both.lab"), &a),
+            "the first listed wins a shared name"
+        );
         assert!(is(Some("x.w.lab"), &w));
-        assert!(is(Some("w.lab"), &d), "a wildcard does not cover its parent");
-        assert!(is(Some("y.x.w.lab"), &d), "a wildcard covers one label only");
+        assert!(
+            is(Some("w.lab"), &d),
+            "a wildcard does not cover its parent"
+        );
+        assert!(
+            is(Some("y.x.w.lab"), &d),
+            "a wildcard covers one label only"
+        );
         assert!(is(Some("other.lab"), &d));
         assert!(is(None, &d));
     }
@@ -223,6 +228,10 @@ mod tests {
         let second = write(&["a.lab"]);
         tls.read_files();
         c.update(&tls);
-        assert_eq!(c.store.load().pick(Some("a.lab")).cert[0], second, "reloaded");
+        assert_eq!(
+            c.store.load().pick(Some("a.lab")).cert[0],
+            second,
+            "reloaded"
+        );
     }
 }

@@ -283,7 +283,10 @@ pilot: {}
             "`tcp` routing is not supported",
         );
         find(Element::Source("test".into()), "`udp` routing");
-        find(Element::Source("test".into()), "the `tls` section is ignored");
+        find(
+            Element::Source("test".into()),
+            "the `tls` section is ignored",
+        );
         find(
             Element::Source("test".into()),
             "unknown top-level key `pilot`",
