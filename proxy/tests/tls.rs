@@ -544,3 +544,67 @@ http:
         .collect();
     assert_eq!(lab[3], "TRUE", "the cookie is Secure: {cookies}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failover_metrics_and_the_api_work_as_on_plain_http() {
+    let live = Backend::start("live").await;
+    let dead = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let pki = Pki::new();
+    pki.leaf("a", &["a.lab"]);
+    let p = common::Proxy::start(&[]).await;
+    p.publish_yaml(&format!(
+        r#"
+routers:
+  r:
+    rule: "Host(`a.lab`)"
+    service: svc
+    tls: {{}}
+services:
+  svc:
+    loadBalancer:
+      servers:
+        - url: "http://{dead}"
+        - url: "{}"
+{}
+"#,
+        live.url(),
+        certificates(&pki, &["a"])
+    ))
+    .await;
+    let port = p.web.port();
+    let url = format!("https://a.lab:{port}/");
+    let ca = pki.ca_file();
+    for _ in 0..3 {
+        let o = curl(
+            "a.lab",
+            port,
+            &["--cacert", &ca, "-f", "-w", "\n%{http_version}", &url],
+        );
+        let t = text(&o);
+        assert!(
+            o.status.success() && t.contains("\"server\":\"live\"") && t.ends_with("\n2"),
+            "{t}"
+        );
+    }
+    let metrics = client_text(&format!("http://{}/metrics", p.api.unwrap())).await;
+    assert!(
+        metrics.contains("traefik_router_requests_total{code=\"200\",method=\"GET\",protocol=\"http\",router=\"r@file\",service=\"svc@file\"} 3"),
+        "{metrics}"
+    );
+    let raw = p.api_json("/api/rawdata").await;
+    assert_eq!(raw["routers"]["r@file"]["tls"], serde_json::json!({}));
+}
+
+async fn client_text(url: &str) -> String {
+    common::client()
+        .get(url)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
