@@ -333,7 +333,7 @@ pub async fn handle(
 ) -> Result<Response<RespBody>, Infallible> {
     let start = Instant::now();
     if req.version() == Version::HTTP_2 {
-        h2_host(&mut req);
+        from_h2(&mut req);
     }
     if let Some(resp) = validate(&req) {
         return Ok(resp);
@@ -506,15 +506,23 @@ pub async fn handle(
     Ok(resp)
 }
 
-/// An HTTP/2 request names its host in the `:authority` pseudo-header, not `Host`: copy it to
-/// `Host`, which the rules, the log and HTTP/1.1 servers read.
-fn h2_host<B>(req: &mut Request<B>) {
-    if req.headers().contains_key(header::HOST) {
-        return;
+/// An HTTP/2 request as an HTTP/1.1 server expects it. Its host is in the `:authority`
+/// pseudo-header, not `Host`: copied to `Host`, which the rules, the log and servers read. Its
+/// cookies may come as several `cookie` fields (browsers split them): joined into one with
+/// `; ` (RFC 9113, 8.2.3), since HTTP/1.1 allows a single `Cookie` header.
+fn from_h2<B>(req: &mut Request<B>) {
+    if !req.headers().contains_key(header::HOST) {
+        let authority = req.uri().authority().map(|a| a.as_str().to_string());
+        if let Some(v) = authority.and_then(|a| HeaderValue::from_str(&a).ok()) {
+            req.headers_mut().insert(header::HOST, v);
+        }
     }
-    let authority = req.uri().authority().map(|a| a.as_str().to_string());
-    if let Some(v) = authority.and_then(|a| HeaderValue::from_str(&a).ok()) {
-        req.headers_mut().insert(header::HOST, v);
+    let cookies = req.headers().get_all(header::COOKIE);
+    if cookies.iter().nth(1).is_some() {
+        let joined: Vec<&[u8]> = cookies.iter().map(HeaderValue::as_bytes).collect();
+        if let Ok(v) = HeaderValue::from_bytes(&joined.join(&b"; "[..])) {
+            req.headers_mut().insert(header::COOKIE, v);
+        }
     }
 }
 
@@ -585,6 +593,21 @@ mod tests {
         );
         let http10 = req(|b| b.version(Version::HTTP_10));
         assert_eq!(status(http10), None);
+    }
+
+    #[test]
+    fn http2_requests_are_made_http1_shaped() {
+        let mut r = Request::builder()
+            .version(Version::HTTP_2)
+            .uri("https://a.lab:8443/x")
+            .header("cookie", "a=1")
+            .header("cookie", "_lb=2")
+            .body(())
+            .unwrap();
+        from_h2(&mut r);
+        assert_eq!(r.headers()[header::HOST], "a.lab:8443");
+        assert_eq!(r.headers().get_all(header::COOKIE).iter().count(), 1);
+        assert_eq!(r.headers()[header::COOKIE], "a=1; _lb=2");
     }
 
     #[test]

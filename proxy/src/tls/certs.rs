@@ -8,7 +8,7 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::sign::CertifiedKey;
 
-use crate::config::tls::{CertificateFiles, Pem};
+use crate::config::tls::{CertificateFiles, Pem, TlsConfig};
 
 /// A certificate ready to serve.
 #[derive(Debug, Clone)]
@@ -48,6 +48,28 @@ pub fn load(
         key: Arc::new(key),
         names,
     })
+}
+
+/// What is wrong with the certificates `tls` names, one message per pair of files (for the
+/// provider's issues: the API shows them; the proxy also logs them when it applies `tls`).
+pub fn problems(tls: &TlsConfig) -> Vec<String> {
+    let provider = rustls::crypto::ring::default_provider();
+    let stores = tls
+        .stores
+        .values()
+        .filter_map(|s| s.default_certificate.as_ref());
+    tls.certificates
+        .iter()
+        .chain(stores)
+        .filter_map(|files| {
+            let checked = match &files.loaded {
+                Some(Ok(pem)) => load(files, pem, &provider).map(drop),
+                Some(Err(e)) => Err(e.clone()),
+                None => Ok(()),
+            };
+            checked.err()
+        })
+        .collect()
 }
 
 /// The DNS names a certificate is for: its SAN DNS names, then its CN if that looks like a
@@ -157,6 +179,26 @@ mod tests {
         assert!(e.contains("k.pem") && e.contains("private key"), "{e}");
         let e = load(&files(), &pem(&c, &other_key), &provider()).unwrap_err();
         assert!(e.contains("is not the key of `c.pem`"), "{e}");
+    }
+
+    #[test]
+    fn problems_are_listed_per_pair() {
+        let (c, k) = make(&["a.lab"], "a");
+        let good = CertificateFiles {
+            loaded: Some(Ok(pem(&c, &k))),
+            ..files()
+        };
+        let bad = CertificateFiles {
+            loaded: Some(Ok(pem(&c, "junk"))),
+            ..files()
+        };
+        let tls = TlsConfig {
+            certificates: vec![good, bad],
+            ..Default::default()
+        };
+        let p = problems(&tls);
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert!(p[0].contains("k.pem"), "{p:?}");
     }
 
     #[test]

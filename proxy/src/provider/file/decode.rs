@@ -84,6 +84,9 @@ pub fn parse_str(text: &str, format: Format, source: &str) -> Result<FileConfig,
                     format!("{source}: the `tls` section is ignored: {e}; write it as `tls: {{certificates: [{{certFile: cert.pem, keyFile: key.pem}}]}}`"),
                 ),
             },
+            // Static configuration: one file often holds both (`providers.file.filename`
+            // pointing at `traefik.yaml` itself); its static part was read at start.
+            k if STATIC_SECTIONS.contains(&k) => {}
             _ => src(
                 &mut out,
                 format!("{source}: unknown top-level key `{key}`, ignored; the configuration goes under `http:`"),
@@ -129,6 +132,23 @@ pub(super) fn yaml_to_json(v: serde_norway::Value) -> Result<Value, String> {
         Y::Tagged(t) => yaml_to_json(t.value)?,
     })
 }
+
+/// Top-level sections of Traefik's static configuration, lower case.
+const STATIC_SECTIONS: &[&str] = &[
+    "entrypoints",
+    "providers",
+    "api",
+    "log",
+    "accesslog",
+    "metrics",
+    "ping",
+    "global",
+    "serverstransport",
+    "certificatesresolvers",
+    "experimental",
+    "tracing",
+    "core",
+];
 
 /// Every field name of the model, in Traefik's spelling, for case-insensitive keys.
 pub(super) const FIELDS: &[&str] = &[

@@ -191,6 +191,10 @@ keyFile = "/certs/d-key.pem"
         assert!(y.issues.is_empty(), "{:#?}", y.issues);
         assert_eq!(y, ok(toml, Format::Toml));
         assert!(y.config.routers["web"].tls.is_some());
+        // The static part of a file that holds both is not the file provider's.
+        let both =
+            format!("entryPoints:\n  web:\n    address: :80\nproviders:\n  file: {{}}\n{yaml}");
+        assert_eq!(ok(&both, Format::Yaml), y);
         assert_eq!(y.config.tls.certificates[0].key_file, "/certs/a-key.pem");
         let d = y.config.tls.default_certificate().unwrap();
         assert_eq!(d.cert_file, "/certs/d.pem");
