@@ -240,7 +240,7 @@ impl Parser {
                 None
             }
             // The names come from the certificates here (no ACME): accepted, not needed.
-            ["tls", "domains", ..] => {
+            ["tls", d, ..] if d.starts_with("domains") => {
                 r.tls.get_or_insert_with(Default::default);
                 None
             }
@@ -676,6 +676,7 @@ mod tests {
             ("traefik.http.routers.s.tls", "true"),
             ("traefik.http.routers.r.rule", "Path(`/`)"),
             ("traefik.http.routers.r.tls.certresolver", "le"),
+            ("traefik.http.routers.r.tls.domains[0].main", "lab.local"),
         ]));
         assert!(secure.issues.is_empty(), "{:#?}", secure.issues);
         assert_eq!(secure.config.routers["s"].tls, Some(RouterTls::default()));
