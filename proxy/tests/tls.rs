@@ -15,7 +15,11 @@ use common::Backend;
 use rustls::pki_types::{CertificateDer, ServerName};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-struct Running(Child);
+/// The proxy process, and its stdout (the access log) after the listening lines.
+struct Running(
+    Child,
+    Option<std::io::Lines<BufReader<std::process::ChildStdout>>>,
+);
 
 impl Drop for Running {
     fn drop(&mut self) {
@@ -121,6 +125,7 @@ fn start(file: &Path, extra: &[&str]) -> (Running, u16, u16) {
             .stderr(Stdio::null())
             .spawn()
             .unwrap(),
+        None,
     );
     let mut lines = BufReader::new(child.0.stdout.take().unwrap()).lines();
     let (mut web, mut secure) = (0, 0);
@@ -134,6 +139,7 @@ fn start(file: &Path, extra: &[&str]) -> (Running, u16, u16) {
             secure = port();
         }
     }
+    child.1 = Some(lines);
     (child, web, secure)
 }
 
@@ -502,7 +508,10 @@ http:
         certificates(&pki, &["a"])
     );
     write(&file, &yaml);
-    let (_p, _web, secure) = start(&file, &["--entrypoints.websecure.http.tls=true"]);
+    let (mut p, _web, secure) = start(
+        &file,
+        &["--entrypoints.websecure.http.tls=true", "--accesslog"],
+    );
     let ca = pki.ca_file();
     let url = format!("https://a.lab:{secure}/");
     eventually("served over TLS", || {
@@ -511,6 +520,19 @@ http:
             .success()
     })
     .await;
+    // Without the cookie: round robin.
+    let by: Vec<String> = (0..4)
+        .map(|_| {
+            let o = curl(
+                "a.lab",
+                secure,
+                &["--cacert", &ca, "-D", "-", "-o", "/dev/null", &url],
+            );
+            text(&o)
+        })
+        .collect();
+    assert!(by.iter().any(|t| t.contains("x-served-by: one")), "{by:?}");
+    assert!(by.iter().any(|t| t.contains("x-served-by: two")), "{by:?}");
     let jar = pki.path("cookies.txt").display().to_string();
     let served: Vec<String> = (0..4)
         .map(|_| {
@@ -543,6 +565,14 @@ http:
         .split('\t')
         .collect();
     assert_eq!(lab[3], "TRUE", "the cookie is Secure: {cookies}");
+    // The access log has a line per request, as on plain HTTP.
+    let line = p.1.as_mut().unwrap().next().unwrap().unwrap();
+    assert!(
+        line.contains("host=\"a.lab:")
+            && line.contains("router=\"api@file\"")
+            && line.contains("status=200"),
+        "{line}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
