@@ -42,6 +42,8 @@ impl EntryPointHttp {
     pub fn set(&mut self, tail: &str, value: &str) -> Result<(), String> {
         let boolean = || crate::parse::parse_bool(value).ok_or("expected true or false");
         match tail {
+            // A static file's `tls: {}` (no options) means on, as a bare `--...http.tls` does.
+            "tls" if matches!(value.trim(), "" | "{}") => self.tls = true,
             "tls" => self.tls = boolean()?,
             "tls.certresolver" | "tls.options" => self.tls = true,
             redirect => {
@@ -131,6 +133,10 @@ mod tests {
         h.set("redirections.entrypoint.permanent", "false").unwrap();
         assert!(!h.redirect.as_ref().unwrap().permanent);
         assert!(h.set("tls", "maybe").is_err());
+        h.set("tls", "{}").unwrap();
+        assert!(h.tls);
+        h.set("tls", "false").unwrap();
+        assert!(!h.tls);
         h.set("tls", "true").unwrap();
         assert!(h.tls);
         let names = ["web".to_string(), "websecure".to_string()];
