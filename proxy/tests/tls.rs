@@ -227,6 +227,28 @@ async fn https_with_a_ca_over_http2_and_http1() {
     assert!(o.status.success(), "{t}");
     assert_eq!(t.matches("x-forwarded-proto\":\"https").count(), 2, "{t}");
     assert!(t.ends_with("\n1.1"), "{t}");
+
+    // A request with a body (hyper takes the connection from the fast path), on HTTP/1.1 and 2.
+    for version in ["--http1.1", "--http2"] {
+        let o = curl(
+            "a.lab",
+            secure,
+            &[
+                "--cacert",
+                &ca,
+                version,
+                "-f",
+                "--data-binary",
+                "0123456789",
+                &url,
+            ],
+        );
+        let t = text(&o);
+        assert!(
+            t.contains("\"bodyLen\":10") && t.contains("\"method\":\"POST\""),
+            "{version}: {t}"
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
