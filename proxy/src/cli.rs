@@ -153,6 +153,14 @@ pub const KEYS: &[(&str, &str)] = &[
         "accepted for compatibility; implies http.tls",
     ),
     (
+        "entrypoints.*.http.tls.domains[n].main",
+        "accepted for compatibility (ACME's certificate names; certificates come from files); implies http.tls",
+    ),
+    (
+        "entrypoints.*.http.tls.domains[n].sans",
+        "accepted for compatibility (ACME's other names, comma-separated); implies http.tls",
+    ),
+    (
         "entrypoints.*.http.redirections.entrypoint.to",
         "redirect every request to this entrypoint (e.g. websecure) or port (:443)",
     ),
@@ -308,7 +316,8 @@ fn kind_of(key: &str) -> Option<Kind> {
     })
 }
 
-/// The table pattern a key matches (`entrypoints.web.address` -> `entrypoints.*.address`).
+/// The table pattern a key matches (`entrypoints.web.address` -> `entrypoints.*.address`; an
+/// index, `domains[0]` or the environment's `domains.0`, -> `domains[n]`).
 fn pattern_of(key: &str) -> Option<String> {
     let pattern = match key.strip_prefix("entrypoints.") {
         Some(rest) => {
@@ -316,11 +325,30 @@ fn pattern_of(key: &str) -> Option<String> {
             if name.is_empty() {
                 return None;
             }
-            format!("entrypoints.*.{tail}")
+            format!("entrypoints.*.{}", indexes_as_n(tail))
         }
         None => key.to_string(),
     };
     KEYS.iter().any(|(k, _)| *k == pattern).then_some(pattern)
+}
+
+/// `tls.domains[0].main` and `tls.domains.0.main` -> `tls.domains[n].main`.
+fn indexes_as_n(tail: &str) -> String {
+    let mut out: Vec<String> = Vec::new();
+    for segment in tail.split('.') {
+        let index = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+        match segment.split_once('[') {
+            Some((word, rest)) if rest.strip_suffix(']').is_some_and(index) => {
+                out.push(format!("{word}[n]"))
+            }
+            _ if index(segment) && !out.is_empty() => {
+                let last = out.last_mut().expect("checked");
+                last.push_str("[n]");
+            }
+            _ => out.push(segment.to_string()),
+        }
+    }
+    out.join(".")
 }
 
 fn parse_bool(flag: &str, v: &str) -> Result<bool, CliError> {
@@ -678,7 +706,8 @@ pub fn help() -> String {
         "proxy: a reverse proxy that reads Traefik v2's labels and file format\n\n\
          Usage: proxy [--key=value | --key value | --flag]...\n\
          Every flag can also be set as TRAEFIK_<KEY> with `_` for `.` (TRAEFIK_API_INSECURE=true).\n\
-         On start, each entrypoint prints `entrypoint NAME listening on http://ADDR` on stdout.\n\nFlags:\n",
+         On start, each entrypoint prints `entrypoint NAME listening on http://ADDR` on stdout\n\
+         (https:// for one with http.tls).\n\nFlags:\n",
     );
     for (k, h) in KEYS {
         s.push_str(&format!("  --{:<60} {h}\n", k.replace('*', "<name>")));
@@ -892,6 +921,40 @@ mod tests {
         ])
         .unwrap_err();
         assert!(e.to_string().contains("not an entrypoint"), "{e}");
+    }
+
+    #[test]
+    fn acme_domains_are_accepted_and_imply_tls() {
+        // Flags, and the keys a static file's `tls: {domains: [{main, sans}]}` flattens to.
+        let c = run(&[
+            "--entrypoints.websecure.address=:443",
+            "--entrypoints.websecure.http.tls.domains[0].main=a.lab",
+            "--entrypoints.websecure.http.tls.domains[0].sans=www.a.lab,*.a.lab",
+            "--entrypoints.websecure.http.tls.domains[1].main=b.lab",
+        ])
+        .unwrap();
+        assert!(c.entrypoints["websecure"].http.tls);
+        // The environment's spelling: TRAEFIK_ENTRYPOINTS_<NAME>_HTTP_TLS_DOMAINS_0_MAIN.
+        let c = run_env(
+            &["--entrypoints.websecure.address=:443"],
+            &[(
+                "TRAEFIK_ENTRYPOINTS_WEBSECURE_HTTP_TLS_DOMAINS_0_MAIN",
+                "a.lab",
+            )],
+        )
+        .unwrap();
+        assert!(c.entrypoints["websecure"].http.tls);
+        for bad in [
+            "--entrypoints.websecure.http.tls.domains[0].other=x",
+            "--entrypoints.websecure.http.tls.domains[x].main=a.lab",
+            "--entrypoints.websecure.http.tls.domains.main=a.lab",
+        ] {
+            assert!(
+                matches!(run(&[bad]), Err(CliError::Unknown(_))),
+                "{bad} is refused"
+            );
+        }
+        assert!(help().contains("--entrypoints.<name>.http.tls.domains[n].main"));
     }
 
     #[test]

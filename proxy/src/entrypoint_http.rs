@@ -1,6 +1,7 @@
 //! An entrypoint's `http` section in the static configuration, as Traefik's flags write it:
 //! - `--entrypoints.websecure.http.tls=true`: every router on the entrypoint serves TLS, as if
-//!   each had `tls=true` (`.http.tls.certresolver` is accepted and implies it);
+//!   each had `tls=true` (`.http.tls.certresolver` and `.http.tls.domains[n].main`/`.sans`,
+//!   ACME's, are accepted and imply it: certificates come from files here);
 //! - `--entrypoints.web.http.redirections.entrypoint.to=websecure` (or a port, `:443`), with
 //!   `.scheme` (https) and `.permanent` (true): every request on the entrypoint is redirected,
 //!   whatever the routers say (Traefik does it with a router of the highest priority).
@@ -46,6 +47,8 @@ impl EntryPointHttp {
             "tls" if matches!(value.trim(), "" | "{}") => self.tls = true,
             "tls" => self.tls = boolean()?,
             "tls.certresolver" | "tls.options" => self.tls = true,
+            // `tls.domains[n].main` / `.sans` (the key is checked against the flags' table).
+            domains if domains.starts_with("tls.domains") => self.tls = true,
             redirect => {
                 let r = self.redirect.get_or_insert_with(Default::default);
                 match redirect {

@@ -51,9 +51,11 @@ impl Listener {
 }
 
 /// The line `main` prints for each entrypoint once it listens; tools (the `lab` command, tests)
-/// parse it to find ports chosen by the system: `entrypoint NAME listening on http://ADDR`.
-pub fn listening_line(name: &str, addr: SocketAddr) -> String {
-    format!("entrypoint {name} listening on http://{addr}")
+/// parse it to find ports chosen by the system: `entrypoint NAME listening on http://ADDR`, or
+/// `https://` for an entrypoint with `http.tls` (every router on it serves TLS).
+pub fn listening_line(name: &str, addr: SocketAddr, https: bool) -> String {
+    let scheme = if https { "https" } else { "http" };
+    format!("entrypoint {name} listening on {scheme}://{addr}")
 }
 
 /// Binds every entrypoint of `cfg`. Must run inside a Tokio runtime.

@@ -1,7 +1,7 @@
 //! The proxy binary: flags and environment in, [`proxy::run`] until SIGTERM or Ctrl-C.
 //!
-//! Prints `entrypoint NAME listening on http://ADDR` on stdout for each entrypoint once it
-//! listens (port 0 becomes the real port), which tools parse.
+//! Prints `entrypoint NAME listening on http://ADDR` (`https://` with `http.tls`) on stdout for
+//! each entrypoint once it listens (port 0 becomes the real port), which tools parse.
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -67,7 +67,12 @@ fn main() -> ExitCode {
         let listeners = proxy::bind(&cfg)?;
         let mut out = std::io::stdout().lock();
         for l in &listeners {
-            writeln!(out, "{}", proxy::listening_line(&l.name, l.local_addr()))?;
+            let https = cfg.entrypoints.get(&l.name).is_some_and(|e| e.http.tls);
+            writeln!(
+                out,
+                "{}",
+                proxy::listening_line(&l.name, l.local_addr(), https)
+            )?;
         }
         out.flush()?;
         drop(out);

@@ -1,7 +1,7 @@
 //! HTTPS on the real binary with the file provider: certificates from files (checked with curl
 //! and `--cacert`), the generated default certificate, HTTP/2, the 80 -> 443 redirect, SNI
-//! with two certificates, a reload that keeps open connections, and TLS routers answering on
-//! TLS connections only.
+//! with two certificates, a reload that keeps open connections, a certificate file renewed
+//! alone, and TLS routers answering on TLS connections only.
 
 mod common;
 
@@ -133,9 +133,19 @@ fn start(file: &Path, extra: &[&str]) -> (Running, u16, u16) {
         let line = lines.next().expect("a listening line").unwrap();
         let port = || line.rsplit(':').next().unwrap().parse::<u16>().unwrap();
         if line.starts_with("entrypoint web listening") {
+            assert!(line.contains(" on http://127.0.0.1:"), "{line}");
             web = port();
         }
         if line.starts_with("entrypoint websecure listening") {
+            // The scheme says what the entrypoint's routers serve.
+            let tls = extra
+                .iter()
+                .any(|a| a.starts_with("--entrypoints.websecure.http.tls"));
+            let scheme = if tls { "https" } else { "http" };
+            assert!(
+                line.contains(&format!(" on {scheme}://127.0.0.1:")),
+                "{line}"
+            );
             secure = port();
         }
     }
@@ -460,6 +470,67 @@ async fn a_reload_swaps_certificates_and_keeps_open_connections() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     let c = connect(secure, "a.lab", &ca).await;
     assert_eq!(c.get_ref().1.peer_certificates().unwrap()[0], second);
+}
+
+/// New connections to `port` until one is served `want`, bounded.
+async fn until_served(
+    port: u16,
+    ca: &Path,
+    want: &CertificateDer<'static>,
+) -> tokio_rustls::client::TlsStream<tokio::net::TcpStream> {
+    for _ in 0..100 {
+        let c = connect(port, "a.lab", ca).await;
+        if c.get_ref().1.peer_certificates().unwrap()[0] == *want {
+            return c;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("no new connection got the new certificate within 5 s");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_renewed_certificate_file_is_served_without_touching_the_configuration() {
+    let backend = Backend::start("app").await;
+    let pki = Pki::new();
+    // The certificates in their own directory, as /etc/letsencrypt/live/... would be.
+    let certs = pki.path("certs");
+    std::fs::create_dir(&certs).unwrap();
+    let first = pki.leaf("certs/a", &["a.lab"]);
+    let file = pki.path("dynamic.yml");
+    write(&file, &dynamic(&backend, &certificates(&pki, &["certs/a"])));
+    let (_p, _web, secure) = start(&file, &[]);
+    let ca = pki.path("ca.pem");
+    let url = format!("https://a.lab:{secure}/");
+    eventually("the first certificate", || {
+        curl("a.lab", secure, &["--cacert", &pki.ca_file(), "-f", &url])
+            .status
+            .success()
+    })
+    .await;
+    let mut open = until_served(secure, &ca, &first).await;
+    assert_eq!(get(&mut open, "a.lab").await, "HTTP/1.1 200 OK");
+
+    // Renewed: the certificate copied over the old one (`cp`, which rewrites the file in
+    // place), the key saved as editors do (a new file renamed over the old one).
+    let second = pki.leaf("renewed", &["a.lab"]);
+    std::fs::copy(pki.path("renewed.pem"), pki.path("certs/a.pem")).unwrap();
+    let tmp = pki.path("certs/.a-key.pem.swp");
+    std::fs::copy(pki.path("renewed-key.pem"), &tmp).unwrap();
+    std::fs::rename(&tmp, pki.path("certs/a-key.pem")).unwrap();
+    let mut fresh = until_served(secure, &ca, &second).await;
+    assert_eq!(get(&mut fresh, "a.lab").await, "HTTP/1.1 200 OK");
+    assert_eq!(
+        get(&mut open, "a.lab").await,
+        "HTTP/1.1 200 OK",
+        "the connection opened before the renewal still works"
+    );
+    assert_eq!(open.get_ref().1.peer_certificates().unwrap()[0], first);
+
+    // Renewed again, this time the key first: the certificate comes back in step.
+    let third = pki.leaf("again", &["a.lab"]);
+    std::fs::copy(pki.path("again-key.pem"), pki.path("certs/a-key.pem")).unwrap();
+    std::fs::copy(pki.path("again.pem"), pki.path("certs/a.pem")).unwrap();
+    until_served(secure, &ca, &third).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -2,7 +2,8 @@
 //! back, and it is killed when dropped, also when a test panics.
 //!
 //! Every server binds port 0 and prints the address it got (`listening on http://ADDR`; the
-//! proxy: `entrypoint NAME listening on http://ADDR`), so nothing ever races for a fixed port.
+//! proxy: `entrypoint NAME listening on http://ADDR`, `https://` for an entrypoint with
+//! `http.tls`), so nothing ever races for a fixed port.
 
 use std::collections::BTreeSet;
 use std::io::Write;
@@ -51,12 +52,16 @@ pub struct Listening {
     pub addr: SocketAddr,
 }
 
-/// Reads `listening on http://ADDR`, with an optional `entrypoint NAME` (or `entrypoint=NAME`)
-/// before it, from one line of output. Colour codes and a trailing `/` are ignored.
+/// Reads `listening on http://ADDR` (or `https://`), with an optional `entrypoint NAME` (or
+/// `entrypoint=NAME`) before it, from one line of output. Colour codes and a trailing `/` are
+/// ignored.
 pub fn parse_listening(line: &str) -> Option<Listening> {
     let line = strip_ansi(line);
-    let at = line.find("listening on http://")?;
-    let rest = &line[at + "listening on http://".len()..];
+    let at = line.find("listening on http")?;
+    let rest = &line[at + "listening on http".len()..];
+    let rest = rest
+        .strip_prefix("s://")
+        .or_else(|| rest.strip_prefix("://"))?;
     let end = rest
         .find(|c: char| c.is_whitespace() || c == '"' || c == ',')
         .unwrap_or(rest.len());
@@ -169,7 +174,7 @@ impl ChildProcess {
                     let _ = child.start_kill();
                     let _ = child.wait().await;
                     register(pid, false);
-                    bail!("{} printed no `listening on http://ADDR` line within {:?}; its log:\n{}",
+                    bail!("{} printed no `listening on http(s)://ADDR` line within {:?}; its log:\n{}",
                         spec.name, spec.timeout, tail(&spec.log, 20));
                 }
             }
@@ -269,6 +274,10 @@ mod tests {
         let l =
             parse_listening("INFO entrypoint=traefik listening on http://127.0.0.1:9/ x").unwrap();
         assert_eq!(l.name.as_deref(), Some("traefik"));
+        let l =
+            parse_listening("entrypoint websecure listening on https://127.0.0.1:8443").unwrap();
+        assert_eq!(l.name.as_deref(), Some("websecure"));
+        assert_eq!(l.addr.port(), 8443);
         assert!(parse_listening("starting up").is_none());
         assert!(parse_listening("listening on http://nowhere").is_none());
     }

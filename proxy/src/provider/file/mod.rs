@@ -5,7 +5,8 @@
 //! in path order. The format is Traefik's: a top-level `http:` with `routers`, `services` and
 //! `middlewares`. Keys are matched without case, as Traefik does (`loadbalancer` =
 //! `loadBalancer`); names keep theirs. `tcp` and `udp` sections are reported and ignored; the `tls` section's certificate files are
-//! read with the configuration, so a reload re-reads them.
+//! read with the configuration, so a reload re-reads them, and with `watch` they are watched
+//! too (`cert_watch.rs`), so a renewed certificate is served without touching the configuration.
 //!
 //! Why it is built like this:
 //! - **One bad element disables only itself.** Each router, service and middleware is decoded
@@ -34,6 +35,7 @@ use crate::config::tls::TlsConfig;
 use crate::config::validate;
 use crate::provider::Publisher;
 
+mod cert_watch;
 mod decode;
 mod watch;
 

@@ -1,6 +1,7 @@
 //! Watching the files: reading them, keeping each one's last good configuration, debouncing
 //! the OS's events (or polling), and publishing when the result changed.
 
+use super::cert_watch::CertWatch;
 use super::*;
 
 /// What the provider remembers about one file.
@@ -184,9 +185,9 @@ impl FileProvider {
     /// Never fails: problems are issues in what it publishes (and in the log).
     pub async fn run(mut self, publisher: Publisher, shutdown: impl Future<Output = ()> + Send) {
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<()>();
-        // The watcher must exist before the first load, so no write between them is missed.
+        // The watchers must exist before the first load, so no write between them is missed.
         let _watcher = if self.watch {
-            match self.watcher(tx) {
+            match self.watcher(tx.clone()) {
                 Ok(w) => Some(w),
                 Err(e) => {
                     tracing::warn!(error = %e, "file provider: cannot watch, polling every {POLL:?} instead");
@@ -196,14 +197,24 @@ impl FileProvider {
         } else {
             None
         };
-        let polling = self.watch && _watcher.is_none();
-        publish(&publisher, self.load());
+        let mut certs = self.watch.then(|| CertWatch::new(tx.clone()));
+        drop(tx);
         tokio::pin!(shutdown);
         loop {
+            let pc = self.load();
+            if let Some(c) = &mut certs {
+                if c.follow(&pc.config.tls) {
+                    // Files newly watched: load once more, for a write before their watch.
+                    self.recheck_at = Some(Instant::now());
+                }
+            }
+            publish(&publisher, pc);
+            let polling =
+                self.watch && (_watcher.is_none() || certs.as_ref().is_some_and(|c| c.incomplete));
             let recheck = self.recheck_at.map(tokio::time::Instant::from_std);
             tokio::select! {
                 () = &mut shutdown => break,
-                ev = rx.recv(), if _watcher.is_some() => {
+                ev = rx.recv(), if self.watch => {
                     if ev.is_none() {
                         break;
                     }
@@ -212,7 +223,6 @@ impl FileProvider {
                 () = tokio::time::sleep(POLL), if polling => {}
                 () = async { tokio::time::sleep_until(recheck.expect("guarded")).await }, if recheck.is_some() => {}
             }
-            publish(&publisher, self.load());
         }
         tracing::debug!("file provider: stopped");
     }
