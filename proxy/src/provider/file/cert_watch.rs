@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 use notify::{RecursiveMode, Watcher};
 use tokio::sync::mpsc::UnboundedSender;
 
+use super::watch::is_change;
 use crate::config::tls::TlsConfig;
 
 /// The watch on the directories of the certificate files in use.
@@ -72,10 +73,11 @@ impl CertWatch {
             let relevant = match &res {
                 Ok(ev) => {
                     ev.need_rescan()
-                        || ev
-                            .paths
-                            .iter()
-                            .any(|p| p.file_name().is_some_and(|n| names.contains(n)))
+                        || (is_change(ev)
+                            && ev
+                                .paths
+                                .iter()
+                                .any(|p| p.file_name().is_some_and(|n| names.contains(n))))
                 }
                 Err(_) => true,
             };
@@ -195,6 +197,11 @@ mod tests {
             !signalled(&mut rx, Duration::from_millis(200)).await,
             "another file"
         );
+        std::fs::read(&cert).unwrap();
+        assert!(
+            !signalled(&mut rx, Duration::from_millis(200)).await,
+            "a read (each load reads the files) is no change"
+        );
 
         // As an editor or certbot saves: a new file renamed over the old one.
         let tmp = dir.path().join("cert.pem.new");
@@ -212,6 +219,17 @@ mod tests {
             !signalled(&mut rx, Duration::from_millis(200)).await,
             "no longer watched"
         );
+    }
+
+    #[test]
+    fn accesses_are_not_changes() {
+        use notify::event::{AccessKind, AccessMode, CreateKind, EventKind, ModifyKind};
+        let is = |kind| is_change(&notify::Event::new(kind));
+        assert!(!is(EventKind::Access(AccessKind::Open(AccessMode::Any))));
+        assert!(!is(EventKind::Access(AccessKind::Close(AccessMode::Read))));
+        assert!(is(EventKind::Access(AccessKind::Close(AccessMode::Write))));
+        assert!(is(EventKind::Modify(ModifyKind::Any)));
+        assert!(is(EventKind::Create(CreateKind::File)));
     }
 
     #[test]

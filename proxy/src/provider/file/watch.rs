@@ -248,6 +248,7 @@ impl FileProvider {
         };
         let mut w = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
             let relevant = match (&res, &only) {
+                (Ok(ev), _) if !is_change(ev) => false,
                 (Ok(ev), Some(name)) => {
                     ev.need_rescan()
                         || ev
@@ -263,6 +264,18 @@ impl FileProvider {
         })?;
         w.watch(&dir, mode)?;
         Ok(w)
+    }
+}
+
+/// Whether `ev` may mean a file changed. Not an access: the provider's own reads (`open`,
+/// then close without writing) are events too on Linux, and taking them for changes would
+/// make every load trigger the next one.
+pub(super) fn is_change(ev: &notify::Event) -> bool {
+    use notify::event::{AccessKind, AccessMode, EventKind};
+    match ev.kind {
+        EventKind::Access(AccessKind::Close(AccessMode::Write)) => true,
+        EventKind::Access(_) => false,
+        _ => true,
     }
 }
 
