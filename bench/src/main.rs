@@ -220,12 +220,21 @@ fn main() -> Result<()> {
             if !no_docs {
                 let docs = cli.root.join("docs/src");
                 write_run(&docs, &results)?;
-                eprintln!(
-                    "bench: wrote {docs}/{} (summary), {docs}/{} (every table) and images/bench-*.svg",
-                    bench::report::SUMMARY_PAGE,
-                    bench::report::LOG_PAGE,
-                    docs = docs.display()
-                );
+                if opts.plain {
+                    eprintln!(
+                        "bench: wrote {docs}/{} (summary), {docs}/{} (every table) and images/bench-*.svg",
+                        bench::report::SUMMARY_PAGE,
+                        bench::report::LOG_PAGE,
+                        docs = docs.display()
+                    );
+                }
+                if !results.tls.samples.is_empty() {
+                    eprintln!(
+                        "bench: wrote the TLS table into {}/{}",
+                        docs.display(),
+                        bench::report::SUMMARY_PAGE
+                    );
+                }
             }
             Ok(())
         }

@@ -633,6 +633,101 @@ pub fn write_docs(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::suite::{Machine, Options};
+    use crate::tls::Negotiated;
+    use crate::tls_section::{TlsPeerInfo, TlsResults};
+    use crate::wrk::WrkResult;
+
+    fn tls_only(samples: &[(Peer, TlsLoad, f64)]) -> Results {
+        let mut options = Options::quick();
+        options.plain = false;
+        let negotiated = Negotiated {
+            protocol: "TLSv1.3".into(),
+            cipher: "TLS_AES_256_GCM_SHA384".into(),
+            group: "X25519".into(),
+            resumed: false,
+        };
+        Results {
+            command: "bash bench/run.sh --tls".into(),
+            started_utc: "today".into(),
+            elapsed_s: 1.0,
+            options,
+            machine: Machine {
+                nproc: 2,
+                cpu: "cpu".into(),
+                kernel: "k".into(),
+                loadavg_start: String::new(),
+                loadavg_end: String::new(),
+            },
+            backend: "b".into(),
+            versions: vec![(Peer::Haproxy, "HAProxy version 2.6".into())],
+            skipped: Vec::new(),
+            samples: Vec::new(),
+            starts: Vec::new(),
+            reloads: Vec::new(),
+            failovers: Vec::new(),
+            tls: TlsResults {
+                cert: "ECDSA P-256".into(),
+                openssl: "OpenSSL 3.0".into(),
+                peers: vec![TlsPeerInfo {
+                    peer: Peer::Ours,
+                    with_openssl: Some(negotiated.clone()),
+                    with_rustls: Some(negotiated),
+                    errors: Vec::new(),
+                }],
+                samples: samples
+                    .iter()
+                    .map(|(peer, load, rps)| TlsSample {
+                        peer: *peer,
+                        load: *load,
+                        conns: TLS_CONNS,
+                        round: 0,
+                        wrk: WrkResult {
+                            requests: (*rps * 2.0) as u64,
+                            seconds: 2.0,
+                            rps: *rps,
+                            ..WrkResult::default()
+                        },
+                        cpu_s: Some(1.0),
+                        peak_rss_kb: None,
+                    })
+                    .collect(),
+            },
+        }
+    }
+
+    #[test]
+    fn tls_ratios_compare_with_the_best_peer_on_keep_alive() {
+        let r = tls_only(&[
+            (Peer::Ours, TlsLoad::KeepAlive, 12_000.0),
+            (Peer::Haproxy, TlsLoad::KeepAlive, 10_000.0),
+            (Peer::Nginx, TlsLoad::KeepAlive, 15_000.0),
+            (Peer::Ours, TlsLoad::Handshake, 1_000.0),
+            (Peer::Haproxy, TlsLoad::Handshake, 2_000.0),
+            (Peer::Nginx, TlsLoad::Handshake, 500.0),
+        ]);
+        let (keep_alive, vs_haproxy, vs_nginx) = tls_ratios(&r);
+        assert_eq!(keep_alive, Some(0.8));
+        assert_eq!(vs_haproxy, Some(0.5));
+        assert_eq!(vs_nginx, Some(2.0));
+        let m = tls_markdown(&r);
+        assert!(m.contains("keep-alive throughput 0.80 × the best of HAProxy and nginx"));
+        assert!(m.contains("| **ours** | 12.0k |"), "{m}");
+        assert!(m.contains("| HAProxy | 10.0k |"), "{m}");
+        assert!(m.contains(
+            "- ours negotiated: TLSv1.3, TLS_AES_256_GCM_SHA384, X25519 with wrk's OpenSSL"
+        ));
+        assert!(!m.contains("Caddy"));
+    }
+
+    #[test]
+    fn a_peer_without_tls_figures_has_no_row() {
+        let r = tls_only(&[(Peer::Haproxy, TlsLoad::Handshake, 2_000.0)]);
+        let m = tls_markdown(&r);
+        assert!(m.contains("| HAProxy | — | — | — | 2.0k |"), "{m}");
+        assert!(!m.contains("| nginx |"));
+        assert_eq!(tls_ratios(&r), (None, None, None));
+    }
 
     #[test]
     fn block_replacement_keeps_the_prose() {
