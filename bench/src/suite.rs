@@ -605,7 +605,8 @@ fn measure_failover(
     })
 }
 
-/// Renders and checks every peer's configs with the peer's own checker, without load.
+/// Renders and checks every peer's configs (and the TLS ones of HAProxy and nginx) with the
+/// peer's own checker, without load.
 pub fn validate_all(env: &Env) -> Result<Vec<String>> {
     let work = tempfile::tempdir()?;
     let servers = vec![
@@ -637,6 +638,22 @@ pub fn validate_all(env: &Env) -> Result<Vec<String>> {
                 out.lines().last().unwrap_or("")
             ));
         }
+    }
+    let cert = crate::tls::BenchCert::generate(&work.path().join("cert"))?;
+    for p in [Peer::Haproxy, Peer::Nginx] {
+        let mut cfg = peers::config_in(
+            work.path(),
+            &format!("{}-tls", p.name()),
+            servers.clone(),
+            false,
+        )?;
+        cfg.tls = Some(cert.clone());
+        let out = peers::validate(p, &p.program(&env.ours), &cfg)?;
+        lines.push(format!(
+            "{} tls: ok ({})",
+            p.name(),
+            out.lines().last().unwrap_or("")
+        ));
     }
     Ok(lines)
 }
