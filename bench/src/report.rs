@@ -524,7 +524,7 @@ pub fn tls_markdown(r: &Results) -> String {
     ));
     m.push_str(&tls_table(r));
     m.push_str(&format!(
-        "\n- Certificate: {}; {}\n",
+        "\n- Certificate: {}\n- TLS libraries: ours, rustls 0.23 (ring provider); HAProxy, nginx and wrk, {}\n",
         r.tls.cert, r.tls.openssl
     ));
     for (p, v) in r.versions.iter().filter(|(p, _)| p.supports_tls()) {
