@@ -227,6 +227,28 @@ async fn https_with_a_ca_over_http2_and_http1() {
     assert!(o.status.success(), "{t}");
     assert_eq!(t.matches("x-forwarded-proto\":\"https").count(), 2, "{t}");
     assert!(t.ends_with("\n1.1"), "{t}");
+
+    // A request with a body (hyper takes the connection from the fast path), on HTTP/1.1 and 2.
+    for version in ["--http1.1", "--http2"] {
+        let o = curl(
+            "a.lab",
+            secure,
+            &[
+                "--cacert",
+                &ca,
+                version,
+                "-f",
+                "--data-binary",
+                "0123456789",
+                &url,
+            ],
+        );
+        let t = text(&o);
+        assert!(
+            t.contains("\"bodyLen\":10") && t.contains("\"method\":\"POST\""),
+            "{version}: {t}"
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -637,4 +659,49 @@ async fn client_text(url: &str) -> String {
         .text()
         .await
         .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_protocol_upgrade_works_over_tls() {
+    let backend = Backend::start("app").await;
+    let pki = Pki::new();
+    pki.leaf("a", &["a.lab"]);
+    let file = pki.path("dynamic.yml");
+    write(&file, &dynamic(&backend, &certificates(&pki, &["a"])));
+    let (_p, _web, secure) = start(&file, &[]);
+    let ca = pki.ca_file();
+    let url = format!("https://a.lab:{secure}/");
+    eventually("served", || {
+        curl("a.lab", secure, &["--cacert", &ca, "-f", &url])
+            .status
+            .success()
+    })
+    .await;
+    let mut c = connect(secure, "a.lab", &pki.path("ca.pem")).await;
+    c.write_all(
+        b"GET /echo HTTP/1.1\r\nHost: a.lab\r\nConnection: upgrade\r\nUpgrade: echo\r\n\r\n",
+    )
+    .await
+    .unwrap();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 1024];
+    let mut sent = false;
+    for _ in 0..50 {
+        let n = tokio::time::timeout(Duration::from_secs(5), c.read(&mut buf))
+            .await
+            .expect("bytes in time")
+            .unwrap();
+        assert!(n > 0, "closed: {}", String::from_utf8_lossy(&got));
+        got.extend_from_slice(&buf[..n]);
+        let t = String::from_utf8_lossy(&got).to_string();
+        if !sent && t.contains("\r\n\r\n") {
+            assert!(t.starts_with("HTTP/1.1 101"), "{t}");
+            c.write_all(b"ping").await.unwrap();
+            sent = true;
+        }
+        if t.ends_with("app:ping") {
+            return;
+        }
+    }
+    panic!("no echo: {}", String::from_utf8_lossy(&got));
 }
