@@ -19,6 +19,7 @@ pub mod privileges;
 pub mod provider;
 pub mod runtime;
 pub mod snapshot;
+pub mod static_file;
 
 use std::collections::BTreeMap;
 use std::future::Future;

@@ -24,6 +24,7 @@ use super::model::{
     duration_str, ConfigIssue, DynamicConfig, Element, HealthCheck, LoadBalancer, Middleware,
     Router, SameSite, Service, Sticky, StickyCookie, UNSUPPORTED_MIDDLEWARES,
 };
+use super::rule::RuleSyntax;
 use crate::parse::{list, parse_bool};
 
 /// What one label set says.
@@ -193,6 +194,13 @@ impl Parser {
                 r.service = value.trim().to_string();
                 None
             }
+            ["rulesyntax"] => match RuleSyntax::parse(value) {
+                Ok(syntax) => {
+                    r.rule_syntax = Some(syntax);
+                    None
+                }
+                Err(e) => Some(format!("label `{key}`: {e}")),
+            },
             ["middlewares"] => match list(value) {
                 Some(v) => {
                     r.middlewares = v;
@@ -228,7 +236,7 @@ impl Parser {
                 "label `{key}` sets no option; write e.g. `{key}.rule=Host(`example.com`)`"
             )),
             other => Some(format!(
-                "label `{key}`: unknown router option `{}`; router options are rule, service, middlewares, priority, entrypoints",
+                "label `{key}`: unknown router option `{}`; router options are rule, ruleSyntax, service, middlewares, priority, entrypoints",
                 other.join(".")
             )),
         };
@@ -641,6 +649,7 @@ mod tests {
             c.config.routers["Web"],
             Router {
                 rule: "Path(`/`)".into(),
+                rule_syntax: None,
                 service: "site".into(),
                 middlewares: vec!["a".into(), "b@file".into()],
                 priority: Some(-5),

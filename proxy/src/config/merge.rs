@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use super::model::{
     ConfigIssue, DynamicConfig, Element, Middleware, ProviderConfig, Router, Service,
 };
-use super::rule::Rule;
+use super::rule::{Rule, RuleSyntax};
 use super::validate;
 
 /// Traefik's status of a router, service or middleware.
@@ -147,18 +147,27 @@ fn qualify_key(name: &str, provider: &str) -> String {
 pub fn merge<'a>(
     providers: impl IntoIterator<Item = (&'a str, &'a ProviderConfig)>,
 ) -> MergedConfig {
+    merge_with(providers, RuleSyntax::default())
+}
+
+/// [`merge`], reading the rules of routers without `ruleSyntax` in `default_syntax`
+/// (`--core.defaultRuleSyntax`).
+pub fn merge_with<'a>(
+    providers: impl IntoIterator<Item = (&'a str, &'a ProviderConfig)>,
+    default_syntax: RuleSyntax,
+) -> MergedConfig {
     let mut out = MergedConfig::default();
     // Errors by qualified element, before statuses are decided.
     let mut errors: BTreeMap<Element, Vec<String>> = BTreeMap::new();
 
     for (provider, pc) in providers {
         let mut issues = pc.issues.clone();
-        for issue in validate::check(&pc.config) {
+        for issue in validate::check(&pc.config, Some(default_syntax)) {
             if !issues.contains(&issue) {
                 issues.push(issue);
             }
         }
-        add_provider(&mut out, provider, &pc.config);
+        add_provider(&mut out, provider, &pc.config, default_syntax);
         for issue in issues {
             let element = qualify_element(&issue.element, provider);
             ensure_element(&mut out, &element, provider);
@@ -386,7 +395,12 @@ fn new_middleware(middleware: Middleware, provider: &str) -> MiddlewareEntry {
     }
 }
 
-fn add_provider(out: &mut MergedConfig, provider: &str, cfg: &DynamicConfig) {
+fn add_provider(
+    out: &mut MergedConfig,
+    provider: &str,
+    cfg: &DynamicConfig,
+    default_syntax: RuleSyntax,
+) {
     for (name, router) in &cfg.routers {
         let mut router = router.clone();
         if !router.service.is_empty() {
@@ -397,7 +411,8 @@ fn add_provider(out: &mut MergedConfig, provider: &str, cfg: &DynamicConfig) {
             .iter()
             .map(|m| qualify(m, provider))
             .collect();
-        let rule = Rule::parse(&router.rule).ok();
+        let syntax = router.rule_syntax.unwrap_or(default_syntax);
+        let rule = Rule::parse_with(&router.rule, syntax).ok();
         let priority = router.priority.unwrap_or_else(|| {
             rule.as_ref()
                 .map_or(router.rule.len() as i64, Rule::default_priority)

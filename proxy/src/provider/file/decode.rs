@@ -130,6 +130,7 @@ pub(super) fn yaml_to_json(v: serde_norway::Value) -> Result<Value, String> {
 /// Every field name of the model, in Traefik's spelling, for case-insensitive keys.
 pub(super) const FIELDS: &[&str] = &[
     "rule",
+    "ruleSyntax",
     "service",
     "middlewares",
     "priority",
