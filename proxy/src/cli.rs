@@ -316,9 +316,27 @@ fn kind_of(key: &str) -> Option<Kind> {
     })
 }
 
-/// Whether `key` (lower case) is an on/off switch, like `--ping` or `--providers.docker`.
-pub(crate) fn is_switch(key: &str) -> bool {
-    kind_of(key) == Some(Kind::Bool)
+/// What `key` (lower case) is, for the configuration file: an on/off switch like `ping`, a
+/// section like `log` (a prefix of keys), or else a value or nothing known.
+fn key_shape(key: &str) -> static_file::KeyShape {
+    if kind_of(key) == Some(Kind::Bool) {
+        return static_file::KeyShape::Switch;
+    }
+    let pattern = match key.strip_prefix("entrypoints.") {
+        Some(rest) => match rest.split_once('.') {
+            Some((_, tail)) => format!("entrypoints.*.{tail}"),
+            None => "entrypoints.*".into(),
+        },
+        None => key.to_string(),
+    };
+    if KEYS
+        .iter()
+        .any(|(k, _)| k.starts_with(&format!("{pattern}.")))
+    {
+        static_file::KeyShape::Section
+    } else {
+        static_file::KeyShape::Other
+    }
 }
 
 /// ` (did you mean `--api.insecure`?)` for a flag, variable or file key close to a known key,
@@ -520,7 +538,7 @@ fn from_file(
     env: &[(String, String)],
 ) -> Result<StaticConfig, CliError> {
     let shown = path.display().to_string();
-    let file = static_file::load(path, is_switch).map_err(CliError::ConfigFile)?;
+    let file = static_file::load(path, key_shape).map_err(CliError::ConfigFile)?;
     let in_file = |error: CliError| {
         let written = match &error {
             CliError::BadValue { flag, .. } | CliError::MissingValue { flag } => Some(flag),

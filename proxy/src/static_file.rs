@@ -26,6 +26,17 @@ pub struct FileSetting {
     pub line: Option<usize>,
 }
 
+/// What a dotted key (lower case) is in the flags' table, as flattening needs to know.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyShape {
+    /// An on/off flag that a section turns on by being there (`ping`, `providers.docker`).
+    Switch,
+    /// A prefix of known keys (`log`, `entryPoints.web`): an empty one sets nothing.
+    Section,
+    /// A value, or no key at all.
+    Other,
+}
+
 /// The parsed file, before its keys are checked.
 #[derive(Debug)]
 enum Tree {
@@ -88,9 +99,9 @@ pub fn locate(explicit: Option<&str>, search: &Search) -> Result<Option<PathBuf>
     Ok(None)
 }
 
-/// Reads and flattens the file at `path`; `is_switch` tells which keys are on/off sections.
+/// Reads and flattens the file at `path`; `shape` tells what each key is.
 /// The error names the file.
-pub fn load(path: &Path, is_switch: impl Fn(&str) -> bool) -> Result<Vec<FileSetting>, String> {
+pub fn load(path: &Path, shape: impl Fn(&str) -> KeyShape) -> Result<Vec<FileSetting>, String> {
     let shown = path.display();
     let text = std::fs::read_to_string(path).map_err(|e| format!("{shown}: cannot read: {e}"))?;
     let toml = match path.extension().and_then(|e| e.to_str()) {
@@ -102,14 +113,14 @@ pub fn load(path: &Path, is_switch: impl Fn(&str) -> bool) -> Result<Vec<FileSet
             ))
         }
     };
-    flatten(&text, toml, is_switch).map_err(|e| format!("{shown}: {e}"))
+    flatten(&text, toml, shape).map_err(|e| format!("{shown}: {e}"))
 }
 
 /// The settings in `text` (TOML when `toml`, else YAML), in the file's order.
 pub fn flatten(
     text: &str,
     toml: bool,
-    is_switch: impl Fn(&str) -> bool,
+    shape: impl Fn(&str) -> KeyShape,
 ) -> Result<Vec<FileSetting>, String> {
     let tree = if toml {
         let t: toml::Table = toml::from_str(text)
@@ -127,7 +138,7 @@ pub fn flatten(
     };
     let mut out = Vec::new();
     for (k, v) in top {
-        walk(k, v, &is_switch, &mut out);
+        walk(k, v, &shape, &mut out);
     }
     for s in &mut out {
         s.line = line_of(text, &s.written);
@@ -135,7 +146,8 @@ pub fn flatten(
     Ok(out)
 }
 
-fn walk(path: String, tree: Tree, is_switch: &impl Fn(&str) -> bool, out: &mut Vec<FileSetting>) {
+fn walk(path: String, tree: Tree, shape: &impl Fn(&str) -> KeyShape, out: &mut Vec<FileSetting>) {
+    let kind = shape(&path.to_ascii_lowercase());
     let mut push = |written: String, value: String| {
         out.push(FileSetting {
             written,
@@ -145,8 +157,14 @@ fn walk(path: String, tree: Tree, is_switch: &impl Fn(&str) -> bool, out: &mut V
     };
     match tree {
         Tree::Scalar(s) => push(path, s),
-        Tree::Empty if is_switch(&path.to_ascii_lowercase()) => push(path, "true".into()),
-        Tree::Empty => push(path, String::new()),
+        // `ping:` or `ping: {}`: on. `log: {}`: nothing. Anything else empty is looked at as a
+        // value (an unknown key is then refused, a value key told it has none).
+        Tree::Empty => match kind {
+            KeyShape::Switch => push(path, "true".into()),
+            KeyShape::Section => {}
+            KeyShape::Other => push(path, String::new()),
+        },
+        Tree::Map(children) if children.is_empty() => walk(path, Tree::Empty, shape, out),
         Tree::List(items) if items.iter().all(|i| matches!(i, Tree::Scalar(_))) => {
             let values: Vec<String> = items
                 .into_iter()
@@ -159,15 +177,15 @@ fn walk(path: String, tree: Tree, is_switch: &impl Fn(&str) -> bool, out: &mut V
         }
         Tree::List(items) => {
             for (i, item) in items.into_iter().enumerate() {
-                walk(format!("{path}[{i}]"), item, is_switch, out);
+                walk(format!("{path}[{i}]"), item, shape, out);
             }
         }
         Tree::Map(children) => {
-            if is_switch(&path.to_ascii_lowercase()) {
+            if kind == KeyShape::Switch {
                 push(path.clone(), "true".into());
             }
             for (k, v) in children {
-                walk(format!("{path}.{k}"), v, is_switch, out);
+                walk(format!("{path}.{k}"), v, shape, out);
             }
         }
     }
@@ -240,15 +258,21 @@ fn line_of(text: &str, written: &str) -> Option<usize> {
 mod tests {
     use super::*;
 
-    fn switch(key: &str) -> bool {
-        [
+    fn switch(key: &str) -> KeyShape {
+        let switches = [
             "api",
             "ping",
             "accesslog",
             "providers.docker",
             "metrics.prometheus",
-        ]
-        .contains(&key)
+        ];
+        if switches.contains(&key) {
+            KeyShape::Switch
+        } else if ["log", "metrics", "entrypoints.web"].contains(&key) {
+            KeyShape::Section
+        } else {
+            KeyShape::Other
+        }
     }
 
     fn pairs(text: &str, toml: bool) -> Vec<(String, String)> {
@@ -288,6 +312,9 @@ api:
   insecure: true
 ping: {}
 accessLog:
+log: {}
+metrics:
+unknown: {}
 "#;
         assert_eq!(
             pairs(text, false),
@@ -307,6 +334,7 @@ accessLog:
                 p("api.insecure", "true"),
                 p("ping", "true"),
                 p("accessLog", "true"),
+                p("unknown", ""),
             ]
         );
     }

@@ -43,6 +43,9 @@ pub fn router(rt: &Runtime, snap: &Snapshot, name: &str) -> Option<Value> {
     if !r.middlewares.is_empty() {
         v["middlewares"] = json!(r.middlewares);
     }
+    if let Some(syntax) = r.rule_syntax {
+        v["ruleSyntax"] = json!(syntax);
+    }
     Some(with_status(v, name, &e.provider, e.status, &e.errors))
 }
 
