@@ -1273,6 +1273,17 @@ metrics:
     }
 
     #[test]
+    fn default_rule_syntax() {
+        assert_eq!(run(&[]).unwrap().default_rule_syntax, RuleSyntax::V3);
+        let c = run(&["--core.defaultRuleSyntax=v2"]).unwrap();
+        assert_eq!(c.default_rule_syntax, RuleSyntax::V2);
+        let (_d, c) = with_file("traefik.yaml", "core:\n  defaultRuleSyntax: v2\n", &[], &[]);
+        assert_eq!(c.unwrap().default_rule_syntax, RuleSyntax::V2);
+        let e = run(&["--core.defaultRuleSyntax=v9"]).unwrap_err();
+        assert!(e.to_string().contains("v3 (the default) or v2"), "{e}");
+    }
+
+    #[test]
     fn help_and_version() {
         let args = vec!["--help".to_string()];
         assert_eq!(parse(&args, &[]).unwrap(), Command::Help);

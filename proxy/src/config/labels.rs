@@ -522,6 +522,24 @@ mod tests {
     }
 
     #[test]
+    fn rule_syntax_label() {
+        let c = parse(&labels(&[
+            ("traefik.http.routers.a.rule", "Headers(`X`, `1`)"),
+            ("traefik.http.routers.a.ruleSyntax", "v2"),
+            ("traefik.http.routers.b.rule", "Path(`/`)"),
+            ("traefik.http.routers.b.RULESYNTAX", "V3"),
+            ("traefik.http.routers.c.rule", "Path(`/`)"),
+            ("traefik.http.routers.c.ruleSyntax", "v4"),
+        ]));
+        assert_eq!(c.config.routers["a"].rule_syntax, Some(RuleSyntax::V2));
+        assert_eq!(c.config.routers["b"].rule_syntax, Some(RuleSyntax::V3));
+        assert_eq!(c.config.routers["c"].rule_syntax, None);
+        assert_eq!(c.issues.len(), 1, "{:?}", c.issues);
+        assert_eq!(c.issues[0].element, Element::Router("c".into()));
+        assert!(c.issues[0].message.contains("v3 (the default) or v2"));
+    }
+
+    #[test]
     fn the_reports_static_labels() {
         let c = parse(&labels(&[
             (

@@ -517,6 +517,55 @@ mod tests {
         merge([(provider, &pc)])
     }
 
+    /// `--core.defaultRuleSyntax` reads routers without `ruleSyntax`; a router's own wins. The
+    /// report's rules read the same in both; a rule in the other syntax disables its router
+    /// with the fix.
+    #[test]
+    fn rule_syntax_default_and_per_router() {
+        let mut c = report_config();
+        let router = |rule: &str, syntax: Option<RuleSyntax>| Router {
+            rule: rule.into(),
+            rule_syntax: syntax,
+            service: "static".into(),
+            ..Default::default()
+        };
+        c.routers.insert(
+            "v2".into(),
+            router("Headers(`X`, `1`)", Some(RuleSyntax::V2)),
+        );
+        c.routers.insert(
+            "v3".into(),
+            router("Header(`X`, `1`)", Some(RuleSyntax::V3)),
+        );
+        c.routers
+            .insert("plain".into(), router("Host(`a`, `b`)", None));
+        let pc = crate::config::validate::validate("docker", c);
+        assert!(
+            pc.issues.is_empty(),
+            "no syntax is known yet: {:?}",
+            pc.issues
+        );
+        let status = |m: &MergedConfig, r: &str| m.routers[&format!("{r}@docker")].status;
+        for default in [RuleSyntax::V3, RuleSyntax::V2] {
+            let m = merge_with([("docker", &pc)], default);
+            for r in ["static", "dynamic", "v2", "v3"] {
+                assert_eq!(status(&m, r), Status::Enabled, "{r} under {default}");
+            }
+            let plain = &m.routers["plain@docker"];
+            match default {
+                RuleSyntax::V3 => {
+                    assert_eq!(plain.status, Status::Disabled);
+                    assert!(
+                        plain.errors[0].contains("Host(`a`) || Host(`b`)"),
+                        "{:?}",
+                        plain.errors
+                    );
+                }
+                RuleSyntax::V2 => assert_eq!(plain.status, Status::Enabled),
+            }
+        }
+    }
+
     #[test]
     fn the_report_routes_with_qualified_names() {
         let m = one("docker", report_config(), vec![]);
