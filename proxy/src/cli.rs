@@ -1,21 +1,17 @@
-//! The static configuration, from flags and environment in Traefik's spelling.
+//! The static configuration, from flags, environment or a file, in Traefik's spelling.
 //!
 //! Traefik's flags are dotted paths with user-chosen segments (`--entrypoints.web.address`),
 //! which clap's derive cannot express, so this file parses them itself against a table of
 //! known keys ([`KEYS`]). Accepted forms: `--a.b=v`, `--a.b v`, and a bare `--a.b` for booleans
 //! (and for `--providers.docker`, `--api`, `--ping`, `--accesslog`, `--metrics.prometheus`).
 //! Environment: `TRAEFIK_API_INSECURE=true` is `--api.insecure=true` (`_` separates segments).
-//! The static configuration file (`--configFile=traefik.yaml`) is read by
-//! [`crate::static_file`] into the same keys, so the file, the flags and the environment share
-//! one parser.
+//! A static configuration file ([`crate::static_file`]) is read into the same keys: one parser.
 //!
-//! Precedence, Traefik's: a configuration file, when there is one (`--configFile`, else
-//! `traefik.{toml,yaml,yml}` in `/etc/traefik/`, `$XDG_CONFIG_HOME/`, `$HOME/.config/` or the
-//! working directory), is the whole static configuration: other flags and `TRAEFIK_*` variables
-//! are ignored, and (unlike Traefik, which ignores them silently) named in a warning. Without a
-//! file: flag > environment > default (Traefik ignores the environment once any flag is given;
-//! we merge them, which the kit's `TRAEFIK_API_MANAGE_TOKEN` relies on). Keys are
-//! case-insensitive, as in Traefik.
+//! Precedence, Traefik's: a file found (`--configFile`, else Traefik's default places) is the
+//! whole configuration; other flags and `TRAEFIK_*` variables are ignored and, unlike in
+//! Traefik, named in a warning. Without one: flag > environment > default (Traefik ignores the
+//! environment once a flag is given; we merge, which `TRAEFIK_API_MANAGE_TOKEN` relies on).
+//! Keys are case-insensitive, as in Traefik.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -316,27 +312,14 @@ fn kind_of(key: &str) -> Option<Kind> {
     })
 }
 
-/// What `key` (lower case) is, for the configuration file: an on/off switch like `ping`, a
-/// section like `log` (a prefix of keys), or else a value or nothing known.
-fn key_shape(key: &str) -> static_file::KeyShape {
-    if kind_of(key) == Some(Kind::Bool) {
-        return static_file::KeyShape::Switch;
-    }
-    let pattern = match key.strip_prefix("entrypoints.") {
-        Some(rest) => match rest.split_once('.') {
-            Some((_, tail)) => format!("entrypoints.*.{tail}"),
-            None => "entrypoints.*".into(),
-        },
-        None => key.to_string(),
-    };
-    if KEYS
-        .iter()
-        .any(|(k, _)| k.starts_with(&format!("{pattern}.")))
-    {
-        static_file::KeyShape::Section
-    } else {
-        static_file::KeyShape::Other
-    }
+/// Whether `key` (lower case) is an on/off switch, like `--ping` or `--providers.docker`.
+pub(crate) fn is_switch(key: &str) -> bool {
+    kind_of(key) == Some(Kind::Bool)
+}
+
+/// Whether `key` (lower case) is one of [`KEYS`].
+pub(crate) fn is_key(key: &str) -> bool {
+    pattern_of(key).is_some()
 }
 
 /// ` (did you mean `--api.insecure`?)` for a flag, variable or file key close to a known key,
@@ -354,39 +337,17 @@ fn did_you_mean(written: &str) -> String {
         .strip_prefix("entrypoints.")
         .and_then(|r| r.split_once('.'))
         .map(|(n, _)| n);
-    let best = KEYS
+    let known = KEYS
         .iter()
-        .map(|(k, _)| k.replace('*', name.unwrap_or("*")))
-        .map(|k| (edit_distance(&k, &key), k))
-        .min();
-    match best {
-        Some((d, k)) if d > 0 && d <= (k.len() / 4).max(2) => {
-            let k = if prefix == "TRAEFIK_" {
-                k.replace('.', "_").to_ascii_uppercase()
-            } else {
-                k
-            };
-            format!(" (did you mean `{prefix}{k}`?)")
-        }
-        _ => String::new(),
+        .map(|(k, _)| k.replace('*', name.unwrap_or("*")));
+    match crate::parse::closest(&key, known) {
+        Some(k) if prefix == "TRAEFIK_" => format!(
+            " (did you mean `TRAEFIK_{}`?)",
+            k.replace('.', "_").to_ascii_uppercase()
+        ),
+        Some(k) => format!(" (did you mean `{prefix}{k}`?)"),
+        None => String::new(),
     }
-}
-
-/// Levenshtein distance, on bytes (keys are ASCII).
-fn edit_distance(a: &str, b: &str) -> usize {
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.bytes().enumerate() {
-        let mut diag = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.bytes().enumerate() {
-            let next = (row[j + 1] + 1)
-                .min(row[j] + 1)
-                .min(diag + usize::from(ca != cb));
-            diag = row[j + 1];
-            row[j + 1] = next;
-        }
-    }
-    row[b.len()]
 }
 
 /// The table pattern a key matches (`entrypoints.web.address` -> `entrypoints.*.address`).
@@ -537,39 +498,9 @@ fn from_file(
     flags: &[(String, String, String)],
     env: &[(String, String)],
 ) -> Result<StaticConfig, CliError> {
-    let shown = path.display().to_string();
-    let file = static_file::load(path, key_shape).map_err(CliError::ConfigFile)?;
-    let in_file = |error: CliError| {
-        let written = match &error {
-            CliError::BadValue { flag, .. } | CliError::MissingValue { flag } => Some(flag),
-            CliError::UnknownKey(k) => Some(k),
-            _ => None,
-        };
-        let line = written
-            .and_then(|w| file.iter().find(|s| &s.written == w))
-            .and_then(|s| s.line);
-        CliError::InFile {
-            file: shown.clone(),
-            line,
-            error: Box::new(error),
-        }
-    };
-    let mut settings = Vec::new();
-    for s in &file {
-        let key = s.written.to_ascii_lowercase();
-        if key == "configfile" {
-            return Err(in_file(CliError::BadValue {
-                flag: s.written.clone(),
-                value: s.value.clone(),
-                reason: "a configuration file cannot name another; pass --configFile on the command line".into(),
-            }));
-        }
-        if pattern_of(&key).is_none() {
-            return Err(in_file(CliError::UnknownKey(s.written.clone())));
-        }
-        settings.push((key, s.value.clone(), s.written.clone()));
-    }
-    let mut cfg = build(settings).map_err(in_file)?;
+    let shown = path.display();
+    let file = static_file::Loaded::read(path)?;
+    let mut cfg = build(file.settings()).map_err(|e| file.place(e))?;
     let found = if named {
         String::new()
     } else {

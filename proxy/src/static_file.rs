@@ -16,6 +16,8 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::cli::{self, CliError};
+
 /// One value read from the file, under its flag's key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FileSetting {
@@ -45,6 +47,87 @@ enum Tree {
     Scalar(String),
     /// `ping:` with nothing after it (YAML's null).
     Empty,
+}
+
+/// A configuration file read for the flags' parser: its settings, and where each key is, to
+/// place the parser's errors.
+pub(crate) struct Loaded {
+    shown: String,
+    settings: Vec<FileSetting>,
+}
+
+impl Loaded {
+    /// Reads `path`; every key must be a flag's ([`cli::KEYS`]).
+    pub(crate) fn read(path: &Path) -> Result<Loaded, CliError> {
+        let settings = load(path, key_shape).map_err(CliError::ConfigFile)?;
+        let file = Loaded {
+            shown: path.display().to_string(),
+            settings,
+        };
+        for s in &file.settings {
+            let key = s.written.to_ascii_lowercase();
+            if key == "configfile" {
+                return Err(file.place(CliError::BadValue {
+                    flag: s.written.clone(),
+                    value: s.value.clone(),
+                    reason: "a configuration file cannot name another; pass --configFile on the command line".into(),
+                }));
+            }
+            if !cli::is_key(&key) {
+                return Err(file.place(CliError::UnknownKey(s.written.clone())));
+            }
+        }
+        Ok(file)
+    }
+
+    /// `(key, value, key as written)`, as the flags' parser takes them.
+    pub(crate) fn settings(&self) -> Vec<(String, String, String)> {
+        self.settings
+            .iter()
+            .map(|s| {
+                let key = s.written.to_ascii_lowercase();
+                (key, s.value.clone(), s.written.clone())
+            })
+            .collect()
+    }
+
+    /// `error`, about a setting of this file, with the file's name and the key's line.
+    pub(crate) fn place(&self, error: CliError) -> CliError {
+        let written = match &error {
+            CliError::BadValue { flag, .. } | CliError::MissingValue { flag } => Some(flag),
+            CliError::UnknownKey(k) => Some(k),
+            _ => None,
+        };
+        let line = written
+            .and_then(|w| self.settings.iter().find(|s| &s.written == w))
+            .and_then(|s| s.line);
+        CliError::InFile {
+            file: self.shown.clone(),
+            line,
+            error: Box::new(error),
+        }
+    }
+}
+
+/// What `key` (lower case) is in the flags' table: an on/off switch like `ping`, a section like
+/// `log` (a prefix of keys), or else a value or nothing known.
+fn key_shape(key: &str) -> KeyShape {
+    if cli::is_switch(key) {
+        return KeyShape::Switch;
+    }
+    let pattern = match key.strip_prefix("entrypoints.") {
+        Some(rest) => match rest.split_once('.') {
+            Some((_, tail)) => format!("entrypoints.*.{tail}"),
+            None => "entrypoints.*".into(),
+        },
+        None => key.to_string(),
+    };
+    let section = format!("{pattern}.");
+    if cli::KEYS.iter().any(|(k, _)| k.starts_with(&section)) {
+        KeyShape::Section
+    } else {
+        KeyShape::Other
+    }
 }
 
 /// Where Traefik looks for `traefik.{toml,yaml,yml}` when no `--configFile` is given, in order:
