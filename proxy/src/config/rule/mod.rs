@@ -16,7 +16,7 @@
 //!   `PathPrefix` and `Query` values.
 //!
 //! A rule written for the other syntax is refused with the fix: ``Host(`a`, `b`)`` under v3
-//! says to write ``Host(`a`) || Host(`b`)`` or set `ruleSyntax=v2` ([`syntax`] has them all).
+//! says to write ``Host(`a`) || Host(`b`)`` or set `ruleSyntax=v2` (`syntax.rs` has them all).
 //!
 //! Matching semantics (Traefik's, with the differences written down):
 //! - `Host` compares without case, without the port, and ignores a trailing dot.
@@ -120,7 +120,7 @@ pub struct RuleError {
     pub message: String,
 }
 
-/// The matchers of the language (both syntaxes; [`syntax`] says which has which).
+/// The matchers of the language, both syntaxes' (`syntax.rs` says which has which).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Matcher {
     Host,
