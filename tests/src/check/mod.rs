@@ -20,6 +20,7 @@ pub mod setup;
 mod static_config;
 mod steps;
 pub mod target;
+pub mod trust;
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
