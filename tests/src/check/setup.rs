@@ -144,7 +144,8 @@ pub struct StickySection {
 pub struct CrudSection {
     /// The collection through the proxy: `/api/jokes` (POST creates, GET lists).
     pub path: Option<String>,
-    /// A JSON object that creates one item: `{"setup": "...", "punchline": "..."}`.
+    /// A JSON object that creates one item: `{"setup": "...", "punchline": "..."}`. Each
+    /// `{unique}` in it becomes a value unique to the request, to tell the item apart.
     pub create: Option<String>,
     /// A JSON object that replaces it (PUT).
     pub update: Option<String>,
@@ -167,11 +168,11 @@ impl Crud {
             .clone()
             .unwrap_or_else(|| format!("{api_prefix}jokes"));
         let create = section.create.clone().unwrap_or_else(|| {
-            r#"{"setup": "Why did lab check write a joke?", "punchline": "To see where it goes."}"#
+            r#"{"setup": "Why did lab check write joke {unique}?", "punchline": "To see where it goes."}"#
                 .into()
         });
         let update = section.update.clone().unwrap_or_else(|| {
-            r#"{"setup": "Why did lab check write a joke?", "punchline": "To see it stay."}"#.into()
+            r#"{"setup": "Why did lab check write joke {unique}?", "punchline": "To see it stay."}"#.into()
         });
         for (key, body) in [("create", &create), ("update", &update)] {
             let parsed: serde_json::Value = serde_json::from_str(body)

@@ -17,6 +17,7 @@ use crate::local::Kind;
 
 pub async fn crud(ctx: &mut Ctx) -> Result<Outcome> {
     let crud = ctx.setup().crud.clone();
+    let (create, update) = (unique(&crud.create), unique(&crud.update));
     let web = ctx.web().clone();
     let collection = crud.path.clone();
     let mut notes = Vec::new();
@@ -49,13 +50,11 @@ pub async fn crud(ctx: &mut Ctx) -> Result<Outcome> {
     let jar = (!cookie.is_empty()).then_some(cookie.as_str());
 
     // Create.
-    let created = web
-        .send("POST", &collection, jar, Some(&crud.create))
-        .await?;
+    let created = web.send("POST", &collection, jar, Some(&create)).await?;
     ensure!(
         matches!(created.status, 200 | 201),
         "POST {collection} {} answered {}: {}",
-        crud.create,
+        create,
         created.status,
         excerpt(&created)
     );
@@ -72,36 +71,44 @@ pub async fn crud(ctx: &mut Ctx) -> Result<Outcome> {
 
     // Read it back, on the same instance.
     let read = web.get(&item, jar).await?;
+    let with_cookie = if jar.is_some() {
+        ", with the cookie"
+    } else {
+        ""
+    };
+    let moved = " (the session did not stay on the instance that created it: is the API sticky, \
+                 and was its cookie sent back?)";
     ensure!(
-        read.status == 200 && contains_values(&read.body, &crud.create),
-        "GET {item} right after creating it{} answered {}: {}{}",
-        if jar.is_some() {
-            ", with the cookie"
-        } else {
-            ""
-        },
+        read.status == 200,
+        "GET {item} right after creating it{}{with_cookie} answered {}{}: {}{}",
+        on(&created),
         read.status,
+        by(&read),
         excerpt(&read),
-        if read.status == 404 {
-            " (did the cookie not keep the session on the instance that created it?)"
-        } else {
-            ""
-        }
+        if read.status == 404 { moved } else { "" }
+    );
+    ensure!(
+        contains_values(&read.body, &create),
+        "GET {item} right after creating it{}{with_cookie} answered 200{} with another item: \
+         {}. Each instance numbers its own items, so this is probably another instance's{moved}",
+        on(&created),
+        by(&read),
+        excerpt(&read)
     );
     notes.push(format!("GET → 200{}", by(&read)));
 
     // Update, and see the change.
-    let updated = web.send("PUT", &item, jar, Some(&crud.update)).await?;
+    let updated = web.send("PUT", &item, jar, Some(&update)).await?;
     ensure!(
         matches!(updated.status, 200 | 204),
         "PUT {item} {} answered {}: {}",
-        crud.update,
+        update,
         updated.status,
         excerpt(&updated)
     );
     let reread = web.get(&item, jar).await?;
     ensure!(
-        reread.status == 200 && contains_values(&reread.body, &crud.update),
+        reread.status == 200 && contains_values(&reread.body, &update),
         "GET {item} after PUT does not show the update ({}): {}",
         reread.status,
         excerpt(&reread)
@@ -134,11 +141,9 @@ pub async fn crud(ctx: &mut Ctx) -> Result<Outcome> {
 /// Creates an item in the session, asks for it from new clients (no cookie) as many times as
 /// there are API servers, twice, then deletes it. The words say what that shows.
 async fn without_cookie(ctx: &Ctx, collection: &str, jar: Option<&str>) -> Result<String> {
-    let crud = &ctx.setup().crud;
+    let create = unique(&ctx.setup().crud.create);
     let web = ctx.web();
-    let created = web
-        .send("POST", collection, jar, Some(&crud.create))
-        .await?;
+    let created = web.send("POST", collection, jar, Some(&create)).await?;
     let item = item_path(collection, &created)?;
     let n = expected(ctx, Kind::Dynamic).await.unwrap_or(2).clamp(1, 6) * 2;
     let mut found = Vec::new();
@@ -147,8 +152,9 @@ async fn without_cookie(ctx: &Ctx, collection: &str, jar: Option<&str>) -> Resul
         let s = ctx.probe.get(&item, None).await?;
         let who = s.who.as_ref().map_or("?".to_string(), |w| w.server.clone());
         match s.answer.status {
-            200 => found.push(who),
-            404 => missing.push(who),
+            // Another instance may hold another item under the same id.
+            200 if contains_values(&s.answer.body, &create) => found.push(who),
+            200 | 404 => missing.push(who),
             other => bail!(
                 "GET {item} without a cookie answered {other}: {}",
                 excerpt(&s.answer)
@@ -176,6 +182,17 @@ async fn without_cookie(ctx: &Ctx, collection: &str, jar: Option<&str>) -> Resul
             tally(&missing)
         )
     })
+}
+
+/// `body` with each `{unique}` replaced by a value no other request of any run used, so that
+/// an item is told apart from its look-alikes (another instance's, an earlier run's).
+pub fn unique(body: &str) -> String {
+    static COUNT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = COUNT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    body.replace("{unique}", &format!("{:x}-{n}", nanos))
 }
 
 /// `name=value` of the sticky cookie: lab.toml's name, else the first cookie set.
@@ -257,6 +274,13 @@ fn by(a: &Answer) -> String {
         .unwrap_or_default()
 }
 
+fn on(a: &Answer) -> String {
+    a.served_by
+        .as_ref()
+        .map(|s| format!(" on {s}"))
+        .unwrap_or_default()
+}
+
 fn excerpt(a: &Answer) -> String {
     let body: String = a.body.chars().take(200).collect();
     if body.is_empty() {
@@ -316,6 +340,16 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("no Location header and no `id`"), "{e}");
+    }
+
+    #[test]
+    fn unique_bodies_differ() {
+        let body = r#"{"title": "x {unique}"}"#;
+        let (a, b) = (unique(body), unique(body));
+        assert_ne!(a, b);
+        assert!(!a.contains("{unique}"));
+        assert!(serde_json::from_str::<Value>(&a).is_ok());
+        assert_eq!(unique(r#"{"title": "x"}"#), r#"{"title": "x"}"#);
     }
 
     #[test]
