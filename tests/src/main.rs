@@ -290,7 +290,7 @@ fn init_cmd(a: InitArgs) -> Result<ExitCode> {
         edition: a.edition,
         kit_repo: a.kit_repo,
         force: a.force,
-        graded: lab::init::graded_checks(rubric.as_deref())?,
+        graded: lab::init::graded_checks(rubric.as_deref(), a.edition)?,
     };
     let written = lab::init::write(&a.dir, &opts)?;
     for path in &written {
