@@ -3,18 +3,19 @@
 //! the 2023 edition, a CRUD API on each instance's own jokes, so that a student sees why that
 //! API must be sticky.
 //!
-//! | Request              | Answer                                                        |
-//! |----------------------|---------------------------------------------------------------|
-//! | `GET /`              | one random joke; `?count=N` for N different jokes (0..=10)    |
-//! | `/jokes`, `/jokes/{id}` | create, read, update, delete this instance's jokes ([`crud`]) |
-//! | `GET /whoami`        | who answered and the request as it arrived (lab-common)       |
-//! | `GET /healthz`       | `{"status":"ok"}`                                             |
+//! | Request                  | Answer                                                     |
+//! |--------------------------|------------------------------------------------------------|
+//! | `GET /`                  | one random joke; `?count=N` for N different jokes (0..=10) |
+//! | `/jokes`, `/jokes/{id}`  | list, create, read, update, delete this instance's jokes ([`crud`]) |
+//! | `GET /whoami`            | who answered and the request as it arrived (lab-common)    |
+//! | `GET /healthz`           | `{"status":"ok"}`                                          |
 //!
 //! Jokes come as `{"server": {"id", "hostname"}, "timestamp", "jokes": [{"id", "setup",
 //! "punchline"}]}` (with `stored_here` under `/jokes`); errors as `{"status", "error",
 //! "message"}` with the matching status code. Every response carries `X-Served-By` and
-//! `X-Jokes-Stored` (how many jokes this instance holds). With a CORS origin set, browsers on that origin may
-//! call the API directly (the lab's same-origin lesson); without, only through the proxy.
+//! `X-Jokes-Stored` (how many jokes this instance holds). With a CORS origin set, browsers on
+//! that origin may call the API directly (the lab's same-origin lesson); without, only through
+//! the proxy.
 
 pub mod catalog;
 pub mod crud;
