@@ -254,7 +254,8 @@ pub async fn ajax(ctx: &mut Ctx) -> Result<Outcome> {
         }
         anyhow::bail!("neither the page nor its scripts mention {api}: the page makes no AJAX call to the API");
     };
-    let origin = format!("http://{}", web.host());
+    let scheme = if web.is_https() { "https" } else { "http" };
+    let origin = format!("{scheme}://{}", web.host());
     let a = ctx
         .probe
         .get_with(
