@@ -50,10 +50,14 @@ pub async fn list(State(state): State<AppState>) -> Response {
 /// `GET /jokes/{id}`.
 pub async fn read(
     State(state): State<AppState>,
+    headers: HeaderMap,
     id: Result<Path<u32>, PathRejection>,
 ) -> Result<Response, ApiError> {
     let Path(id) = id?;
-    let joke = state.store.get(id).ok_or_else(|| not_found(&state, id))?;
+    let joke = state
+        .store
+        .get(id)
+        .ok_or_else(|| not_found(&state, &headers, id))?;
     Ok(answer(&state, StatusCode::OK, vec![joke]))
 }
 
@@ -79,6 +83,7 @@ pub async fn create(
 /// `PUT /jokes/{id}`: new texts for an existing joke (the client never picks an id).
 pub async fn update(
     State(state): State<AppState>,
+    headers: HeaderMap,
     id: Result<Path<u32>, PathRejection>,
     body: Result<Json<JsonObject>, JsonRejection>,
 ) -> Result<Response, ApiError> {
@@ -87,20 +92,21 @@ pub async fn update(
     let joke = state
         .store
         .update(id, JokeInput::from_body(body)?)
-        .ok_or_else(|| not_found(&state, id))?;
+        .ok_or_else(|| not_found(&state, &headers, id))?;
     Ok(answer(&state, StatusCode::OK, vec![joke]))
 }
 
 /// `DELETE /jokes/{id}`: 204, no body.
 pub async fn delete(
     State(state): State<AppState>,
+    headers: HeaderMap,
     id: Result<Path<u32>, PathRejection>,
 ) -> Result<StatusCode, ApiError> {
     let Path(id) = id?;
     if state.store.delete(id) {
         Ok(StatusCode::NO_CONTENT)
     } else {
-        Err(not_found(&state, id))
+        Err(not_found(&state, &headers, id))
     }
 }
 
@@ -115,24 +121,30 @@ pub async fn stored_header(
     response
 }
 
-fn not_found(state: &AppState, id: u32) -> ApiError {
+fn not_found(state: &AppState, headers: &HeaderMap, id: u32) -> ApiError {
     ApiError::NoSuchJoke {
         id,
         server: state.instance.id().to_owned(),
         stored: state.store.len(),
+        list: format!("{}/jokes", prefix(headers)),
     }
 }
 
 /// The new joke's path as the client sees it: behind a proxy that stripped `/api`, it is
-/// `/api/jokes/{id}` (the proxy says what it stripped in `X-Forwarded-Prefix`).
+/// `/api/jokes/{id}`.
 fn location(headers: &HeaderMap, id: u32) -> String {
-    let prefix = headers
+    format!("{}/jokes/{id}", prefix(headers))
+}
+
+/// What a proxy stripped from the path before us (it says so in `X-Forwarded-Prefix`), without
+/// its trailing slash; empty when nothing was, or when the header is not a plain path.
+fn prefix(headers: &HeaderMap) -> &str {
+    headers
         .get("x-forwarded-prefix")
         .and_then(|v| v.to_str().ok())
         .map(|p| p.trim_end_matches('/'))
         .filter(|p| is_plain_path(p))
-        .unwrap_or("");
-    format!("{prefix}/jokes/{id}")
+        .unwrap_or("")
 }
 
 /// `/api`, `/api/v1`: a path we may put in front of ours, nothing that would send the client

@@ -29,7 +29,7 @@ pub enum ApiError {
     BadJokeId(String),
     /// Says which instance was asked and what it holds: the joke may well exist on another one.
     #[error(
-        "there is no joke {id} on server {server}, which holds {stored} jokes (GET /jokes lists \
+        "there is no joke {id} on server {server}, which holds {stored} jokes (GET {list} lists \
          them). Each instance keeps its own jokes in memory: a joke created on another instance \
          is not here. Send the proxy's sticky cookie back (curl -b/-c cookies.txt) to stay on \
          the instance that has it"
@@ -38,6 +38,8 @@ pub enum ApiError {
         id: u32,
         server: String,
         stored: usize,
+        /// The collection's path as the client sees it (`/api/jokes` behind the proxy).
+        list: String,
     },
     #[error(
         "the body must be JSON, sent with the header Content-Type: application/json (curl: \

@@ -145,10 +145,15 @@ async fn a_joke_created_on_one_instance_is_not_on_the_other() {
     let created = json(call(&one, Method::POST, "/jokes", Some(joke("a", "b"))).await).await;
     let path = format!("/jokes/{}", created["jokes"][0]["id"]);
 
-    let elsewhere = call(&two, Method::GET, &path, None).await;
+    let request = Request::get(&path)
+        .header("x-forwarded-prefix", "/api")
+        .body(Body::empty())
+        .unwrap();
+    let elsewhere = two.clone().oneshot(request).await.unwrap();
     assert_eq!(stored(&elsewhere), bundled());
     let message = error(elsewhere, StatusCode::NOT_FOUND).await;
     assert!(message.contains("on server api-2"), "{message}");
+    assert!(message.contains("GET /api/jokes lists them"), "{message}");
     assert!(message.contains("sticky cookie"), "{message}");
     assert_eq!(
         call(&one, Method::GET, &path, None).await.status(),
