@@ -515,18 +515,23 @@ async fn check_cmd(a: CheckArgs) -> Result<ExitCode> {
     })
 }
 
-/// Whether something accepts TCP connections at the URL's address (3 s at most).
+/// Whether something accepts TCP connections at one of the URL's addresses (3 s at most each):
+/// `localhost` may be ::1 first while a proxy listens on 127.0.0.1 only.
 async fn reachable(url: &str) -> Result<()> {
     let parsed = reqwest::Url::parse(url)?;
     let addrs = parsed.socket_addrs(|| Some(80))?;
-    let addr = addrs
-        .first()
-        .ok_or_else(|| anyhow::anyhow!("`{url}` has no address"))?;
-    tokio::time::timeout(
-        std::time::Duration::from_secs(3),
-        tokio::net::TcpStream::connect(addr),
-    )
-    .await
-    .map_err(|_| anyhow::anyhow!("connect timed out"))??;
-    Ok(())
+    let mut last = anyhow::anyhow!("`{url}` has no address");
+    for addr in addrs {
+        match tokio::time::timeout(
+            std::time::Duration::from_secs(3),
+            tokio::net::TcpStream::connect(addr),
+        )
+        .await
+        {
+            Ok(Ok(_)) => return Ok(()),
+            Ok(Err(e)) => last = e.into(),
+            Err(_) => last = anyhow::anyhow!("connect to {addr} timed out"),
+        }
+    }
+    Err(last)
 }
