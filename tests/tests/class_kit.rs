@@ -53,9 +53,6 @@ services:
     volumes:
       # So that the proxy can listen to the Docker events
       - /var/run/docker.sock:/var/run/docker.sock:ro
-    # Not in the report: Traefik's image runs as root, the kit's proxy as nobody, who may not
-    # read the socket (compose/compose.yaml says why root without capabilities is fine).
-    user: \"0:0\"
     labels:
       # Not in the report: without it the proxy routes a Host(`proxy-servers1`) to itself.
       - traefik.enable=false

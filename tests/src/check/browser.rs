@@ -495,6 +495,11 @@ pub async fn ajax(b: &mut BrowserSession, t: &Target, shots: Option<&Path>) -> R
     result
 }
 
+/// A service's name without its provider (`static@docker` -> `static`).
+fn bare(name: &str) -> &str {
+    name.split('@').next().unwrap_or(name)
+}
+
 /// What the dashboard's charts show: per service, each server's requests over the chart.
 async fn charts(s: &Session) -> Result<Vec<(String, Vec<(String, u64)>)>> {
     let js = r#"JSON.stringify([...document.querySelectorAll(".service")].map(b => [b.dataset.name,
@@ -503,10 +508,37 @@ async fn charts(s: &Session) -> Result<Vec<(String, Vec<(String, u64)>)>> {
     Ok(serde_json::from_str(&json)?)
 }
 
+/// One service as the dashboard check drives it: its name in the proxy's API
+/// (`static@docker`, `dynamic-servers1@docker`: the dashboard shows the same) and a path the
+/// proxy routes to it.
+pub struct Role {
+    pub service: String,
+    pub path: String,
+}
+
+/// The edition's two services: one sticky (the site in 2021, the API in 2023), one round robin.
+pub struct Services {
+    pub sticky: Role,
+    pub round_robin: Role,
+}
+
 /// The proxy's dashboard lists both services with their servers UP, and its charts draw the
-/// requests sent while it is open: round robin on every API server, a sticky client's on one
-/// static server.
-pub async fn dashboard(b: &mut BrowserSession, t: &Target, shots: Option<&Path>) -> Result<String> {
+/// requests sent while it is open: round robin on every server of the round-robin service, a
+/// sticky client's on one server of the sticky service.
+pub async fn dashboard(
+    b: &mut BrowserSession,
+    t: &Target,
+    services: &Services,
+    shots: Option<&Path>,
+) -> Result<String> {
+    let (sticky_svc, rr_svc) = (
+        bare(&services.sticky.service),
+        bare(&services.round_robin.service),
+    );
+    let (sticky_path, rr_path) = (
+        services.sticky.path.as_str(),
+        services.round_robin.path.as_str(),
+    );
     let url = format!("{}/dashboard/", t.api_url);
     let s = b.session().await?;
     let result = async {
@@ -521,14 +553,14 @@ pub async fn dashboard(b: &mut BrowserSession, t: &Target, shots: Option<&Path>)
         let mut text = String::new();
         for _ in 0..50 {
             text = s.text().await?;
-            if text.contains("static") && text.contains("dynamic") && text.contains("UP") {
+            if text.contains(sticky_svc) && text.contains(rr_svc) && text.contains("UP") {
                 break;
             }
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
         ensure!(
-            text.contains("static") && text.contains("dynamic"),
-            "the dashboard does not name both services: {:.300}",
+            text.contains(sticky_svc) && text.contains(rr_svc),
+            "the dashboard does not name both services ({sticky_svc}, {rr_svc}): {:.300}",
             text
         );
         let ups = text.matches("UP").count();
@@ -540,68 +572,69 @@ pub async fn dashboard(b: &mut BrowserSession, t: &Target, shots: Option<&Path>)
         );
 
         // Traffic while the page watches (it has sampled the counters before), in four rounds
-        // a second apart so the charts show a few points: one API call per API server each
-        // round (round robin), and one sticky client's visits to the site (13 in all).
+        // a second apart so the charts show a few points: one call per round-robin server each
+        // round, and one sticky client's visits (13 in all).
         tokio::time::sleep(Duration::from_millis(2500)).await;
         let before = charts(&s).await?;
-        let api_servers = before
+        let rr_servers = before
             .iter()
-            .find(|(name, _)| name.starts_with("dynamic"))
+            .find(|(name, _)| bare(name) == rr_svc)
             .map_or(0, |(_, series)| series.len());
         ensure!(
-            api_servers > 0,
-            "the dashboard has no chart for the API service: {before:?}"
+            rr_servers > 0,
+            "the dashboard has no chart for the round-robin service {rr_svc}: {before:?}"
         );
-        let first = t.web.get("/", None).await?;
+        let first = t.web.get(sticky_path, None).await?;
         let cookie = first
             .set_cookie(STICKY_COOKIE)
+            .or_else(|| first.set_cookies().into_iter().next())
             .map(|c| format!("{}={}", c.name, c.value));
         for _ in 0..4 {
-            for _ in 0..api_servers {
-                t.web.get(API_PREFIX, None).await?;
+            for _ in 0..rr_servers {
+                t.web.get(rr_path, None).await?;
             }
             for _ in 0..3 {
-                t.web.get("/", cookie.as_deref()).await?;
+                t.web.get(sticky_path, cookie.as_deref()).await?;
             }
             tokio::time::sleep(Duration::from_millis(1000)).await;
         }
-        let drawn = |c: &[(String, Vec<(String, u64)>)], prefix: &str| -> Vec<u64> {
+        let drawn = |c: &[(String, Vec<(String, u64)>)], service: &str| -> Vec<u64> {
             c.iter()
-                .find(|(name, _)| name.starts_with(prefix))
+                .find(|(name, _)| bare(name) == service)
                 .map(|(_, series)| series.iter().map(|(_, n)| *n).collect())
                 .unwrap_or_default()
         };
         let mut after = before;
         for _ in 0..30 {
             after = charts(&s).await?;
-            let api = drawn(&after, "dynamic");
-            let site = drawn(&after, "static");
-            if api.iter().all(|n| *n > 0) && site.iter().sum::<u64>() >= 13 {
+            let rr = drawn(&after, rr_svc);
+            let sticky = drawn(&after, sticky_svc);
+            if rr.iter().all(|n| *n > 0) && sticky.iter().sum::<u64>() >= 13 {
                 break;
             }
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
-        let api = drawn(&after, "dynamic");
-        let site = drawn(&after, "static");
+        let rr = drawn(&after, rr_svc);
+        let sticky = drawn(&after, sticky_svc);
         ensure!(
-            api.len() == api_servers && api.iter().all(|n| *n > 0),
-            "the API service's chart does not draw requests on each of its {api_servers} servers \
-             after {} round-robin calls: {api:?}",
-            4 * api_servers
+            rr.len() == rr_servers && rr.iter().all(|n| *n > 0),
+            "the {rr_svc} service's chart does not draw requests on each of its {rr_servers} \
+             servers after {} round-robin calls: {rr:?}",
+            4 * rr_servers
         );
-        let lines = site.iter().filter(|n| **n > 0).count();
+        let lines = sticky.iter().filter(|n| **n > 0).count();
         ensure!(
-            lines == 1 && site.iter().sum::<u64>() >= 13,
-            "the static service's chart should draw one sticky client's 13 visits on one \
-             server: {site:?}"
+            lines == 1 && sticky.iter().sum::<u64>() >= 13,
+            "the {sticky_svc} service's chart should draw one sticky client's 13 visits on one \
+             server: {sticky:?}"
         );
         if let Some(dir) = shots {
             s.screenshot(&dir.join("dashboard.png")).await?;
         }
         Ok(format!(
-            "{url} 200; shows services static and dynamic, `UP` ×{ups}, no DOWN; its charts \
-             draw {api:?} requests on the API servers (round robin) and {site:?} on the static \
-             ones (one sticky client)"
+            "{url} 200; shows services {sticky_svc} and {rr_svc}, `UP` ×{ups}, no DOWN; its \
+             charts draw {rr:?} requests on the {rr_svc} servers (round robin) and {sticky:?} on \
+             the {sticky_svc} ones (one sticky client)"
         ))
     }
     .await;

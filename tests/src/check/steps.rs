@@ -106,7 +106,7 @@ pub const CHECKS: &[Check] = &[
     check(4, "ajax-same-origin", "the page's script calls the API on its own origin, which the proxy routes", Id::Ajax),
     check(4, "browser-ajax", "in Chromium, the AJAX area updates and the API servers cycle", Id::BrowserAjax),
     check(5, "discovery", "the proxy's API lists the services and their servers, all UP", Id::Discovery),
-    check(5, "browser-dashboard", "in Chromium, the dashboard shows the services with their servers UP, and its charts draw round robin on every API server and a sticky client on one static server", Id::Dashboard),
+    check(5, "browser-dashboard", "in Chromium, the dashboard shows the services with their servers UP, and its charts draw round robin on every server of the round-robin service and a sticky client on one server of the sticky one", Id::Dashboard),
     check(6, "load-spread", "requests without a cookie reach every static and every API server", Id::Spread),
     check(7, "round-robin", "one client sees the round-robin service's servers in a fixed cyclic order", Id::RoundRobin),
     check(7, "sticky-sessions", "several sessions: every response (page and assets) from the server in the session's cookie; sessions differ", Id::Sticky),
@@ -283,10 +283,19 @@ pub async fn run_one(id: Id, ctx: &mut Ctx) -> Result<Outcome> {
                         .into(),
                 ));
             }
+            let sticky = ctx.setup().sticky;
+            let other = match sticky {
+                Kind::Static => Kind::Dynamic,
+                Kind::Dynamic => Kind::Static,
+            };
+            let services = browser::Services {
+                sticky: dashboard_role(ctx, sticky).await?,
+                round_robin: dashboard_role(ctx, other).await?,
+            };
             let t = ctx.t.clone();
             let shots = ctx.opts.screenshots.clone();
             match ctx.browser().await? {
-                Ok(b) => browser::dashboard(b, &t, shots.as_deref())
+                Ok(b) => browser::dashboard(b, &t, &services, shots.as_deref())
                     .await
                     .map(Outcome::Pass),
                 Err(why) => Ok(Outcome::Skip(why)),
@@ -329,6 +338,17 @@ pub async fn run_one(id: Id, ctx: &mut Ctx) -> Result<Outcome> {
             super::manage::check(&ctx.t, token.as_deref(), asked).await
         }
     }
+}
+
+/// A service as the dashboard check drives it: its name in the proxy's API, and its path.
+async fn dashboard_role(ctx: &Ctx, kind: Kind) -> Result<browser::Role> {
+    Ok(browser::Role {
+        service: common::service_name(ctx, kind).await?,
+        path: match kind {
+            Kind::Static => "/".to_string(),
+            Kind::Dynamic => ctx.setup().api_prefix.clone(),
+        },
+    })
 }
 
 #[cfg(test)]

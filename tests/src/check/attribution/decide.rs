@@ -2,15 +2,21 @@
 //! before and just after it. Pure, so every rule below is unit-tested without Docker.
 //!
 //! The rule: a response body of `n` bytes left exactly one backend container, so that
-//! container's transmitted bytes grew by at least `n` (plus headers and TCP/IP framing). The
-//! others sent nothing, or a few bytes of noise: a TCP keep-alive probe, an ARP or IPv6
-//! neighbour packet (under 100 bytes each). An idle keep-alive connection from the proxy's
-//! pool sends nothing, and a Docker health check runs inside the container, on loopback, which
-//! the counters do not count. So:
+//! container sent at least `n` bytes of TCP payload, plus a status line and headers (19 bytes at
+//! the very least: `HTTP/1.1 200 OK`, CRLF, CRLF). The counters give bytes *and* packets; every
+//! packet on the wire carries at least 54 bytes of framing (Ethernet 14, IPv4 20, TCP 20), so
+//! `bytes - 54 x packets` is at least the payload a container sent, and at most a few bytes
+//! more for a packet that carries none. The others sent nothing, or noise: a TCP keep-alive
+//! probe, an ARP or IPv6 neighbour packet, a brand-new container's first announcements (about
+//! 140 bytes in two packets). Noise is framing with little or no payload, so it stays far under
+//! the body; counting raw bytes instead let a new container's first 140 bytes look like a
+//! small JSON answer. An idle keep-alive connection from the proxy's pool sends nothing, and a
+//! Docker health check runs inside the container, on loopback, which the counters do not
+//! count. So:
 //!
-//! - exactly one container grew by `n` or more: it answered;
+//! - exactly one container sent `n + 19` bytes of payload or more: it answered;
 //! - none did: nobody we watch answered (the proxy itself, or a container of another service);
-//! - several did: something else was talking at the same time; undecided, unless one grew at
+//! - several did: something else was talking at the same time; undecided, unless one sent at
 //!   least four times more than all the others together.
 
 use std::collections::BTreeMap;
@@ -25,6 +31,8 @@ pub struct Sample {
     /// Bytes sent and received on all its network interfaces since it started.
     pub tx: u64,
     pub rx: u64,
+    /// Packets sent, since it started: how much of `tx` is framing.
+    pub tx_packets: u64,
 }
 
 /// The outcome for one request.
@@ -36,14 +44,14 @@ pub enum Decision {
         service: String,
         tx: u64,
     },
-    /// No watched container sent the response.
+    /// No watched container sent the response. `deltas`: the payload each one sent.
     Nobody { deltas: BTreeMap<String, u64> },
-    /// More than one container sent that much.
+    /// More than one container sent that much payload.
     Ambiguous { deltas: BTreeMap<String, u64> },
 }
 
 impl Decision {
-    /// The counters' growth, for evidence: `static-1 +1234 B, static-2 +0 B`.
+    /// The payload each container sent, for evidence: `static-1 +1234 B, static-2 +0 B`.
     pub fn describe(deltas: &BTreeMap<String, u64>) -> String {
         if deltas.is_empty() {
             return "no running container to watch".into();
@@ -56,42 +64,58 @@ impl Decision {
     }
 }
 
+/// The least framing of one packet: Ethernet (14) + IPv4 (20) + TCP (20) headers.
+pub const FRAMING_PER_PACKET: u64 = 54;
+/// The shortest response head: `HTTP/1.1 200 OK` and two CRLFs.
+pub const SHORTEST_HEAD: u64 = 19;
+
+/// What `a` sent since `b`, in bytes and packets. Counters start at 0 when a container
+/// (re)starts or is new: then all of `a` is new.
+fn growth(before: Option<&Sample>, a: &Sample) -> (u64, u64) {
+    match before {
+        Some(b) if a.tx >= b.tx && a.tx_packets >= b.tx_packets => {
+            (a.tx - b.tx, a.tx_packets - b.tx_packets)
+        }
+        _ => (a.tx, a.tx_packets),
+    }
+}
+
 /// Decides who sent a response whose body was `body_len` bytes.
 pub fn decide(before: &[Sample], after: &[Sample], body_len: u64) -> Decision {
-    let mut deltas: BTreeMap<String, u64> = BTreeMap::new();
-    let mut services: BTreeMap<&str, &str> = BTreeMap::new();
+    // Per container: (payload, bytes, service).
+    let mut sent: BTreeMap<&str, (u64, u64, &str)> = BTreeMap::new();
     for a in after {
-        let delta = match before.iter().find(|b| b.name == a.name) {
-            // Counters start at 0 when a container (re)starts: then all of `a` is new.
-            Some(b) if a.tx >= b.tx => a.tx - b.tx,
-            _ => a.tx,
-        };
-        deltas.insert(a.name.clone(), delta);
-        services.insert(&a.name, &a.service);
+        let (bytes, packets) = growth(before.iter().find(|b| b.name == a.name), a);
+        let payload = bytes.saturating_sub(packets.saturating_mul(FRAMING_PER_PACKET));
+        sent.insert(&a.name, (payload, bytes, &a.service));
     }
-    // A body of 0 bytes still needs a status line and headers.
-    let need = body_len.max(1);
-    let mut big: Vec<(&String, u64)> = deltas
+    let deltas =
+        || -> BTreeMap<String, u64> { sent.iter().map(|(n, s)| (n.to_string(), s.0)).collect() };
+    let need = body_len + SHORTEST_HEAD;
+    let mut big: Vec<(&str, u64)> = sent
         .iter()
-        .filter(|(_, d)| **d >= need)
-        .map(|(n, d)| (n, *d))
+        .filter(|(_, s)| s.0 >= need)
+        .map(|(n, s)| (*n, s.0))
         .collect();
     big.sort_by_key(|b| std::cmp::Reverse(b.1));
     let winner = match big.as_slice() {
-        [] => return Decision::Nobody { deltas },
-        [one] => Some(one.0.clone()),
+        [] => return Decision::Nobody { deltas: deltas() },
+        [one] => Some(one.0),
         [top, ..] => {
-            let rest: u64 = deltas.values().sum::<u64>() - top.1;
-            (top.1 >= rest.saturating_mul(4)).then(|| top.0.clone())
+            let rest: u64 = sent.values().map(|s| s.0).sum::<u64>() - top.1;
+            (top.1 >= rest.saturating_mul(4)).then_some(top.0)
         }
     };
     match winner {
-        Some(name) => Decision::One {
-            service: services[name.as_str()].to_string(),
-            tx: deltas[&name],
-            name,
-        },
-        None => Decision::Ambiguous { deltas },
+        Some(name) => {
+            let (_, bytes, service) = sent[name];
+            Decision::One {
+                name: name.to_string(),
+                service: service.to_string(),
+                tx: bytes,
+            }
+        }
+        None => Decision::Ambiguous { deltas: deltas() },
     }
 }
 
@@ -99,11 +123,17 @@ pub fn decide(before: &[Sample], after: &[Sample], body_len: u64) -> Decision {
 mod tests {
     use super::*;
 
+    /// A sample whose bytes went out in full-size (1,514-byte) packets, as a response's do.
     fn s(name: &str, tx: u64) -> Sample {
+        sp(name, tx, tx.div_ceil(1514))
+    }
+
+    fn sp(name: &str, tx: u64, tx_packets: u64) -> Sample {
         Sample {
             name: name.into(),
             service: name.split('-').next().unwrap().into(),
             tx,
+            tx_packets,
             rx: 0,
         }
     }
@@ -148,11 +178,12 @@ mod tests {
     #[test]
     fn nobody_when_no_counter_grew_enough() {
         // The proxy answered 404 itself, or a container we do not watch answered.
-        let before = [s("static-1", 100)];
-        let after = [s("static-1", 160)];
+        // One 60-byte packet: framing with 6 bytes of payload at most.
+        let before = [sp("static-1", 100, 2)];
+        let after = [sp("static-1", 160, 3)];
         match decide(&before, &after, 900) {
             Decision::Nobody { deltas } => {
-                assert_eq!(Decision::describe(&deltas), "static-1 +60 B")
+                assert_eq!(Decision::describe(&deltas), "static-1 +6 B")
             }
             other => panic!("{other:?}"),
         }
@@ -164,13 +195,13 @@ mod tests {
         let before = [s("static-1", 0), s("static-2", 0)];
         let after = [s("static-1", 3000), s("static-2", 2900)];
         assert!(matches!(
-            decide(&before, &after, 2800),
+            decide(&before, &after, 2700),
             Decision::Ambiguous { .. }
         ));
         // ...unless one sent far more than all the others together.
         let after = [s("static-1", 40_000), s("static-2", 3000)];
         assert!(
-            matches!(decide(&before, &after, 2800), Decision::One { name, .. } if name == "static-1")
+            matches!(decide(&before, &after, 2700), Decision::One { name, .. } if name == "static-1")
         );
     }
 
@@ -185,6 +216,28 @@ mod tests {
         let after = [s("static-1", 500), s("static-3", 2600)];
         assert!(
             matches!(decide(&before, &after, 2000), Decision::One { name, .. } if name == "static-3")
+        );
+    }
+
+    #[test]
+    fn a_new_containers_first_packets_are_not_an_answer() {
+        // Scaling up while a small JSON answer (90 B) is measured: the new container's first
+        // announcements (140 B in two packets) count from zero, and are more bytes than the
+        // body, but almost no payload.
+        let before = [sp("dynamic-1", 9_000, 60)];
+        let after = [sp("dynamic-1", 9_000 + 370, 62), sp("dynamic-4", 140, 2)];
+        match decide(&before, &after, 90) {
+            Decision::One { name, tx, .. } => assert_eq!((name.as_str(), tx), ("dynamic-1", 370)),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_counter_reading_with_fewer_packets_is_a_restart() {
+        let before = [sp("static-1", 5_000, 9)];
+        let after = [sp("static-1", 5_100, 4)];
+        assert!(
+            matches!(decide(&before, &after, 4_000), Decision::One { name, tx, .. } if name == "static-1" && tx == 5_100)
         );
     }
 }

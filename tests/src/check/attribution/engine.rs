@@ -49,13 +49,17 @@ pub struct DockerCounters {
     from_api: AtomicU32,
 }
 
-fn read_net_dev(pid: i64) -> Option<(u64, u64)> {
+/// A container's counters: bytes received, bytes sent, packets sent.
+type NetDev = (u64, u64, u64);
+
+fn read_net_dev(pid: i64) -> Option<NetDev> {
     parse_net_dev(&std::fs::read_to_string(format!("/proc/{pid}/net/dev")).ok()?)
 }
 
-/// The bytes received and sent on every interface but loopback, from a `/proc/*/net/dev`.
-pub fn parse_net_dev(text: &str) -> Option<(u64, u64)> {
-    let (mut rx, mut tx, mut any) = (0u64, 0u64, false);
+/// The bytes received, bytes sent and packets sent on every interface but loopback, from a
+/// `/proc/*/net/dev`.
+pub fn parse_net_dev(text: &str) -> Option<NetDev> {
+    let (mut rx, mut tx, mut tx_packets, mut any) = (0u64, 0u64, 0u64, false);
     for line in text.lines().skip(2) {
         let (iface, counters) = line.split_once(':')?;
         if iface.trim() == "lo" {
@@ -67,9 +71,10 @@ pub fn parse_net_dev(text: &str) -> Option<(u64, u64)> {
             .collect::<Option<_>>()?;
         rx += *fields.first()?;
         tx += *fields.get(8)?;
+        tx_packets += *fields.get(9)?;
         any = true;
     }
-    any.then_some((rx, tx))
+    any.then_some((rx, tx, tx_packets))
 }
 
 impl DockerCounters {
@@ -101,7 +106,7 @@ impl DockerCounters {
 
     /// The counters from /proc, when this process can see the container's. A restarted
     /// container has a new pid: a cached pid that no longer reads is inspected again.
-    async fn proc_counters(&self, id: &str) -> Option<(u64, u64)> {
+    async fn proc_counters(&self, id: &str) -> Option<NetDev> {
         let cached = self.pids.lock().expect("not poisoned").get(id).copied();
         if let Some(pid) = cached {
             if let Some(c) = read_net_dev(pid) {
@@ -179,10 +184,10 @@ impl DockerCounters {
             .collect())
     }
 
-    async fn counters(&self, id: &str) -> Result<(u64, u64)> {
-        if let Some((rx, tx)) = self.proc_counters(id).await {
+    async fn counters(&self, id: &str) -> Result<NetDev> {
+        if let Some(c) = self.proc_counters(id).await {
             self.from_proc.fetch_add(1, Ordering::Relaxed);
-            return Ok((tx, rx));
+            return Ok(c);
         }
         self.from_api.fetch_add(1, Ordering::Relaxed);
         let opts = StatsOptions {
@@ -195,12 +200,13 @@ impl DockerCounters {
             .await
             .context("the engine sent no stats")?
             .context("reading a container's stats")?;
-        let (mut tx, mut rx) = (0, 0);
+        let (mut rx, mut tx, mut tx_packets) = (0, 0, 0);
         for n in stats.networks.unwrap_or_default().values() {
-            tx += n.tx_bytes.unwrap_or(0);
             rx += n.rx_bytes.unwrap_or(0);
+            tx += n.tx_bytes.unwrap_or(0);
+            tx_packets += n.tx_packets.unwrap_or(0);
         }
-        Ok((tx, rx))
+        Ok((rx, tx, tx_packets))
     }
 }
 
@@ -217,11 +223,12 @@ impl Counters for DockerCounters {
             let mut out = Vec::new();
             for ((_, name, service), c) in containers.into_iter().zip(counters) {
                 // A container that stopped between the list and its stats is simply absent.
-                if let Ok((tx, rx)) = c {
+                if let Ok((rx, tx, tx_packets)) = c {
                     out.push(Sample {
                         name,
                         service,
                         tx,
+                        tx_packets,
                         rx,
                     });
                 }
@@ -243,7 +250,7 @@ mod tests {
   eth0:     806       9    0    0    0     0          0         0     2400       4    0    0    0     0       0          0
   eth1:     100       1    0    0    0     0          0         0       60       1    0    0    0     0       0          0
 ";
-        assert_eq!(parse_net_dev(text), Some((906, 2460)));
+        assert_eq!(parse_net_dev(text), Some((906, 2460, 5)));
         assert_eq!(
             parse_net_dev("header\nheader\n"),
             None,

@@ -6,8 +6,9 @@
 //!   shortcuts are allowed (not `--no-shortcuts`). Free.
 //! - **Docker's network counters**: on a Docker stack, each request is sent alone, with the
 //!   transmit counters of every backend container read just before and just after it; the
-//!   container whose counter grew by the response's size answered ([`decide`]). Works with
-//!   any server: identical files on every static server, any JSON from the API, no header.
+//!   container that sent the response's size in payload (bytes less packet framing) answered
+//!   ([`decide`]). Works with any server: identical files on every static server, any JSON
+//!   from the API, no header.
 //!
 //! Neither available (a stack without Docker whose servers send no `X-Served-By`): the checks
 //! that need to know say SKIP and why. A request the counters cannot attribute (another client
@@ -371,13 +372,17 @@ mod tests {
         fn sample(&self) -> Pin<Box<dyn Future<Output = Result<Vec<Sample>>> + Send + '_>> {
             let n = self.0.fetch_add(1, Ordering::SeqCst) as u64;
             Box::pin(async move {
-                let s = |name: &str, tx| Sample {
+                let s = |name: &str, tx, tx_packets| Sample {
                     name: name.into(),
                     service: "static".into(),
                     tx,
+                    tx_packets,
                     rx: 0,
                 };
-                Ok(vec![s("static-1", 100), s("static-2", 1000 + 500 * n)])
+                Ok(vec![
+                    s("static-1", 100, 2),
+                    s("static-2", 1000 + 500 * n, 10 + n),
+                ])
             })
         }
     }

@@ -76,11 +76,11 @@ pub async fn expected(ctx: &Ctx, kind: Kind) -> Option<usize> {
     api_servers(ctx, kind).await.ok().map(|s| s.len())
 }
 
-/// The servers of a service in the proxy's API: (url, UP/DOWN). The service is the one the
-/// router named like the compose service uses (`static@docker`; with the report's labels the
-/// API's service is Docker's default name, `dynamic-<project>`), else the router whose rule
-/// has the API prefix (for the API) or not (for the site).
-pub async fn api_servers(ctx: &Ctx, kind: Kind) -> Result<Vec<(String, String)>> {
+/// The proxy's name for the service of a kind (`static@docker`; with the report's labels the
+/// API's service is Docker's default name, `dynamic-<project>@docker`): the service of the
+/// router named like the compose service, else of the router whose rule has the API prefix
+/// (for the API) or not (for the site).
+pub async fn service_name(ctx: &Ctx, kind: Kind) -> Result<String> {
     let routers = ctx.t.api("/api/http/routers").await?;
     let list = routers
         .as_array()
@@ -127,6 +127,19 @@ pub async fn api_servers(ctx: &Ctx, kind: Kind) -> Result<Vec<(String, String)>>
     if !service.contains('@') && !provider.is_empty() {
         service = format!("{service}@{provider}");
     }
+    Ok(service)
+}
+
+/// Whether `name` (as the proxy's API or dashboard shows it) is `service`, with or without the
+/// provider part.
+pub fn same_service(name: &str, service: &str) -> bool {
+    name == service || name.split('@').next() == Some(service.split('@').next().unwrap_or(""))
+}
+
+/// The servers of a service in the proxy's API: (url, UP/DOWN); the service is
+/// [`service_name`]'s.
+pub async fn api_servers(ctx: &Ctx, kind: Kind) -> Result<Vec<(String, String)>> {
+    let service = service_name(ctx, kind).await?;
     let services = ctx.t.api("/api/http/services").await?;
     let list = services
         .as_array()
@@ -136,14 +149,9 @@ pub async fn api_servers(ctx: &Ctx, kind: Kind) -> Result<Vec<(String, String)>>
         .find(|s| {
             s.get("name")
                 .and_then(|n| n.as_str())
-                .is_some_and(|n| n == service || n.split('@').next() == Some(service.as_str()))
+                .is_some_and(|n| same_service(n, &service))
         })
-        .ok_or_else(|| {
-            anyhow!(
-                "/api/http/services has no `{service}` (router {}'s service)",
-                name_of(router)
-            )
-        })?;
+        .ok_or_else(|| anyhow!("/api/http/services has no `{service}` (its router's service)"))?;
     let status = svc.get("serverStatus").cloned().unwrap_or_default();
     let servers = svc
         .pointer("/loadBalancer/servers")
