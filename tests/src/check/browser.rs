@@ -55,8 +55,9 @@ pub fn find_chromium() -> Option<PathBuf> {
     None
 }
 
-/// The flags Chromium runs with (also printed for the set-up script and the book).
-pub fn chromium_args(profile: &Path, host: &str) -> Vec<String> {
+/// The flags Chromium runs with (also printed for the set-up script and the book). `pin`: the
+/// one HTTPS key it accepts beyond its own roots ([`crate::check::trust::spki_pin`]).
+pub fn chromium_args(profile: &Path, host: &str, pin: Option<&str>) -> Vec<String> {
     let mut args = vec![
         "--headless=new".to_string(),
         "--disable-gpu".into(),
@@ -76,6 +77,11 @@ pub fn chromium_args(profile: &Path, host: &str) -> Vec<String> {
         "--remote-debugging-port=0".into(),
         format!("--host-resolver-rules=MAP {host} 127.0.0.1, EXCLUDE localhost, EXCLUDE 127.0.0.1, MAP * ~NOTFOUND"),
     ];
+    // The proxy's certificate, once lab check has verified it against the lab CA: this key
+    // only, not every certificate error.
+    if let Some(pin) = pin {
+        args.push(format!("--ignore-certificate-errors-spki-list={pin}"));
+    }
     // Chromium's sandbox refuses to run as root (a container, CI).
     if rustix::process::geteuid().is_root() {
         args.push("--no-sandbox".into());
@@ -100,9 +106,14 @@ impl BrowserSession {
     }
 
     pub async fn launch_for(chromium: &Path, host: &str) -> Result<Self> {
+        Self::launch_pinned(chromium, host, None).await
+    }
+
+    /// With `pin`, the site's HTTPS key is accepted (the lab CA is not in Chromium's roots).
+    pub async fn launch_pinned(chromium: &Path, host: &str, pin: Option<&str>) -> Result<Self> {
         let profile = tempfile::Builder::new().prefix("lab-chromium-").tempdir()?;
         let mut child = Command::new(chromium)
-            .args(chromium_args(profile.path(), host))
+            .args(chromium_args(profile.path(), host, pin))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -328,11 +339,11 @@ impl Session {
     }
 }
 
-/// `http://demo.res.ch:PORT/` for the target's web entrypoint.
+/// `http://demo.res.ch:PORT/` (or `https://`) for the target's web entrypoint.
 fn site_url(t: &Target) -> Result<String> {
     let base = reqwest::Url::parse(t.web.base())?;
     let port = base.port_or_known_default().unwrap_or(80);
-    Ok(format!("http://{}:{port}/", t.web.host()))
+    Ok(format!("{}://{}:{port}/", base.scheme(), t.web.host()))
 }
 
 fn short(seen: &Seen) -> String {

@@ -129,7 +129,7 @@ impl Client {
             .timeout(Duration::from_secs(10));
         let mut target = base.clone();
         if url.scheme() == "https" {
-            builder = trust.apply(builder);
+            builder = trust.apply(builder).tls_info(true);
             if let Some(addr) = pinned_address(&url, host) {
                 builder = builder.resolve(host, addr);
                 target = format!("https://{host}:{}", addr.port());
@@ -163,6 +163,26 @@ impl Client {
 
     pub fn trust(&self) -> &Trust {
         &self.trust
+    }
+
+    /// The certificate the entrypoint presents for the lab's host (DER); `None` over HTTP.
+    pub async fn peer_certificate(&self) -> Result<Option<Vec<u8>>> {
+        if !self.is_https() {
+            return Ok(None);
+        }
+        let url = format!("{}/", self.target);
+        let resp = self
+            .http
+            .get(&url)
+            .header(HOST, &self.host)
+            .send()
+            .await
+            .with_context(|| format!("GET {url} (Host: {}) failed", self.host))?;
+        Ok(resp
+            .extensions()
+            .get::<reqwest::tls::TlsInfo>()
+            .and_then(|info| info.peer_certificate())
+            .map(<[u8]>::to_vec))
     }
 
     pub fn host(&self) -> &str {

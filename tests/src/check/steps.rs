@@ -206,7 +206,15 @@ impl Ctx {
                          --browser makes this a failure"
                         .to_string())
                 }
-                Some(path) => Ok(BrowserSession::launch(&path).await?),
+                Some(path) => match self.https_pin().await {
+                    Ok(pin) => Ok(BrowserSession::launch_pinned(
+                        &path,
+                        crate::docker::HOST,
+                        pin.as_deref(),
+                    )
+                    .await?),
+                    Err(why) => Err(why),
+                },
             };
             self.browser = Some(launched);
         }
@@ -214,6 +222,24 @@ impl Ctx {
             Some(Ok(b)) => Ok(Ok(b)),
             Some(Err(why)) => Ok(Err(why.clone())),
             None => unreachable!("set above"),
+        }
+    }
+
+    /// Over HTTPS, the pin of the certificate the proxy presents, for Chromium: the HTTP
+    /// checks' client has just checked it against the lab CA (or, with no CA given, says that
+    /// nothing was). `Err(why)`: the browser checks SKIP.
+    async fn https_pin(&self) -> std::result::Result<Option<String>, String> {
+        let cert =
+            self.t.web.peer_certificate().await.map_err(|e| {
+                format!("cannot get the proxy's HTTPS certificate for Chromium: {e:#}")
+            })?;
+        match cert {
+            None => Ok(None),
+            Some(der) => super::trust::spki_pin(&der).map(Some).ok_or_else(|| {
+                "the proxy's HTTPS certificate could not be read, so Chromium cannot be told to \
+                 accept it"
+                    .to_string()
+            }),
         }
     }
 
@@ -226,14 +252,6 @@ impl Ctx {
     /// Why the browser checks cannot judge this stack, if they cannot: they read
     /// `X-Served-By` from the browser's parallel requests and script the kit's own pages.
     async fn browser_unfit(&self, needs_static_sticky: bool) -> Option<String> {
-        if self.t.web.is_https() {
-            return Some(
-                "the browser checks load the site over plain HTTP, and this stack serves it over \
-                 HTTPS (trusting the lab CA in Chromium is not done yet); the HTTP checks test \
-                 the same behaviour"
-                    .into(),
-            );
-        }
         if self.mode().await != Mode::Header {
             return Some(
                 "the browser loads assets in parallel, so only X-Served-By can tell their \

@@ -83,6 +83,55 @@ impl Trust {
     }
 }
 
+/// The DER `SubjectPublicKeyInfo` of a DER certificate: what Chromium's
+/// `--ignore-certificate-errors-spki-list` names (base64 of its SHA-256, [`spki_pin`]).
+pub fn spki(cert: &[u8]) -> Option<&[u8]> {
+    // One DER element at the start of `der`: (its tag, its whole encoding, its content).
+    fn element(der: &[u8]) -> Option<(u8, &[u8], &[u8])> {
+        let (&tag, rest) = der.split_first()?;
+        let (&first, rest) = rest.split_first()?;
+        let (len, rest) = if first < 0x80 {
+            (first as usize, rest)
+        } else {
+            let n = (first & 0x7f) as usize;
+            if n == 0 || n > 4 || rest.len() < n {
+                return None;
+            }
+            let len = rest[..n]
+                .iter()
+                .fold(0usize, |acc, b| (acc << 8) | *b as usize);
+            (len, &rest[n..])
+        };
+        let header = der.len() - rest.len();
+        let content = rest.get(..len)?;
+        Some((tag, &der[..header + len], content))
+    }
+    let (_, _, certificate) = element(cert)?;
+    let (_, _, mut tbs) = element(certificate)?;
+    // version [0] (optional), serialNumber, signature, issuer, validity, subject, then the key.
+    let mut skipped = 0;
+    loop {
+        let (tag, whole, _) = element(tbs)?;
+        if tag == 0xa0 {
+            tbs = &tbs[whole.len()..];
+            continue;
+        }
+        if skipped == 5 {
+            return (tag == 0x30).then_some(whole);
+        }
+        skipped += 1;
+        tbs = &tbs[whole.len()..];
+    }
+}
+
+/// Chromium's pin for a certificate: base64 of the SHA-256 of its public key info.
+pub fn spki_pin(cert: &[u8]) -> Option<String> {
+    use base64::Engine;
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(spki(cert)?);
+    Some(base64::engine::general_purpose::STANDARD.encode(digest))
+}
+
 /// Why a TLS connection failed, in a student's words, from the error chain's text.
 pub fn explain(error: &anyhow::Error) -> Option<&'static str> {
     let text = format!("{error:#}").to_ascii_lowercase();
@@ -124,6 +173,32 @@ mod tests {
         let bad = dir.path().join("ca.crt");
         std::fs::write(&bad, "not a certificate").unwrap();
         assert!(Trust::load(Some(&bad)).is_err());
+    }
+
+    #[test]
+    fn the_public_key_is_found_in_a_certificate() {
+        use base64::Engine;
+        // A certificate made by `openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256`,
+        // and its key's pin as `openssl x509 -pubkey -noout | openssl pkey -pubin -outform der
+        // | openssl dgst -sha256 -binary | base64` prints it.
+        let der = base64::engine::general_purpose::STANDARD
+            .decode(
+                "MIIBfTCCASOgAwIBAgIUel+qjH5wYkHAdKO1O9SxNHPUq3UwCgYIKoZIzj0EAwIwFDESMBAGA1UEAwwJ\
+                   bG9jYWxob3N0MB4XDTI2MTIwMjEzMjMzM1oXDTI2MTIwMzEzMjMzM1owFDESMBAGA1UEAwwJbG9jYWxo\
+                   b3N0MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE7AN4VwYaw44TjBvy8Wvc0LB021UxcEK7qWQcApdp\
+                   /yGACYoDtg7VeC308IdGVgusp9wgFP4Qevfmw1Gy9YbvOqNTMFEwHQYDVR0OBBYEFKk97ZF8Tsuc4E9i\
+                   X9//LLHFIg+AMB8GA1UdIwQYMBaAFKk97ZF8Tsuc4E9iX9//LLHFIg+AMA8GA1UdEwEB/wQFMAMBAf8w\
+                   CgYIKoZIzj0EAwIDSAAwRQIgT5EbrUAcAolq6AuIIEJw1Eja2jh9e0oFxa0vM/Px3C0CIQDX11lblp5h\
+                   fFOiHvxn7Xk65jQtcTqSBKsmJ7WWxh8m0Q==",
+            )
+            .unwrap();
+        assert_eq!(
+            spki_pin(&der).as_deref(),
+            Some("1fLmZF2QB7nbJFXPJq3gk0HxUxW02ZKOkdZHZTKVo5A=")
+        );
+        assert_eq!(spki(&[0x30, 0x00]), None);
+        assert_eq!(spki(b"not DER"), None);
+        assert_eq!(spki(&der[..40]), None, "cut short");
     }
 
     #[test]
