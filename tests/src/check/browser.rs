@@ -452,8 +452,14 @@ pub async fn sticky(
 }
 
 /// The page's AJAX area: the API is called again and again, the answers come from the API
-/// servers in turn, and the page shows the latest answer's server.
-pub async fn ajax(b: &mut BrowserSession, t: &Target, shots: Option<&Path>) -> Result<String> {
+/// servers in turn (or, when the API is sticky as in the 2023 edition, all from the server of
+/// the browser's cookie), and the page shows the latest answer's server.
+pub async fn ajax(
+    b: &mut BrowserSession,
+    t: &Target,
+    shots: Option<&Path>,
+    sticky_api: bool,
+) -> Result<String> {
     let url = site_url(t)?;
     let s = b.session().await?;
     let result = async {
@@ -488,7 +494,20 @@ pub async fn ajax(b: &mut BrowserSession, t: &Target, shots: Option<&Path>) -> R
         }
         let ids: Vec<String> = api.iter().filter_map(|x| x.served_by.clone()).collect();
         let distinct: BTreeSet<&String> = ids.iter().collect();
-        ensure!(distinct.len() >= 2, "every AJAX answer came from {}", ids.join(", "));
+        if sticky_api {
+            ensure!(
+                distinct.len() == 1,
+                "the API is sticky, but the page's AJAX answers came from {}: does the browser \
+                 get and send back the API's cookie?",
+                ids.join(", ")
+            );
+        } else {
+            ensure!(
+                distinct.len() >= 2,
+                "every AJAX answer came from {}",
+                ids.join(", ")
+            );
+        }
         // The page shows what it got: the last answer's server id appears in the text.
         tokio::time::sleep(Duration::from_millis(500)).await;
         let text = s.text().await?;
@@ -508,8 +527,13 @@ pub async fn ajax(b: &mut BrowserSession, t: &Target, shots: Option<&Path>) -> R
         }
         let called = api[0].path().split('?').next().unwrap_or(API_PREFIX);
         Ok(format!(
-            "{} AJAX calls to {called}, answered in turn by {}; the page shows the latest ({latest})",
+            "{} AJAX calls to {called}, answered {} {}; the page shows the latest ({latest})",
             api.len(),
+            if sticky_api {
+                "(sticky API) by"
+            } else {
+                "in turn by"
+            },
             ids.join(" → ")
         ))
     }

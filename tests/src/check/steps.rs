@@ -285,8 +285,9 @@ pub async fn run_one(id: Id, ctx: &mut Ctx) -> Result<Outcome> {
             }
             let t = ctx.t.clone();
             let shots = ctx.opts.screenshots.clone();
+            let sticky_api = ctx.setup().sticky == Kind::Dynamic;
             match ctx.browser().await? {
-                Ok(b) => browser::ajax(b, &t, shots.as_deref())
+                Ok(b) => browser::ajax(b, &t, shots.as_deref(), sticky_api)
                     .await
                     .map(Outcome::Pass),
                 Err(why) => Ok(Outcome::Skip(why)),
