@@ -12,6 +12,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use crate::config::duration_str;
+pub use crate::entrypoint_http::EntryPointHttp;
 pub use crate::parse::IpNet;
 use crate::provider::docker::DockerOptions;
 use crate::provider::swarm::SwarmOptions;
@@ -82,6 +83,8 @@ pub struct EntryPointConfig {
     /// `transport.lifecycle.gracetimeout` (default 10s): in-flight requests get this long at
     /// shutdown.
     pub grace_timeout: Duration,
+    /// `http.tls` and `http.redirections.entrypoint.*`.
+    pub http: EntryPointHttp,
 }
 
 /// A flag or environment variable that cannot be used; the message says which and what to do.
@@ -136,6 +139,34 @@ pub const KEYS: &[(&str, &str)] = &[
     (
         "entrypoints.*.transport.lifecycle.gracetimeout",
         "time in-flight requests get at shutdown (10s)",
+    ),
+    (
+        "entrypoints.*.http.tls",
+        "every router on this entrypoint serves TLS, as with tls=true",
+    ),
+    (
+        "entrypoints.*.http.tls.certresolver",
+        "accepted for compatibility (no ACME; certificates come from files); implies http.tls",
+    ),
+    (
+        "entrypoints.*.http.tls.options",
+        "accepted for compatibility; implies http.tls",
+    ),
+    (
+        "entrypoints.*.http.redirections.entrypoint.to",
+        "redirect every request to this entrypoint (e.g. websecure) or port (:443)",
+    ),
+    (
+        "entrypoints.*.http.redirections.entrypoint.scheme",
+        "the redirect's scheme (https)",
+    ),
+    (
+        "entrypoints.*.http.redirections.entrypoint.permanent",
+        "301/308 when true (the default), 302/307 when false",
+    ),
+    (
+        "entrypoints.*.http.redirections.entrypoint.priority",
+        "accepted for compatibility; the redirect comes before every router",
     ),
     (
         "api",
@@ -248,6 +279,8 @@ pub const KEYS: &[(&str, &str)] = &[
 fn kind_of(key: &str) -> Option<Kind> {
     const BOOLS: &[&str] = &[
         "entrypoints.*.forwardedheaders.insecure",
+        "entrypoints.*.http.tls",
+        "entrypoints.*.http.redirections.entrypoint.permanent",
         "api",
         "api.insecure",
         "api.dashboard",
@@ -593,6 +626,7 @@ fn build(settings: Vec<(String, String, String)>) -> Result<StaticConfig, CliErr
             trusted_ips: Vec::new(),
             header_read_timeout: Duration::from_secs(10),
             grace_timeout: Duration::from_secs(10),
+            http: EntryPointHttp::default(),
         };
         for (tail, (value, flag)) in &settings {
             match tail.as_str() {
@@ -614,10 +648,26 @@ fn build(settings: Vec<(String, String, String)>) -> Result<StaticConfig, CliErr
                     ep.grace_timeout =
                         duration_str::parse(value).map_err(|r| bad(flag, value, r))?
                 }
+                http if http.starts_with("http.") => ep
+                    .http
+                    .set(&http["http.".len()..], value)
+                    .map_err(|r| bad(flag, value, r.to_string()))?,
                 other => unreachable!("entrypoint key `{other}` is in KEYS but not handled"),
             }
         }
         cfg.entrypoints.insert(name, ep);
+    }
+    let names: Vec<&String> = cfg.entrypoints.keys().collect();
+    for (name, ep) in &cfg.entrypoints {
+        ep.http.check(&names).map_err(|reason| CliError::BadValue {
+            flag: format!("--entrypoints.{name}.http.redirections.entrypoint.to"),
+            value: ep
+                .http
+                .redirect
+                .as_ref()
+                .map_or(String::new(), |r| r.to.clone()),
+            reason,
+        })?;
     }
     Ok(cfg)
 }
@@ -821,6 +871,27 @@ mod tests {
             run(&["--providers.swarm", "--providers.docker.swarmMode"]),
             Err(CliError::BadValue { .. })
         ));
+    }
+
+    #[test]
+    fn entrypoint_tls_and_redirection() {
+        let c = run(&[
+            "--entrypoints.web.address=:80",
+            "--entrypoints.websecure.address=:443",
+            "--entrypoints.websecure.http.tls",
+            "--entrypoints.web.http.redirections.entrypoint.to=websecure",
+            "--entrypoints.web.http.redirections.entrypoint.scheme=https",
+        ])
+        .unwrap();
+        assert!(c.entrypoints["websecure"].http.tls);
+        let r = c.entrypoints["web"].http.redirect.as_ref().unwrap();
+        assert_eq!((r.to.as_str(), r.permanent), ("websecure", true));
+        let e = run(&[
+            "--entrypoints.web.address=:80",
+            "--entrypoints.web.http.redirections.entrypoint.to=webseucre",
+        ])
+        .unwrap_err();
+        assert!(e.to_string().contains("not an entrypoint"), "{e}");
     }
 
     #[test]

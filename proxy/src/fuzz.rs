@@ -246,6 +246,7 @@ pub fn h1(data: &[u8]) {
                 client_ip: b"10.0.0.9",
                 trusted: flags & 1 == 1,
                 port: b"80",
+                proto: b"http",
                 sticky_names: &names,
                 server_host: b"10.0.0.2:80",
                 pass_host: flags & 2 == 0,

@@ -11,6 +11,7 @@ pub mod balance;
 pub mod cli;
 pub mod config;
 pub mod dataplane;
+pub mod entrypoint_http;
 pub mod fuzz;
 pub mod middleware;
 pub mod observe;
@@ -19,6 +20,7 @@ pub mod privileges;
 pub mod provider;
 pub mod runtime;
 pub mod snapshot;
+pub mod tls;
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -113,7 +115,7 @@ pub async fn run(
     }
 
     let serves_api = runtime::serves_api(&cfg);
-    let rt = Arc::new(Runtime::new(cfg, bound));
+    let rt = Arc::new(Runtime::new(cfg, bound.clone()));
     tokio::spawn(runtime::watch_providers(rt.clone(), feeds, stop_rx.clone()));
 
     let mut tasks = Vec::new();
@@ -136,6 +138,18 @@ pub async fn run(
             port_value: http::HeaderValue::from(port),
             trust_all: ep_cfg.trust_all_forwarded,
             trusted: ep_cfg.trusted_ips.clone(),
+            tls_routers: ep_cfg.http.tls,
+            redirect: match &ep_cfg.http.redirect {
+                Some(r) => Some((
+                    r.router_name(&l.name),
+                    r.compile(&bound)
+                        .map_err(anyhow::Error::msg)
+                        .with_context(|| {
+                            format!("--entrypoints.{}.http.redirections.entrypoint", l.name)
+                        })?,
+                )),
+                None => None,
+            },
         };
         let threads = rt.static_config.data_plane_threads;
         if threads == 0 {

@@ -13,10 +13,11 @@ use tokio::sync::{watch, Notify};
 use crate::balance::health::ActiveChecks;
 use crate::balance::Registry;
 use crate::cli::StaticConfig;
-use crate::config::ProviderConfig;
+use crate::config::{ProviderConfig, TlsConfig};
 use crate::observe::metrics::Metrics;
 use crate::observe::Outcome;
 use crate::snapshot::{self, Snapshot};
+use crate::tls::{Certificates, Resolver};
 
 /// One provider's channel, by provider name (`file`, `docker`).
 pub type ProviderFeed = (String, watch::Receiver<ProviderConfig>);
@@ -35,6 +36,8 @@ pub struct Runtime {
     pub started: SystemTime,
     /// Names of the data-plane entrypoints (all but the API's).
     pub data_entrypoints: Vec<String>,
+    /// TLS for every entrypoint: its certificates follow the providers' `tls` sections.
+    pub tls: Arc<rustls::ServerConfig>,
     builder: Mutex<Builder>,
 }
 
@@ -42,6 +45,7 @@ struct Builder {
     registry: Registry,
     checks: ActiveChecks,
     generation: u64,
+    certificates: Certificates,
 }
 
 impl Runtime {
@@ -52,6 +56,9 @@ impl Runtime {
             .filter(|k| *k != crate::cli::API_ENTRYPOINT || !serves_api(&cfg))
             .cloned()
             .collect();
+        let provider = crate::tls::provider();
+        let certificates = Certificates::new(provider.clone());
+        let tls = crate::tls::server_config(provider, Resolver(certificates.store.clone()));
         Self {
             snapshot: ArcSwap::from_pointee(Snapshot::default()),
             dial_timeout: cfg.dial_timeout,
@@ -70,10 +77,12 @@ impl Runtime {
             bound,
             started: SystemTime::now(),
             data_entrypoints,
+            tls,
             builder: Mutex::new(Builder {
                 registry: Registry::default(),
                 checks: ActiveChecks::new(),
                 generation: 0,
+                certificates,
             }),
         }
     }
@@ -92,6 +101,11 @@ impl Runtime {
             }
         }
         b.checks.update(built.health_checks);
+        let mut tls = TlsConfig::default();
+        for (_, c) in providers {
+            tls.extend(c.config.tls.clone());
+        }
+        b.certificates.update(&tls);
         tracing::info!(
             generation,
             routers = built.snapshot.routes.len(),

@@ -31,6 +31,8 @@ pub struct Route {
     pub balancer: Arc<Balancer>,
     /// The sticky cookie's `Path`: the narrowest path prefix of the service's routers, or `/`.
     pub cookie_path: String,
+    /// A TLS router (`tls=true`): it serves TLS connections only; otherwise plain ones only.
+    pub tls: bool,
 }
 
 impl Route {
@@ -244,6 +246,7 @@ pub fn build(
             chain,
             balancer,
             cookie_path,
+            tls: r.tls.is_some(),
         });
     }
 

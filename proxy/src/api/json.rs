@@ -43,6 +43,9 @@ pub fn router(rt: &Runtime, snap: &Snapshot, name: &str) -> Option<Value> {
     if !r.middlewares.is_empty() {
         v["middlewares"] = json!(r.middlewares);
     }
+    if let Some(tls) = &r.tls {
+        v["tls"] = json!(tls);
+    }
     Some(with_status(v, name, &e.provider, e.status, &e.errors))
 }
 
@@ -168,10 +171,26 @@ pub fn entrypoints(rt: &Runtime) -> Value {
                         "insecure": ep.trust_all_forwarded,
                         "trustedIPs": ep.trusted_ips.iter().map(|n| format!("{}/{}", n.addr, n.prefix)).collect::<Vec<_>>(),
                     },
+                    "http": entrypoint_http(&ep.http),
                 })
             })
             .collect(),
     )
+}
+
+/// An entrypoint's `http` section in Traefik's shape: `{"tls": {}}`, `{"redirections": ...}`.
+fn entrypoint_http(h: &crate::entrypoint_http::EntryPointHttp) -> Value {
+    let mut out = serde_json::Map::new();
+    if h.tls {
+        out.insert("tls".into(), json!({}));
+    }
+    if let Some(r) = &h.redirect {
+        out.insert(
+            "redirections".into(),
+            json!({ "entryPoint": { "to": r.to, "scheme": r.scheme, "permanent": r.permanent } }),
+        );
+    }
+    Value::Object(out)
 }
 
 pub fn issues(snap: &Snapshot) -> Value {

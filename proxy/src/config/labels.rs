@@ -24,6 +24,7 @@ use super::model::{
     duration_str, ConfigIssue, DynamicConfig, Element, HealthCheck, LoadBalancer, Middleware,
     Router, SameSite, Service, Sticky, StickyCookie, UNSUPPORTED_MIDDLEWARES,
 };
+use super::tls::RouterTls;
 use crate::parse::{list, parse_bool};
 
 /// What one label set says.
@@ -220,15 +221,37 @@ impl Parser {
                     "label `{key}={value}`: the priority must be a whole number (higher wins; leave it out to use the rule's length)"
                 )),
             },
-            ["tls"] if parse_bool(value.trim()) == Some(false) => None,
+            ["tls"] => match parse_bool(value.trim()) {
+                Some(on) => {
+                    r.tls = on.then(RouterTls::default);
+                    None
+                }
+                None => Some(format!(
+                    "label `{key}={value}`: tls must be true or false"
+                )),
+            },
+            ["tls", "certresolver"] => {
+                r.tls.get_or_insert_with(Default::default).cert_resolver =
+                    Some(value.trim().to_string());
+                None
+            }
+            ["tls", "options"] => {
+                r.tls.get_or_insert_with(Default::default).options = Some(value.trim().to_string());
+                None
+            }
+            // The names come from the certificates here (no ACME): accepted, not needed.
+            ["tls", d, ..] if d.starts_with("domains") => {
+                r.tls.get_or_insert_with(Default::default);
+                None
+            }
             ["tls", ..] => Some(format!(
-                "label `{key}`: TLS is not supported by this proxy, so this router cannot serve; remove the tls labels"
+                "label `{key}`: unknown router TLS option; write `...tls=true` (and optionally `.tls.certresolver`, `.tls.options`, `.tls.domains`)"
             )),
             [] => Some(format!(
                 "label `{key}` sets no option; write e.g. `{key}.rule=Host(`example.com`)`"
             )),
             other => Some(format!(
-                "label `{key}`: unknown router option `{}`; router options are rule, service, middlewares, priority, entrypoints",
+                "label `{key}`: unknown router option `{}`; router options are rule, service, middlewares, priority, entrypoints, tls",
                 other.join(".")
             )),
         };
@@ -645,8 +668,20 @@ mod tests {
                 middlewares: vec!["a".into(), "b@file".into()],
                 priority: Some(-5),
                 entry_points: vec!["web".into(), "admin".into()],
+                tls: None,
             }
         );
+        let secure = parse(&labels(&[
+            ("traefik.http.routers.s.rule", "Path(`/`)"),
+            ("traefik.http.routers.s.tls", "true"),
+            ("traefik.http.routers.r.rule", "Path(`/`)"),
+            ("traefik.http.routers.r.tls.certresolver", "le"),
+            ("traefik.http.routers.r.tls.domains[0].main", "lab.local"),
+        ]));
+        assert!(secure.issues.is_empty(), "{:#?}", secure.issues);
+        assert_eq!(secure.config.routers["s"].tls, Some(RouterTls::default()));
+        let r = secure.config.routers["r"].tls.as_ref().unwrap();
+        assert_eq!(r.cert_resolver.as_deref(), Some("le"));
         assert_eq!(c.server_ports["site"], 8080);
         let lb = &c.config.services["site"].load_balancer;
         assert!(!lb.pass_host_header);
@@ -789,12 +824,17 @@ mod tests {
                 r("r"),
                 "empty entry",
             ),
-            ("traefik.http.routers.r.tls", "true", r("r"), "TLS"),
             (
-                "traefik.http.routers.r.tls.certresolver",
-                "le",
+                "traefik.http.routers.r.tls",
+                "yes please",
                 r("r"),
-                "TLS",
+                "true or false",
+            ),
+            (
+                "traefik.http.routers.r.tls.ciphers",
+                "x",
+                r("r"),
+                "unknown router TLS option",
             ),
             ("traefik.http.routers.r", "x", r("r"), "sets no option"),
             (

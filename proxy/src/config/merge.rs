@@ -710,6 +710,7 @@ mod tests {
                         routers,
                         services,
                         middlewares,
+                        ..Default::default()
                     },
                     issues: vec![],
                 })

@@ -6,6 +6,8 @@ pub mod labels;
 pub mod merge;
 pub mod model;
 pub mod rule;
+pub mod tls;
 pub mod validate;
 
 pub use model::*;
+pub use tls::{RouterTls, TlsConfig};

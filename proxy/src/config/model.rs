@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::config::tls::{RouterTls, TlsConfig};
 use crate::middleware;
 pub use crate::middleware::{AddPrefix, Headers, RedirectScheme, ReplacePath, Retry, StripPrefix};
 
@@ -48,6 +49,9 @@ pub struct DynamicConfig {
     pub services: BTreeMap<String, Service>,
     #[serde(default)]
     pub middlewares: BTreeMap<String, Middleware>,
+    /// Certificates (the file provider's top-level `tls:` section).
+    #[serde(default, skip_serializing_if = "TlsConfig::is_empty")]
+    pub tls: TlsConfig,
 }
 
 /// A router: a rule that matches requests, the middlewares they go through, and a service.
@@ -67,6 +71,10 @@ pub struct Router {
     /// Entrypoints this router listens on; empty means every entrypoint but the API's.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub entry_points: Vec<String>,
+    /// Present: the router serves TLS connections only (absent: plain ones only), as in
+    /// Traefik. `--entrypoints.X.http.tls` makes every router on X a TLS one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<RouterTls>,
 }
 
 /// A service: a load balancer over servers.

@@ -1,4 +1,6 @@
-//! Entrypoints: the listening sockets. Each accepted connection starts on the fast path
+//! Entrypoints: the listening sockets. Each connection's first byte tells TLS from plain HTTP
+//! ([`crate::dataplane::tls`]); TLS is terminated first, then HTTP/2 goes to hyper and
+//! HTTP/1.1 goes where plain HTTP goes. An HTTP/1 connection starts on the fast path
 //! ([`crate::dataplane::h1`]), which serves plain HTTP/1.1 requests itself; from the first request it does
 //! not take, hyper's HTTP/1.1 server (keep-alive, upgrades, bodies) serves the connection with
 //! the data plane as its service, its reads checked by the framing guard (requests with an
@@ -16,17 +18,20 @@ use http::Method;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch};
 
 use crate::dataplane::framing::{self, Guard};
-use crate::dataplane::h1;
 use crate::dataplane::hyper_path::{self, EntryCtx, Peer};
+use crate::dataplane::{h1, tls};
 use crate::observe::metrics;
 use crate::runtime::Runtime;
 
 /// hyper's read buffer limit; requests whose head does not fit get 431.
 pub const MAX_BUF: usize = 64 * 1024;
+/// How long closing a TLS connection may wait for its `close_notify` to be sent.
+const CLOSE_NOTIFY: Duration = Duration::from_secs(1);
 
 /// Binds `addr` with the options a proxy wants (reuse, large backlog). `SO_REUSEPORT` too, so
 /// that each data-plane thread can bind its own socket to the same address ([`bind_again`]):
@@ -73,10 +78,11 @@ pub fn bind_again(first: &std::net::TcpListener) -> std::io::Result<std::net::Tc
     Ok(l)
 }
 
-struct Conn {
-    rt: Arc<Runtime>,
-    ep: Arc<EntryCtx>,
-    peer: Peer,
+/// What every request of one client connection shares.
+pub(crate) struct Conn {
+    pub(crate) rt: Arc<Runtime>,
+    pub(crate) ep: Arc<EntryCtx>,
+    pub(crate) peer: Peer,
 }
 
 /// Serves the data plane on `listener` until `shutdown` fires, then drains connections for at
@@ -125,67 +131,34 @@ pub async fn serve_shared(
             _ = shutdown.changed() => break,
         };
         let _ = stream.set_nodelay(true);
-        let conn = Arc::new(Conn {
-            rt: rt.clone(),
-            peer: Peer::new(remote, &ep),
-            ep: ep.clone(),
-        });
         let alive = alive_tx.clone();
         let open = open_gauge.as_ref().map(metrics::open);
         let mut stop = shutdown.clone();
-        let fast = rt.static_config.fast_path;
+        let (rt, ep) = (rt.clone(), ep.clone());
         tokio::spawn(async move {
-            let mut stream = stream;
-            let prefix = if fast {
-                let ctx = h1::Ctx {
-                    rt: &conn.rt,
-                    ep: &conn.ep,
-                    peer: &conn.peer,
-                    header_read_timeout,
-                };
-                match h1::serve(&ctx, &mut stream, &mut stop).await {
-                    h1::End::Closed => {
-                        drop(alive);
-                        drop(open);
-                        return;
-                    }
-                    h1::End::Handoff(prefix) => prefix,
-                }
-            } else {
-                Vec::new()
+            let conn = |tls| {
+                Arc::new(Conn {
+                    rt: rt.clone(),
+                    peer: Peer::new(remote, &ep, tls),
+                    ep: ep.clone(),
+                })
             };
-            let svc = service_fn(move |req| {
-                let c = conn.clone();
-                async move {
-                    let switch = framing::may_switch(&req).then(|| req.method() == Method::CONNECT);
-                    let mut resp = hyper_path::handle(&c.rt, &c.ep, &c.peer, req).await?;
-                    if let Some(connect) = switch {
-                        framing::close_unless_tunnel(connect, &mut resp);
-                    }
-                    Ok::<_, std::convert::Infallible>(resp)
+            match tls::sniff(&stream, header_read_timeout, &mut stop).await {
+                Some(tls::Hello::Plain) => {
+                    serve_http1(conn(false), stream, header_read_timeout, stop).await
                 }
-            });
-            let io = Guard::new(h1::Prefixed::new(prefix, stream), remote, MAX_BUF);
-            let http = http1::Builder::new()
-                .timer(TokioTimer::new())
-                .keep_alive(true)
-                .header_read_timeout(header_read_timeout)
-                .max_buf_size(MAX_BUF)
-                .serve_connection(TokioIo::new(io), svc)
-                .with_upgrades();
-            tokio::pin!(http);
-            if *stop.borrow() {
-                // The stop came while the fast path had this connection: finish and close.
-                http.as_mut().graceful_shutdown();
-                let _ = http.await;
-            } else {
-                tokio::select! {
-                    _ = http.as_mut() => {}
-                    _ = stop.changed() => {
-                        http.as_mut().graceful_shutdown();
-                        let _ = http.await;
+                Some(tls::Hello::Tls) => {
+                    let Some(stream) = tls::handshake(&rt, stream, header_read_timeout).await
+                    else {
+                        return;
+                    };
+                    if tls::is_h2(&stream) {
+                        tls::serve_h2(conn(true), stream, stop).await
+                    } else {
+                        serve_http1(conn(true), stream, header_read_timeout, stop).await
                     }
                 }
+                None => {}
             }
             drop(alive);
             drop(open);
@@ -195,6 +168,72 @@ pub async fn serve_shared(
     drop(alive_tx);
     if tokio::time::timeout(grace, alive_rx.recv()).await.is_err() {
         tracing::warn!(entrypoint = %ep.name, "grace period over; closing remaining connections");
+    }
+}
+
+/// Serves an HTTP/1 connection (plain, or TLS that chose `http/1.1`): the fast path first,
+/// then hyper from the first request it does not take.
+async fn serve_http1<S>(
+    conn: Arc<Conn>,
+    mut stream: S,
+    header_read_timeout: Duration,
+    mut stop: watch::Receiver<bool>,
+) where
+    S: h1::ClientIo + Send + 'static,
+{
+    let remote = conn.peer.addr;
+    let prefix = if conn.rt.static_config.fast_path {
+        let ctx = h1::Ctx {
+            rt: &conn.rt,
+            ep: &conn.ep,
+            peer: &conn.peer,
+            header_read_timeout,
+        };
+        match h1::serve(&ctx, &mut stream, &mut stop).await {
+            h1::End::Closed => {
+                if conn.peer.tls {
+                    // close_notify: the client knows the response was not cut.
+                    let _ = tokio::time::timeout(CLOSE_NOTIFY, stream.shutdown()).await;
+                }
+                return;
+            }
+            h1::End::Handoff(prefix) => prefix,
+        }
+    } else {
+        Vec::new()
+    };
+    let svc = service_fn(move |req| {
+        let c = conn.clone();
+        async move {
+            let switch = framing::may_switch(&req).then(|| req.method() == Method::CONNECT);
+            let mut resp = hyper_path::handle(&c.rt, &c.ep, &c.peer, req).await?;
+            if let Some(connect) = switch {
+                framing::close_unless_tunnel(connect, &mut resp);
+            }
+            Ok::<_, std::convert::Infallible>(resp)
+        }
+    });
+    let io = Guard::new(h1::Prefixed::new(prefix, stream), remote, MAX_BUF);
+    let http = http1::Builder::new()
+        .timer(TokioTimer::new())
+        .keep_alive(true)
+        .header_read_timeout(header_read_timeout)
+        .max_buf_size(MAX_BUF)
+        .serve_connection(TokioIo::new(io), svc)
+        .with_upgrades();
+    tokio::pin!(http);
+    if *stop.borrow() {
+        // The stop came while the fast path had this connection: finish and close.
+        http.as_mut().graceful_shutdown();
+        let _ = http.await;
+    } else {
+        tokio::select! {
+            _ = http.as_mut() => {}
+            _ = stop.changed() => {
+                http.as_mut().graceful_shutdown();
+                let _ = http.await;
+            }
+        }
     }
 }
 

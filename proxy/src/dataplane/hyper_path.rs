@@ -10,6 +10,7 @@
 
 use std::convert::Infallible;
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -26,7 +27,7 @@ use crate::config::rule::{Headers, RequestInfo};
 use crate::dataplane::failover::{self, TryError};
 use crate::dataplane::pipeline::{self, Attempt, Failure, Transport};
 use crate::dataplane::upstream::{self, PooledBody, SendError};
-use crate::middleware::{forwarded, hop_by_hop};
+use crate::middleware::{forwarded, hop_by_hop, Middleware};
 use crate::observe::{Outcome, Protocol};
 use crate::parse::IpNet;
 use crate::runtime::Runtime;
@@ -51,6 +52,11 @@ pub struct EntryCtx {
     pub port_value: HeaderValue,
     pub trust_all: bool,
     pub trusted: Vec<IpNet>,
+    /// `http.tls`: every router on this entrypoint is a TLS one.
+    pub tls_routers: bool,
+    /// `http.redirections.entrypoint`: the redirect every plain request gets, and the name of
+    /// the router Traefik would make for it (for the log).
+    pub redirect: Option<(String, Arc<dyn Middleware>)>,
 }
 
 impl EntryCtx {
@@ -67,14 +73,27 @@ pub struct Peer {
     pub ip_value: HeaderValue,
     /// Whether its X-Forwarded-* headers are kept.
     pub trusted: bool,
+    /// Whether the connection is TLS: only TLS routers serve it, and servers see
+    /// `X-Forwarded-Proto: https`.
+    pub tls: bool,
 }
 
 impl Peer {
-    pub fn new(addr: SocketAddr, ep: &EntryCtx) -> Self {
+    pub fn new(addr: SocketAddr, ep: &EntryCtx, tls: bool) -> Self {
         Self {
             addr,
             ip_value: forwarded::ip_value(addr.ip()),
             trusted: ep.trusts(addr.ip()),
+            tls,
+        }
+    }
+
+    /// The scheme clients used, for X-Forwarded-Proto.
+    pub fn proto(&self) -> &'static str {
+        if self.tls {
+            "https"
+        } else {
+            "http"
         }
     }
 }
@@ -313,6 +332,9 @@ pub async fn handle(
     mut req: Request<Incoming>,
 ) -> Result<Response<RespBody>, Infallible> {
     let start = Instant::now();
+    if req.version() == Version::HTTP_2 {
+        from_h2(&mut req);
+    }
     if let Some(resp) = validate(&req) {
         return Ok(resp);
     }
@@ -336,7 +358,8 @@ pub async fn handle(
     };
     let routed = pipeline::route(
         &snap,
-        &ep.name,
+        ep,
+        peer.tls,
         &RequestInfo {
             host,
             path: req.uri().path(),
@@ -390,6 +413,7 @@ pub async fn handle(
         &peer.ip_value,
         peer.trusted,
         &ep.port_value,
+        peer.proto(),
     );
     if !balancer.pass_host_header {
         parts.headers.remove(header::HOST);
@@ -482,6 +506,26 @@ pub async fn handle(
     Ok(resp)
 }
 
+/// An HTTP/2 request as an HTTP/1.1 server expects it. Its host is in the `:authority`
+/// pseudo-header, not `Host`: copied to `Host`, which the rules, the log and servers read. Its
+/// cookies may come as several `cookie` fields (browsers split them): joined into one with
+/// `; ` (RFC 9113, 8.2.3), since HTTP/1.1 allows a single `Cookie` header.
+fn from_h2<B>(req: &mut Request<B>) {
+    if !req.headers().contains_key(header::HOST) {
+        let authority = req.uri().authority().map(|a| a.as_str().to_string());
+        if let Some(v) = authority.and_then(|a| HeaderValue::from_str(&a).ok()) {
+            req.headers_mut().insert(header::HOST, v);
+        }
+    }
+    let cookies = req.headers().get_all(header::COOKIE);
+    if cookies.iter().nth(1).is_some() {
+        let joined: Vec<&[u8]> = cookies.iter().map(HeaderValue::as_bytes).collect();
+        if let Ok(v) = HeaderValue::from_bytes(&joined.join(&b"; "[..])) {
+            req.headers_mut().insert(header::COOKIE, v);
+        }
+    }
+}
+
 /// Removes the proxy's sticky cookies from the `Cookie` header(s), keeping the others.
 fn strip_own_cookies(headers: &mut http::HeaderMap, names: &[String]) {
     let mentions = headers.get_all(header::COOKIE).iter().any(|v| {
@@ -549,6 +593,21 @@ mod tests {
         );
         let http10 = req(|b| b.version(Version::HTTP_10));
         assert_eq!(status(http10), None);
+    }
+
+    #[test]
+    fn http2_requests_are_made_http1_shaped() {
+        let mut r = Request::builder()
+            .version(Version::HTTP_2)
+            .uri("https://a.lab:8443/x")
+            .header("cookie", "a=1")
+            .header("cookie", "_lb=2")
+            .body(())
+            .unwrap();
+        from_h2(&mut r);
+        assert_eq!(r.headers()[header::HOST], "a.lab:8443");
+        assert_eq!(r.headers().get_all(header::COOKIE).iter().count(), 1);
+        assert_eq!(r.headers()[header::COOKIE], "a=1; _lb=2");
     }
 
     #[test]

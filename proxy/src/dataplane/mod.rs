@@ -1,12 +1,14 @@
 //! The data plane: what happens to a request, from the socket it arrives on to the response.
 //!
-//! - [`entrypoint`]: the listening sockets; each connection starts on the fast path.
+//! - [`entrypoint`]: the listening sockets; each connection (after TLS, if it is TLS) starts on
+//!   the fast path, or goes to hyper's HTTP/2 server.
 //! - [`pipeline`]: what is decided for a request (router, middlewares, sticky pick, tries, the
 //!   answer, what is recorded), the same on both paths.
 //! - [`failover`]: which server a request tries next, and the 502/503/504 when none answered.
 //! - [`h1`]: the fast path, plain HTTP/1.1 read and written by our own code.
 //! - [`hyper_path`]: every other request (bodies, upgrades, HTTP/1.0...), with hyper, behind the
 //!   [`framing`] guard.
+//! - [`tls`]: TLS connections told from plain ones, the handshake, HTTP/2.
 //! - [`upstream`]: the pools of connections to servers.
 
 pub mod entrypoint;
@@ -15,4 +17,5 @@ pub mod framing;
 pub mod h1;
 pub mod hyper_path;
 pub mod pipeline;
+pub mod tls;
 pub mod upstream;

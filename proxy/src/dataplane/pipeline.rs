@@ -19,6 +19,7 @@ use crate::answer::Answer;
 use crate::balance::{sticky, Pick, ServerState};
 use crate::config::rule::RequestInfo;
 use crate::dataplane::failover::{Tries, TryError};
+use crate::dataplane::hyper_path::EntryCtx;
 use crate::middleware::{Request, Rewrite};
 use crate::snapshot::{Route, Snapshot};
 
@@ -32,27 +33,35 @@ pub struct Routed<'s> {
     pub cookie: Option<String>,
 }
 
-/// Finds the router for a request on entrypoint `entrypoint` and runs its middlewares. `Err`:
-/// the proxy answers itself (no router: 404; a middleware's redirect), with the router's name
-/// for the log.
+/// Finds the router for a request on entrypoint `ep` (on a TLS connection: `tls`) and runs its
+/// middlewares. `Err`: the proxy answers itself (no router: 404; the entrypoint's or a
+/// middleware's redirect), with the router's name for the log.
 pub fn route<'s>(
     snap: &'s Snapshot,
-    entrypoint: &str,
+    ep: &'s EntryCtx,
+    tls: bool,
     req: &RequestInfo<'_>,
 ) -> Result<Routed<'s>, (Answer, &'s str)> {
-    let Some(route) = snap
-        .routes
-        .iter()
-        .find(|r| r.serves(entrypoint) && r.rule.matches(req))
-    else {
-        return Err((Answer::NOT_FOUND, ""));
-    };
     let mut rewrite = Rewrite::default();
     let mreq = Request {
         method: req.method,
         host: req.host,
         path: req.path,
         query: req.query,
+        https: tls,
+    };
+    if let (Some((name, redirect)), false) = (&ep.redirect, tls) {
+        if let Some(answer) = redirect.request(&mreq, &mut rewrite) {
+            return Err((answer, name));
+        }
+    }
+    // As in Traefik, a TLS router serves TLS connections only, and a plain one plain ones.
+    let Some(route) = snap
+        .routes
+        .iter()
+        .find(|r| r.serves(&ep.name) && (r.tls || ep.tls_routers) == tls && r.rule.matches(req))
+    else {
+        return Err((Answer::NOT_FOUND, ""));
     };
     if let Some(answer) = route.chain.apply(&mreq, &mut rewrite) {
         return Err((answer, &route.name));

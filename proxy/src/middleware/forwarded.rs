@@ -14,8 +14,15 @@ pub static X_FORWARDED_PORT: HeaderName = HeaderName::from_static("x-forwarded-p
 pub static X_REAL_IP: HeaderName = HeaderName::from_static("x-real-ip");
 
 /// Sets the forwarded headers for a request from the client whose address is `ip` (see
-/// [`ip_value`], rendered once per connection). `port_value` is the entrypoint's port.
-pub fn apply(headers: &mut HeaderMap, ip: &HeaderValue, trusted: bool, port_value: &HeaderValue) {
+/// [`ip_value`], rendered once per connection). `port_value` is the entrypoint's port, `proto`
+/// the connection's scheme (`http` or `https`).
+pub fn apply(
+    headers: &mut HeaderMap,
+    ip: &HeaderValue,
+    trusted: bool,
+    port_value: &HeaderValue,
+    proto: &'static str,
+) {
     let ip = ip.clone();
     if trusted {
         if let Some(prev) = joined(headers, &X_FORWARDED_FOR) {
@@ -32,7 +39,7 @@ pub fn apply(headers: &mut HeaderMap, ip: &HeaderValue, trusted: bool, port_valu
             headers.insert(&X_REAL_IP, ip);
         }
         if !headers.contains_key(&X_FORWARDED_PROTO) {
-            headers.insert(&X_FORWARDED_PROTO, HeaderValue::from_static("http"));
+            headers.insert(&X_FORWARDED_PROTO, HeaderValue::from_static(proto));
         }
         if !headers.contains_key(&X_FORWARDED_PORT) {
             headers.insert(&X_FORWARDED_PORT, port_value.clone());
@@ -45,7 +52,7 @@ pub fn apply(headers: &mut HeaderMap, ip: &HeaderValue, trusted: bool, port_valu
     } else {
         headers.insert(&X_FORWARDED_FOR, ip.clone());
         headers.insert(&X_REAL_IP, ip);
-        headers.insert(&X_FORWARDED_PROTO, HeaderValue::from_static("http"));
+        headers.insert(&X_FORWARDED_PROTO, HeaderValue::from_static(proto));
         headers.insert(&X_FORWARDED_PORT, port_value.clone());
         match headers.get(HOST).cloned() {
             Some(h) => {
@@ -114,6 +121,7 @@ mod tests {
             &ip_value("10.0.0.9".parse().unwrap()),
             false,
             &HeaderValue::from_static("80"),
+            "http",
         );
         assert_eq!(h["x-forwarded-for"], "10.0.0.9");
         assert_eq!(h["x-forwarded-host"], "demo.res.ch");
@@ -130,8 +138,10 @@ mod tests {
             &mut h,
             &ip_value("::ffff:10.0.0.9".parse().unwrap()),
             true,
-            &HeaderValue::from_static("80"),
+            &HeaderValue::from_static("443"),
+            "https",
         );
+        assert_eq!(h["x-forwarded-proto"], "https");
         assert_eq!(h["x-forwarded-for"], "1.2.3.4, 5.6.7.8, 10.0.0.9");
     }
 }

@@ -132,6 +132,7 @@ mod tests {
             host: "a",
             path: "/",
             query: None,
+            https: false,
         };
         m.request(&req, &mut rw);
         assert_eq!(rw.response_headers.len(), 1);

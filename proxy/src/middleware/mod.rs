@@ -41,6 +41,8 @@ pub struct Request<'a> {
     pub path: &'a str,
     /// The query, without `?`.
     pub query: Option<&'a str>,
+    /// Whether the client connection is TLS (the request's scheme is `https`).
+    pub https: bool,
 }
 
 /// What the middlewares of a router changed: what the server gets instead of what the client
@@ -149,6 +151,7 @@ pub(crate) mod tests {
             host: "a.b",
             path,
             query,
+            https: false,
         };
         let mut rw = Rewrite::default();
         assert_eq!(m.request(&req, &mut rw), None);

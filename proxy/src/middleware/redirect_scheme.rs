@@ -1,7 +1,7 @@
 //! redirectScheme: answers with a redirect to the same URL in another scheme (and port), as
-//! Traefik does; a request already on that scheme and port goes on to the server. The proxy's
-//! entrypoints speak plain HTTP, so a request's scheme is `http` (Traefik also reads
-//! `X-Forwarded-Proto`: not done here). Permanent redirects are 301 (308 for methods other
+//! Traefik does; a request already on that scheme and port goes on to the server. A request's
+//! scheme is its connection's: `https` on TLS (Traefik also reads `X-Forwarded-Proto`: not
+//! done here). Permanent redirects are 301 (308 for methods other
 //! than GET), temporary ones 302 (307).
 
 use std::sync::Arc;
@@ -103,12 +103,13 @@ impl Middleware for Redirect {
     fn request(&self, req: &Request<'_>, _: &mut Rewrite) -> Option<Answer> {
         // The URL as the client asked for it (before other middlewares changed the path).
         let (host, port) = split_host_port(req.host);
-        let old_port = if port.is_empty() || port == "80" {
+        let old_scheme = if req.https { "https" } else { "http" };
+        let old_port = if port.is_empty() || port == default_port(old_scheme) {
             String::new()
         } else {
             format!(":{port}")
         };
-        if self.scheme == "http" && self.port == old_port {
+        if self.scheme == old_scheme && self.port == old_port {
             return None;
         }
         let uri = match req.query {
@@ -131,6 +132,16 @@ mod tests {
     use super::*;
 
     fn redirect(cfg: RedirectScheme, method: Method, host: &str, target: &str) -> Option<Answer> {
+        redirect_from(false, cfg, method, host, target)
+    }
+
+    fn redirect_from(
+        https: bool,
+        cfg: RedirectScheme,
+        method: Method,
+        host: &str,
+        target: &str,
+    ) -> Option<Answer> {
         let m = cfg.compile().unwrap();
         let (path, query) = target
             .split_once('?')
@@ -140,8 +151,20 @@ mod tests {
             host,
             path,
             query,
+            https,
         };
         m.request(&req, &mut Rewrite::default())
+    }
+
+    #[test]
+    fn a_request_already_on_https_goes_on() {
+        let get = |host| redirect_from(true, https(None, true), Method::GET, host, "/");
+        assert_eq!(get("demo.res.ch"), None);
+        assert_eq!(get("demo.res.ch:443"), None);
+        assert!(
+            get("demo.res.ch:8443").is_some(),
+            "another port is redirected"
+        );
     }
 
     fn https(port: Option<&str>, permanent: bool) -> RedirectScheme {

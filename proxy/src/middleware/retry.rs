@@ -68,6 +68,7 @@ mod tests {
             host: "",
             path: "/",
             query: None,
+            https: false,
         };
         m.request(&req, &mut rw);
         Ok(rw.attempts)

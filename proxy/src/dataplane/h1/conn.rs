@@ -9,8 +9,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use http::{Method, StatusCode};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::watch;
 
 use super::head::{self, Forward};
@@ -34,6 +33,17 @@ pub enum End {
     /// A request the fast path does not take starts these bytes: hyper serves the connection
     /// from there.
     Handoff(Vec<u8>),
+}
+
+/// A client connection the fast path serves: TCP, or TLS over TCP.
+pub trait ClientIo: AsyncRead + AsyncWrite + Unpin {}
+impl<T: AsyncRead + AsyncWrite + Unpin> ClientIo for T {}
+
+/// Writes `bytes` and flushes them: TLS holds written bytes in its records until flushed (a
+/// no-op on TCP).
+async fn write_flush(client: &mut impl ClientIo, bytes: &[u8]) -> std::io::Result<()> {
+    client.write_all(bytes).await?;
+    client.flush().await
 }
 
 /// What the connection loop needs to know of its entrypoint and client.
@@ -63,7 +73,11 @@ enum Next {
 }
 
 /// Serves `client` until it closes or must go to hyper.
-pub async fn serve(c: &Ctx<'_>, client: &mut TcpStream, stop: &mut watch::Receiver<bool>) -> End {
+pub async fn serve<S: ClientIo>(
+    c: &Ctx<'_>,
+    client: &mut S,
+    stop: &mut watch::Receiver<bool>,
+) -> End {
     let mut buf: Vec<u8> = Vec::with_capacity(READ_CHUNK);
     let mut out: Vec<u8> = Vec::with_capacity(1024);
     loop {
@@ -126,8 +140,8 @@ enum SendError {
     Failed { reset: bool, why: String },
 }
 
-async fn write_client(client: &mut TcpStream, bytes: &[u8], close: bool) -> Next {
-    match client.write_all(bytes).await {
+async fn write_client<S: ClientIo>(client: &mut S, bytes: &[u8], close: bool) -> Next {
+    match write_flush(client, bytes).await {
         Ok(()) if !close => Next::KeepAlive,
         _ => Next::Close,
     }
@@ -165,6 +179,7 @@ impl Transport for Fast<'_, '_, '_> {
             client_ip: c.peer.ip_value.as_bytes(),
             trusted: c.peer.trusted,
             port: c.ep.port_value.as_bytes(),
+            proto: c.peer.proto().as_bytes(),
             sticky_names: self.sticky_names,
             server_host: a.server.host_value.as_bytes(),
             pass_host: self.pass_host,
@@ -225,7 +240,7 @@ async fn exchange<'b>(
     req: &httparse::Request<'_, 'b>,
     info: Info<'b>,
     out: &mut Vec<u8>,
-    client: &mut TcpStream,
+    client: &mut impl ClientIo,
     stop: &watch::Receiver<bool>,
 ) -> Next {
     let start = Instant::now();
@@ -263,7 +278,7 @@ async fn exchange<'b>(
         request_bytes: 0,
         response_bytes: 0,
     };
-    let routed = match pipeline::route(&snap, &c.ep.name, &ri) {
+    let routed = match pipeline::route(&snap, c.ep, c.peer.tls, &ri) {
         Ok(r) => r,
         Err((a, router)) => {
             head::write_answer(out, &a, info.close, head_request);
@@ -347,20 +362,20 @@ async fn relay(
     rinfo: response::Info,
     ubuf: &mut Vec<u8>,
     out: &mut Vec<u8>,
-    client: &mut TcpStream,
+    client: &mut impl ClientIo,
 ) -> Result<Option<RawConn>, Cut> {
     let mut reusable = rinfo.keep_alive;
     let body = &ubuf[head_len..];
     match rinfo.framing {
         Framing::Empty => {
             reusable &= body.is_empty();
-            client.write_all(out).await.map_err(|_| Cut)?;
+            write_flush(client, out).await.map_err(|_| Cut)?;
         }
         Framing::Length(n) => {
             let first = body.len().min(usize::try_from(n).unwrap_or(usize::MAX));
             reusable &= body.len() == first;
             out.extend_from_slice(&body[..first]);
-            client.write_all(out).await.map_err(|_| Cut)?;
+            write_flush(client, out).await.map_err(|_| Cut)?;
             let mut left = n - first as u64;
             while left > 0 {
                 ubuf.clear();
@@ -370,19 +385,19 @@ async fn relay(
                 }
                 let take = got.min(usize::try_from(left).unwrap_or(usize::MAX));
                 reusable &= take == got;
-                client.write_all(&ubuf[..take]).await.map_err(|_| Cut)?;
+                write_flush(client, &ubuf[..take]).await.map_err(|_| Cut)?;
                 left -= take as u64;
             }
         }
         Framing::Chunked(mut chunks) => {
             let Ok((used, mut done)) = chunks.feed(body) else {
                 // The head, at least; the broken body ends with the connection.
-                let _ = client.write_all(out).await;
+                let _ = write_flush(client, out).await;
                 return Err(Cut);
             };
             reusable &= used == body.len();
             out.extend_from_slice(&body[..used]);
-            client.write_all(out).await.map_err(|_| Cut)?;
+            write_flush(client, out).await.map_err(|_| Cut)?;
             while !done {
                 ubuf.clear();
                 let got = conn.0.read_buf(ubuf).await.map_err(|_| Cut)?;
@@ -392,19 +407,19 @@ async fn relay(
                 let (used, end) = chunks.feed(ubuf).map_err(|_| Cut)?;
                 reusable &= used == got;
                 done = end;
-                client.write_all(&ubuf[..used]).await.map_err(|_| Cut)?;
+                write_flush(client, &ubuf[..used]).await.map_err(|_| Cut)?;
             }
         }
         Framing::Close => {
             out.extend_from_slice(body);
-            client.write_all(out).await.map_err(|_| Cut)?;
+            write_flush(client, out).await.map_err(|_| Cut)?;
             loop {
                 ubuf.clear();
                 let got = conn.0.read_buf(ubuf).await.map_err(|_| Cut)?;
                 if got == 0 {
                     break;
                 }
-                client.write_all(ubuf).await.map_err(|_| Cut)?;
+                write_flush(client, ubuf).await.map_err(|_| Cut)?;
             }
             // The client learns the end from the close (its response says so).
             return Err(Cut);

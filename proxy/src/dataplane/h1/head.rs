@@ -58,6 +58,8 @@ pub struct Forward<'a> {
     pub trusted: bool,
     /// The entrypoint's port, for `X-Forwarded-Port`.
     pub port: &'a [u8],
+    /// The connection's scheme (`http`, `https`), for `X-Forwarded-Proto`.
+    pub proto: &'a [u8],
     /// Every sticky cookie's name: removed from `Cookie`.
     pub sticky_names: &'a [String],
     /// The server's own `Host` (its URL's authority).
@@ -166,7 +168,7 @@ pub fn write_request(
     }
     out.extend_from_slice(f.client_ip);
     out.extend_from_slice(b"\r\n");
-    let values: [&[u8]; 4] = [f.client_ip, b"http", f.port, client_host.as_bytes()];
+    let values: [&[u8]; 4] = [f.client_ip, f.proto, f.port, client_host.as_bytes()];
     for (i, name) in FORWARDED_SET.iter().enumerate() {
         // Without the client's Host there is no X-Forwarded-Host to give.
         let no_value = host_named && **name == X_FORWARDED_HOST;
@@ -333,6 +335,7 @@ mod tests {
         client_ip: b"10.0.0.9",
         trusted: false,
         port: b"80",
+        proto: b"http",
         sticky_names: &[],
         server_host: b"10.0.0.2:80",
         pass_host: true,

@@ -19,5 +19,5 @@ mod prefixed;
 pub mod request;
 pub mod response;
 
-pub use conn::{serve, Ctx, End};
+pub use conn::{serve, ClientIo, Ctx, End};
 pub use prefixed::Prefixed;

@@ -77,10 +77,16 @@ pub fn parse_str(text: &str, format: Format, source: &str) -> Result<FileConfig,
                 &mut out,
                 format!("{source}: `{key}` routing is not supported by this proxy (HTTP only); the `{key}` section is ignored", key = k),
             ),
-            "tls" => src(
-                &mut out,
-                format!("{source}: TLS is not supported by this proxy; the `tls` section is ignored"),
-            ),
+            "tls" => match serde_json::from_value::<TlsConfig>(canonical_keys(v)) {
+                Ok(t) => out.config.tls = t,
+                Err(e) => src(
+                    &mut out,
+                    format!("{source}: the `tls` section is ignored: {e}; write it as `tls: {{certificates: [{{certFile: cert.pem, keyFile: key.pem}}]}}`"),
+                ),
+            },
+            // Static configuration: one file often holds both (`providers.file.filename`
+            // pointing at `traefik.yaml` itself); its static part was read at start.
+            k if STATIC_SECTIONS.contains(&k) => {}
             _ => src(
                 &mut out,
                 format!("{source}: unknown top-level key `{key}`, ignored; the configuration goes under `http:`"),
@@ -127,6 +133,23 @@ pub(super) fn yaml_to_json(v: serde_norway::Value) -> Result<Value, String> {
     })
 }
 
+/// Top-level sections of Traefik's static configuration, lower case.
+const STATIC_SECTIONS: &[&str] = &[
+    "entrypoints",
+    "providers",
+    "api",
+    "log",
+    "accesslog",
+    "metrics",
+    "ping",
+    "global",
+    "serverstransport",
+    "certificatesresolvers",
+    "experimental",
+    "tracing",
+    "core",
+];
+
 /// Every field name of the model, in Traefik's spelling, for case-insensitive keys.
 pub(super) const FIELDS: &[&str] = &[
     "rule",
@@ -162,6 +185,14 @@ pub(super) const FIELDS: &[&str] = &[
     "redirectScheme",
     "scheme",
     "permanent",
+    "tls",
+    "certResolver",
+    "options",
+    "certificates",
+    "certFile",
+    "keyFile",
+    "stores",
+    "defaultCertificate",
 ];
 
 /// Renames keys to the model's spelling when they match without case, at every level (the

@@ -4,7 +4,8 @@
 //! reads every `*.yml`, `*.yaml` and `*.toml` in it (subdirectories too, hidden files skipped),
 //! in path order. The format is Traefik's: a top-level `http:` with `routers`, `services` and
 //! `middlewares`. Keys are matched without case, as Traefik does (`loadbalancer` =
-//! `loadBalancer`); names keep theirs. `tcp`, `udp` and `tls` sections are reported and ignored.
+//! `loadBalancer`); names keep theirs. `tcp` and `udp` sections are reported and ignored; the `tls` section's certificate files are
+//! read with the configuration, so a reload re-reads them.
 //!
 //! Why it is built like this:
 //! - **One bad element disables only itself.** Each router, service and middleware is decoded
@@ -29,6 +30,7 @@ use crate::config::model::{
     ConfigIssue, DynamicConfig, Element, Middleware, ProviderConfig, Router, Service,
     UNSUPPORTED_MIDDLEWARES,
 };
+use crate::config::tls::TlsConfig;
 use crate::config::validate;
 use crate::provider::Publisher;
 
@@ -154,6 +156,51 @@ attempts = 3
     }
 
     #[test]
+    fn tls_sections_read_the_same_in_yaml_and_toml() {
+        let yaml = r#"
+http:
+  routers:
+    web:
+      rule: "Host(`a.lab`)"
+      service: s
+      tls: {}
+tls:
+  certificates:
+    - certFile: /certs/a.pem
+      keyFile: /certs/a-key.pem
+  stores:
+    default:
+      defaultCertificate:
+        CertFile: /certs/d.pem
+        keyfile: /certs/d-key.pem
+"#;
+        let toml = r#"
+[http.routers.web]
+rule = "Host(`a.lab`)"
+service = "s"
+[http.routers.web.tls]
+
+[[tls.certificates]]
+certFile = "/certs/a.pem"
+keyFile = "/certs/a-key.pem"
+[tls.stores.default.defaultCertificate]
+certFile = "/certs/d.pem"
+keyFile = "/certs/d-key.pem"
+"#;
+        let y = ok(yaml, Format::Yaml);
+        assert!(y.issues.is_empty(), "{:#?}", y.issues);
+        assert_eq!(y, ok(toml, Format::Toml));
+        assert!(y.config.routers["web"].tls.is_some());
+        // The static part of a file that holds both is not the file provider's.
+        let both =
+            format!("entryPoints:\n  web:\n    address: :80\nproviders:\n  file: {{}}\n{yaml}");
+        assert_eq!(ok(&both, Format::Yaml), y);
+        assert_eq!(y.config.tls.certificates[0].key_file, "/certs/a-key.pem");
+        let d = y.config.tls.default_certificate().unwrap();
+        assert_eq!(d.cert_file, "/certs/d.pem");
+    }
+
+    #[test]
     fn keys_ignore_case_names_keep_it() {
         let y = ok(
             "HTTP:\n  Routers:\n    MyRouter:\n      RULE: Path(`/`)\n      Service: S\n  services:\n    S:\n      loadbalancer:\n        servers: [{URL: 'http://a:1'}]\n        passhostheader: false\n",
@@ -208,7 +255,7 @@ http:
         prefixes: /api
 tcp:
   routers: {}
-tls: {}
+tls: {certificates: [{certFile: c.pem}]}
 udp: {}
 pilot: {}
 "#;
@@ -240,7 +287,10 @@ pilot: {}
             "`tcp` routing is not supported",
         );
         find(Element::Source("test".into()), "`udp` routing");
-        find(Element::Source("test".into()), "TLS is not supported");
+        find(
+            Element::Source("test".into()),
+            "the `tls` section is ignored",
+        );
         find(
             Element::Source("test".into()),
             "unknown top-level key `pilot`",
@@ -545,6 +595,7 @@ pilot: {}
                         middlewares,
                         priority,
                         entry_points,
+                        tls: None,
                     }
                 })
         }
@@ -627,6 +678,7 @@ pilot: {}
                     routers,
                     services,
                     middlewares,
+                    ..Default::default()
                 })
         }
 

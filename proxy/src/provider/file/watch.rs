@@ -164,6 +164,15 @@ impl FileProvider {
                     merged.middlewares.insert(n, m);
                 }
             }
+            merged.tls.extend(cfg.tls);
+        }
+        // Read on every load, so that a change of the configuration re-reads the certificates.
+        merged.tls.read_files();
+        for message in crate::tls::certs::problems(&merged.tls) {
+            issues.push(ConfigIssue {
+                element: Element::Source(source_name(&self.source)),
+                message: format!("TLS certificate: {message}"),
+            });
         }
         let mut pc = validate::validate(PROVIDER, merged);
         issues.append(&mut pc.issues);
