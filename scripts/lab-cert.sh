@@ -4,6 +4,7 @@
 #
 #   bash scripts/lab-cert.sh            # makes them once; run again: keeps them (idempotent)
 #   bash scripts/lab-cert.sh --force    # makes new ones (a new CA: trust it again)
+#   LAB_CERT_DIR=/tmp/x bash scripts/lab-cert.sh   # into /tmp/x/certs and /tmp/x/ca (tests)
 #
 # Writes (all gitignored):
 #   compose/edition-2023/certs/ca.crt         the CA's certificate: give it to clients to trust
@@ -20,7 +21,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-dir=compose/edition-2023
+dir="${LAB_CERT_DIR:-compose/edition-2023}"
 certs="$dir/certs"
 ca_dir="$dir/ca"
 force=false

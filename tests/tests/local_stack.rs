@@ -564,3 +564,178 @@ async fn the_crud_check_fails_on_a_round_robin_api_and_passes_once_it_is_sticky(
     );
     stack.lock().await.stop().await.unwrap();
 }
+
+/// The 2023 edition over real HTTPS: the kit's proxy with an HTTPS entrypoint, a redirect from
+/// HTTP, the routing of `compose/edition-2023.yaml` (as a file) and the certificates of
+/// `scripts/lab-cert.sh`. With the lab CA, the CRUD API and both HTTPS checks PASS; with another
+/// lab CA (same name, another key: a CA made again), `https` FAILs and says so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_2023_checks_pass_over_https_with_the_lab_ca_only() {
+    let stack = LocalStack::start(LocalOptions {
+        static_count: 2,
+        dynamic_count: 2,
+        bin_dir: Some(binaries()),
+        ..Default::default()
+    })
+    .await
+    .expect("the local stack starts");
+    let dir = tempfile::tempdir().unwrap();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .join("scripts/lab-cert.sh");
+    let make_ca = |into: &Path| {
+        let out = Command::new("bash")
+            .arg(&script)
+            .env("LAB_CERT_DIR", into)
+            .output()
+            .expect("bash runs");
+        assert!(
+            out.status.success(),
+            "lab-cert.sh: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        into.join("certs")
+    };
+    let certs = make_ca(&dir.path().join("lab"));
+    let other_ca = make_ca(&dir.path().join("other")).join("ca.crt");
+
+    let servers = |kind| -> String {
+        stack
+            .servers(kind)
+            .map(|b| format!("        - url: {}\n", b.url()))
+            .collect()
+    };
+    let routes = format!(
+        "http:
+  routers:
+    static:
+      rule: Host(`localhost`)
+      entryPoints: [websecure]
+      tls: {{}}
+      service: static
+    api:
+      rule: Host(`localhost`) && PathPrefix(`/api`)
+      entryPoints: [websecure]
+      tls: {{}}
+      middlewares: [api-strip]
+      service: api
+  middlewares:
+    api-strip:
+      stripPrefix:
+        prefixes: [/api]
+  services:
+    static:
+      loadBalancer:
+        servers:
+{}    api:
+      loadBalancer:
+        sticky:
+          cookie:
+            name: api_cookie
+            secure: true
+            httpOnly: true
+        servers:
+{}tls:
+  certificates:
+    - certFile: {crt}
+      keyFile: {key}
+  stores:
+    default:
+      defaultCertificate:
+        certFile: {crt}
+        keyFile: {key}
+",
+        servers(Kind::Static),
+        servers(Kind::Dynamic),
+        crt = certs.join("localhost.crt").display(),
+        key = certs.join("localhost.key").display(),
+    );
+    let routes_file = dir.path().join("dynamic.yaml");
+    std::fs::write(&routes_file, routes).unwrap();
+    let proxy = lab::child::ChildProcess::spawn(lab::child::Spawn {
+        name: "proxy-2023".into(),
+        program: binaries().join("proxy"),
+        args: vec![
+            "--entrypoints.web.address=127.0.0.1:0".into(),
+            "--entrypoints.web.http.redirections.entrypoint.to=websecure".into(),
+            "--entrypoints.web.http.redirections.entrypoint.scheme=https".into(),
+            "--entrypoints.websecure.address=127.0.0.1:0".into(),
+            "--entrypoints.websecure.http.tls".into(),
+            "--entrypoints.traefik.address=127.0.0.1:0".into(),
+            "--api.insecure=true".into(),
+            format!("--providers.file.filename={}", routes_file.display()),
+        ],
+        log: dir.path().join("proxy.log"),
+        addresses: 3,
+        timeout: Duration::from_secs(20),
+    })
+    .await
+    .expect("the proxy starts");
+    let https = format!("https://{}", proxy.addr(Some("websecure")).unwrap());
+    let http = format!("http://{}", proxy.addr(Some("web")).unwrap());
+    let api = format!("http://{}", proxy.addr(Some("traefik")).unwrap());
+
+    let target = |ca: &Path| {
+        let setup = Setup::resolve(
+            &LabFile::parse("edition = 2023\n[sticky]\ncookie = \"api_cookie\"").unwrap(),
+            &Flags {
+                url: Some(https.clone()),
+                http_url: Some(http.clone()),
+                cacert: Some(ca.to_path_buf()),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        let trust = lab::check::trust::Trust::load(Some(ca)).unwrap();
+        let target = Target::new(&https, &api, &setup.host, Control::None)
+            .unwrap()
+            .with_trust(trust)
+            .unwrap();
+        let opts = check::Options {
+            steps: vec![2, 10],
+            browser: BrowserMode::Off,
+            setup,
+            ..Default::default()
+        };
+        (target, opts)
+    };
+
+    let (good, opts) = target(&certs.join("ca.crt"));
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while !good.web.get("/", None).await.is_ok_and(|a| a.status == 200) {
+        assert!(
+            Instant::now() < deadline,
+            "the proxy never served / over HTTPS"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let report = check::run(&good, &opts, &mut |r| {
+        println!("{} ({:.1} s)", r.line(), r.seconds)
+    })
+    .await;
+    for name in ["crud-api", "https", "https-redirect"] {
+        let r = report.get(name).expect("ran");
+        assert_eq!(r.status, Status::Pass, "{}", r.line());
+    }
+    let https_line = report.get("https").unwrap().line();
+    assert!(
+        https_line.contains("verified against") && https_line.contains("refuses the connection"),
+        "{https_line}"
+    );
+
+    let (stranger, mut opts) = target(&other_ca);
+    opts.steps = vec![10];
+    let report = check::run(&stranger, &opts, &mut |r| {
+        println!("{} ({:.1} s)", r.line(), r.seconds)
+    })
+    .await;
+    let r = report.get("https").expect("ran");
+    assert_eq!(r.status, Status::Fail, "{}", r.line());
+    assert!(
+        r.evidence.contains("signed with another key"),
+        "{}",
+        r.line()
+    );
+    drop(proxy);
+}

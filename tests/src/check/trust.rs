@@ -138,6 +138,10 @@ pub fn explain(error: &anyhow::Error) -> Option<&'static str> {
     let why = if text.contains("unknownissuer") || text.contains("unknown issuer") {
         "the certificate is not signed by a CA the client trusts (a browser shows its warning \
          here): self-signed, or signed by another CA than the one given"
+    } else if text.contains("badsignature") || text.contains("bad signature") {
+        "the certificate names this CA as its issuer but was signed with another key: a CA of \
+         the same name made again (lab-cert.sh --force)? Give the ca.crt that signed the proxy's \
+         certificate, or restart the proxy with the new one"
     } else if text.contains("notvalidforname") || text.contains("not valid for name") {
         "the certificate is not for this name: its subjectAltName must list the host (localhost)"
     } else if text.contains("expired") {
@@ -205,6 +209,8 @@ mod tests {
     fn tls_errors_are_explained() {
         let e = anyhow::anyhow!("invalid peer certificate: UnknownIssuer");
         assert!(explain(&e).unwrap().contains("not signed by a CA"));
+        let e = anyhow::anyhow!("invalid peer certificate: BadSignature");
+        assert!(explain(&e).unwrap().contains("made again"));
         let e = anyhow::anyhow!("invalid peer certificate: NotValidForName");
         assert!(explain(&e).unwrap().contains("subjectAltName"));
         assert!(explain(&anyhow::anyhow!("connection refused")).is_none());
