@@ -4,9 +4,12 @@
 //! `bench run` measures throughput, latency, CPU and memory (interleaved rounds, medians with
 //! their spread), the time from a config change to a routed request, and failed requests when a
 //! backend stops; it writes a JSON of raw results, a markdown table and SVG charts into the book.
+//! `bench run --tls` (also part of a full run) measures TLS termination: keep-alive requests
+//! over HTTPS and new TLS handshakes per second, against HAProxy and nginx.
 //! `bench soak` scales servers up and down under steady load through our proxy.
 
 pub mod backend;
+pub mod handshake;
 pub mod http;
 pub mod peers;
 pub mod procs;
@@ -16,4 +19,6 @@ pub mod soak;
 pub mod stats;
 pub mod suite;
 pub mod svg;
+pub mod tls;
+pub mod tls_section;
 pub mod wrk;

@@ -60,6 +60,13 @@ enum Cmd {
         /// Do not touch docs/ (results JSON only).
         #[arg(long)]
         no_docs: bool,
+        /// The TLS section alone (ours, HAProxy, nginx): keep-alive over HTTPS and new
+        /// handshakes per second; writes bench/results/tls.json and only the book's TLS table.
+        #[arg(long, conflicts_with = "no_tls")]
+        tls: bool,
+        /// Leave the TLS section out.
+        #[arg(long)]
+        no_tls: bool,
     },
     /// Steady load through a proxy (ours by default) while servers are scaled up and down;
     /// writes bench/results/soak.json and the soak section of the performance chapter.
@@ -168,6 +175,8 @@ fn main() -> Result<()> {
             duration,
             no_dynamic,
             no_docs,
+            tls,
+            no_tls,
         } => {
             let env = env(&cli)?;
             let mut opts = if *quick {
@@ -188,23 +197,44 @@ fn main() -> Result<()> {
                 opts.duration_s = *d;
             }
             opts.dynamic = !no_dynamic;
+            opts.plain = !tls;
+            opts.tls = !no_tls;
             let results = suite::run(&opts, &env)?;
             let dir = cli.root.join("bench/results");
             std::fs::create_dir_all(&dir)?;
-            let json = dir.join(if *quick { "quick.json" } else { "full.json" });
+            let name = match (*tls, *quick) {
+                (true, true) => "tls-quick.json",
+                (true, false) => "tls.json",
+                (false, true) => "quick.json",
+                (false, false) => "full.json",
+            };
+            let json = dir.join(name);
             std::fs::write(&json, serde_json::to_string_pretty(&results)?)?;
-            let md = bench::report::markdown(&results);
-            println!("{md}");
+            if opts.plain {
+                println!("{}", bench::report::markdown(&results));
+            }
+            if opts.tls {
+                println!("{}", bench::report::tls_markdown(&results));
+            }
             eprintln!("bench: raw results in {}", json.display());
             if !no_docs {
                 let docs = cli.root.join("docs/src");
                 write_run(&docs, &results)?;
-                eprintln!(
-                    "bench: wrote {docs}/{} (summary), {docs}/{} (every table) and images/bench-*.svg",
-                    bench::report::SUMMARY_PAGE,
-                    bench::report::LOG_PAGE,
-                    docs = docs.display()
-                );
+                if opts.plain {
+                    eprintln!(
+                        "bench: wrote {docs}/{} (summary), {docs}/{} (every table) and images/bench-*.svg",
+                        bench::report::SUMMARY_PAGE,
+                        bench::report::LOG_PAGE,
+                        docs = docs.display()
+                    );
+                }
+                if !results.tls.samples.is_empty() {
+                    eprintln!(
+                        "bench: wrote the TLS table into {}/{}",
+                        docs.display(),
+                        bench::report::SUMMARY_PAGE
+                    );
+                }
             }
             Ok(())
         }
@@ -309,10 +339,19 @@ fn main() -> Result<()> {
     }
 }
 
-/// A run's two blocks: the summary and its charts on the students' page, every table in the
-/// appendix.
+/// A run's blocks: the summary and its charts on the students' page, every table in the
+/// appendix, and the TLS table on the students' page; each only when the run measured it, so
+/// a `--tls` run leaves the plain-HTTP tables as they were.
 fn write_run(docs: &std::path::Path, r: &bench::suite::Results) -> Result<()> {
-    use bench::report::{charts, markdown, summary, write_docs, LOG_PAGE, SUMMARY_PAGE};
-    write_docs(docs, SUMMARY_PAGE, "bench summary", &summary(r), &charts(r))?;
-    write_docs(docs, LOG_PAGE, "bench results", &markdown(r), &[])
+    use bench::report::{
+        charts, markdown, summary, tls_markdown, write_docs, LOG_PAGE, SUMMARY_PAGE,
+    };
+    if r.options.plain {
+        write_docs(docs, SUMMARY_PAGE, "bench summary", &summary(r), &charts(r))?;
+        write_docs(docs, LOG_PAGE, "bench results", &markdown(r), &[])?;
+    }
+    if !r.tls.samples.is_empty() {
+        write_docs(docs, SUMMARY_PAGE, "bench tls", &tls_markdown(r), &[])?;
+    }
+    Ok(())
 }

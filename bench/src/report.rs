@@ -11,10 +11,11 @@ use crate::peers::Peer;
 use crate::stats::{mb, ms, rps, Spread};
 use crate::suite::{Results, Sample};
 use crate::svg::{self, Bar};
+use crate::tls_section::{TlsLoad, TlsSample, TLS_CONNS};
 
 const HEADLINE_CONNS: u32 = 64;
 
-/// The students' page: the headline table and the charts.
+/// The students' page: the headline table, the charts and the TLS table.
 pub const SUMMARY_PAGE: &str = "performance.md";
 /// The appendix: every table of the run, the soak, and the engineering log around them.
 pub const LOG_PAGE: &str = "performance-log.md";
@@ -422,6 +423,134 @@ pub fn markdown(r: &Results) -> String {
     m
 }
 
+fn tls_select(r: &Results, peer: Peer, load: TlsLoad) -> impl Iterator<Item = &TlsSample> {
+    r.tls
+        .samples
+        .iter()
+        .filter(move |s| s.peer == peer && s.load == load)
+}
+
+fn tls_median(r: &Results, peer: Peer, load: TlsLoad) -> Option<f64> {
+    let v: Vec<f64> = tls_select(r, peer, load).map(|s| s.wrk.rps).collect();
+    Spread::of(&v).map(|s| s.median)
+}
+
+/// The TLS section's figures: ours against the best of the peers on keep-alive (the issue's
+/// goal), and the handshake ratios as measured.
+pub fn tls_ratios(r: &Results) -> (Option<f64>, Option<f64>, Option<f64>) {
+    let ours = |l| tls_median(r, Peer::Ours, l);
+    let best_keep_alive = [Peer::Haproxy, Peer::Nginx]
+        .into_iter()
+        .filter_map(|p| tls_median(r, p, TlsLoad::KeepAlive))
+        .fold(None, |a: Option<f64>, b| Some(a.map_or(b, |a| a.max(b))));
+    let div = |a: Option<f64>, b: Option<f64>| match (a, b) {
+        (Some(a), Some(b)) if b > 0.0 => Some(a / b),
+        _ => None,
+    };
+    (
+        div(ours(TlsLoad::KeepAlive), best_keep_alive),
+        div(
+            ours(TlsLoad::Handshake),
+            tls_median(r, Peer::Haproxy, TlsLoad::Handshake),
+        ),
+        div(
+            ours(TlsLoad::Handshake),
+            tls_median(r, Peer::Nginx, TlsLoad::Handshake),
+        ),
+    )
+}
+
+fn tls_table(r: &Results) -> String {
+    let mut t = String::from(
+        "| proxy | keep-alive req/s | keep-alive p99 ms | CPU ms / 10k req | new handshakes/s | handshake p99 ms | CPU ms / 1k handshakes | failed |\n|---|--:|--:|--:|--:|--:|--:|--:|\n",
+    );
+    for p in Peer::ALL {
+        if tls_select(r, p, TlsLoad::KeepAlive)
+            .chain(tls_select(r, p, TlsLoad::Handshake))
+            .next()
+            .is_none()
+        {
+            continue;
+        }
+        let name = if p == Peer::Ours {
+            format!("**{}**", p.label())
+        } else {
+            p.label().to_string()
+        };
+        let fig = |l: TlsLoad, f: &dyn Fn(&TlsSample) -> Option<f64>| {
+            let v: Vec<f64> = tls_select(r, p, l).filter_map(f).collect();
+            Spread::of(&v)
+        };
+        let failed: u64 = tls_select(r, p, TlsLoad::KeepAlive)
+            .chain(tls_select(r, p, TlsLoad::Handshake))
+            .map(|s| s.wrk.failed())
+            .sum();
+        let k = TlsLoad::KeepAlive;
+        let h = TlsLoad::Handshake;
+        t.push_str(&format!(
+            "| {name} | {} | {} | {} | {} | {} | {} | {failed} |\n",
+            show(fig(k, &|s| Some(s.wrk.rps)), rps),
+            show(fig(k, &|s| Some(s.wrk.p99_ms)), ms),
+            show(fig(k, &|s| s.cpu_ms_per(10_000.0)), |v| format!("{v:.0}")),
+            show(fig(h, &|s| Some(s.wrk.rps)), rps),
+            show(fig(h, &|s| Some(s.wrk.p99_ms)), ms),
+            show(fig(h, &|s| s.cpu_ms_per(1_000.0)), |v| format!("{v:.0}")),
+        ));
+    }
+    t
+}
+
+/// The generated block of the TLS section (on the students' page).
+pub fn tls_markdown(r: &Results) -> String {
+    let c = TLS_CONNS;
+    let (keep_alive, vs_haproxy, vs_nginx) = tls_ratios(r);
+    let mut m = format!(
+        "Measured {} on {} shared cores ({}), {} interleaved round(s), {} s per run, with `{}`.\n\n",
+        r.started_utc,
+        r.machine.nproc,
+        r.machine.cpu,
+        r.options.rounds,
+        r.options.duration_s,
+        r.command.trim()
+    );
+    m.push_str(&format!(
+        "**Ours / the other proxies, {c} connections:** keep-alive throughput {} × the best of HAProxy and nginx (the goal: ≥ 1.0); new handshakes per second {} × HAProxy's and {} × nginx's.\n\n",
+        ratio(keep_alive),
+        ratio(vs_haproxy),
+        ratio(vs_nginx)
+    ));
+    m.push_str(&format!(
+        "Median (min–max) over the rounds, round robin over three backends (plain HTTP behind the proxy), {c} connections:\n\n"
+    ));
+    m.push_str(&tls_table(r));
+    m.push_str(&format!(
+        "\n- Certificate: {}\n- TLS libraries: ours, rustls 0.23 (ring provider); HAProxy, nginx and wrk, {}\n",
+        r.tls.cert, r.tls.openssl
+    ));
+    for (p, v) in r.versions.iter().filter(|(p, _)| p.supports_tls()) {
+        m.push_str(&format!("- {}: {v}\n", p.label()));
+    }
+    let show = |n: &Option<crate::tls::Negotiated>| {
+        n.as_ref()
+            .map(|n| n.show())
+            .unwrap_or_else(|| "not checked".into())
+    };
+    for info in &r.tls.peers {
+        m.push_str(&format!(
+            "- {} negotiated: {} with wrk's OpenSSL (keep-alive); {} with the handshake client{}\n",
+            info.peer.label(),
+            show(&info.with_openssl),
+            show(&info.with_rustls),
+            if info.errors.is_empty() {
+                String::new()
+            } else {
+                format!(" (errors: {})", info.errors.join("; "))
+            }
+        ));
+    }
+    m
+}
+
 fn bar_rows(r: &Results, f: impl Fn(&Sample) -> Option<f64>) -> Vec<Bar> {
     peers_with_samples(r, false)
         .into_iter()
@@ -504,6 +633,101 @@ pub fn write_docs(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::suite::{Machine, Options};
+    use crate::tls::Negotiated;
+    use crate::tls_section::{TlsPeerInfo, TlsResults};
+    use crate::wrk::WrkResult;
+
+    fn tls_only(samples: &[(Peer, TlsLoad, f64)]) -> Results {
+        let mut options = Options::quick();
+        options.plain = false;
+        let negotiated = Negotiated {
+            protocol: "TLSv1.3".into(),
+            cipher: "TLS_AES_256_GCM_SHA384".into(),
+            group: "X25519".into(),
+            resumed: false,
+        };
+        Results {
+            command: "bash bench/run.sh --tls".into(),
+            started_utc: "today".into(),
+            elapsed_s: 1.0,
+            options,
+            machine: Machine {
+                nproc: 2,
+                cpu: "cpu".into(),
+                kernel: "k".into(),
+                loadavg_start: String::new(),
+                loadavg_end: String::new(),
+            },
+            backend: "b".into(),
+            versions: vec![(Peer::Haproxy, "HAProxy version 2.6".into())],
+            skipped: Vec::new(),
+            samples: Vec::new(),
+            starts: Vec::new(),
+            reloads: Vec::new(),
+            failovers: Vec::new(),
+            tls: TlsResults {
+                cert: "ECDSA P-256".into(),
+                openssl: "OpenSSL 3.0".into(),
+                peers: vec![TlsPeerInfo {
+                    peer: Peer::Ours,
+                    with_openssl: Some(negotiated.clone()),
+                    with_rustls: Some(negotiated),
+                    errors: Vec::new(),
+                }],
+                samples: samples
+                    .iter()
+                    .map(|(peer, load, rps)| TlsSample {
+                        peer: *peer,
+                        load: *load,
+                        conns: TLS_CONNS,
+                        round: 0,
+                        wrk: WrkResult {
+                            requests: (*rps * 2.0) as u64,
+                            seconds: 2.0,
+                            rps: *rps,
+                            ..WrkResult::default()
+                        },
+                        cpu_s: Some(1.0),
+                        peak_rss_kb: None,
+                    })
+                    .collect(),
+            },
+        }
+    }
+
+    #[test]
+    fn tls_ratios_compare_with_the_best_peer_on_keep_alive() {
+        let r = tls_only(&[
+            (Peer::Ours, TlsLoad::KeepAlive, 12_000.0),
+            (Peer::Haproxy, TlsLoad::KeepAlive, 10_000.0),
+            (Peer::Nginx, TlsLoad::KeepAlive, 15_000.0),
+            (Peer::Ours, TlsLoad::Handshake, 1_000.0),
+            (Peer::Haproxy, TlsLoad::Handshake, 2_000.0),
+            (Peer::Nginx, TlsLoad::Handshake, 500.0),
+        ]);
+        let (keep_alive, vs_haproxy, vs_nginx) = tls_ratios(&r);
+        assert_eq!(keep_alive, Some(0.8));
+        assert_eq!(vs_haproxy, Some(0.5));
+        assert_eq!(vs_nginx, Some(2.0));
+        let m = tls_markdown(&r);
+        assert!(m.contains("keep-alive throughput 0.80 × the best of HAProxy and nginx"));
+        assert!(m.contains("| **ours** | 12.0k |"), "{m}");
+        assert!(m.contains("| HAProxy | 10.0k |"), "{m}");
+        assert!(m.contains(
+            "- ours negotiated: TLSv1.3, TLS_AES_256_GCM_SHA384, X25519 with wrk's OpenSSL"
+        ));
+        assert!(!m.contains("Caddy"));
+    }
+
+    #[test]
+    fn a_peer_without_tls_figures_has_no_row() {
+        let r = tls_only(&[(Peer::Haproxy, TlsLoad::Handshake, 2_000.0)]);
+        let m = tls_markdown(&r);
+        assert!(m.contains("| HAProxy | — | — | — | 2.0k |"), "{m}");
+        assert!(!m.contains("| nginx |"));
+        assert_eq!(tls_ratios(&r), (None, None, None));
+    }
 
     #[test]
     fn block_replacement_keeps_the_prose() {

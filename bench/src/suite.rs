@@ -14,6 +14,7 @@ use crate::backend::{Backend, BackendKind, LOAD_PATH, WHO_PATH};
 use crate::http;
 use crate::peers::{self, Peer, Running, Upstream};
 use crate::procs::{self, MemSampler};
+use crate::tls_section::{self, TlsResults};
 use crate::wrk::{Load, WrkResult};
 
 /// What to run; `Options::full` and `Options::quick` are the two presets.
@@ -34,6 +35,16 @@ pub struct Options {
     /// Length of each failover run (a backend stops a third of the way in).
     pub failover_s: u64,
     pub dynamic: bool,
+    /// The plain-HTTP measurements (everything but the TLS section); off with `--tls`.
+    #[serde(default = "yes")]
+    pub plain: bool,
+    /// The TLS section ([`crate::tls_section`]).
+    #[serde(default)]
+    pub tls: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 impl Options {
@@ -49,6 +60,8 @@ impl Options {
             repeats: 3,
             failover_s: 6,
             dynamic: true,
+            plain: true,
+            tls: true,
         }
     }
 
@@ -64,6 +77,8 @@ impl Options {
             repeats: 2,
             failover_s: 3,
             dynamic: true,
+            plain: true,
+            tls: true,
         }
     }
 
@@ -158,6 +173,9 @@ pub struct Results {
     pub starts: Vec<StartSample>,
     pub reloads: Vec<ReloadSample>,
     pub failovers: Vec<FailoverSample>,
+    /// The TLS section (empty when it did not run).
+    #[serde(default)]
+    pub tls: TlsResults,
 }
 
 /// Where things are.
@@ -297,6 +315,7 @@ pub fn run(opts: &Options, env: &Env) -> Result<Results> {
         starts: Vec::new(),
         reloads: Vec::new(),
         failovers: Vec::new(),
+        tls: TlsResults::default(),
     };
     let mut opts_ok = opts.clone();
     opts_ok.peers = peers_ok;
@@ -307,7 +326,8 @@ pub fn run(opts: &Options, env: &Env) -> Result<Results> {
     };
 
     // Start-up time and idle memory.
-    for rep in 0..opts.repeats {
+    let repeats = if opts.plain { opts.repeats } else { 0 };
+    for rep in 0..repeats {
         for p in opts_ok.peers.iter().filter(|p| **p != Peer::Direct) {
             let cfg = fresh(*p, false, upstreams(&backends))?;
             match Running::start(*p, &env.ours, cfg) {
@@ -341,7 +361,11 @@ pub fn run(opts: &Options, env: &Env) -> Result<Results> {
     }
 
     // Throughput, latency, CPU, memory: interleaved rounds.
-    let variants = opts_ok.variants();
+    let variants = if opts.plain {
+        opts_ok.variants()
+    } else {
+        Vec::new()
+    };
     for round in 0..opts.rounds {
         for i in 0..variants.len() {
             let (peer, sticky) = variants[(i + round) % variants.len()];
@@ -361,7 +385,17 @@ pub fn run(opts: &Options, env: &Env) -> Result<Results> {
         }
     }
 
-    if opts.dynamic {
+    if opts.tls {
+        results.tls = tls_section::run(
+            opts,
+            env,
+            work.path(),
+            &opts_ok.peers,
+            &upstreams(&backends),
+        )?;
+    }
+
+    if opts.plain && opts.dynamic {
         let mut spare = Backend::start(&env.backend, "d", work.path())?;
         for p in opts_ok.peers.iter().filter(|p| **p != Peer::Direct) {
             let cfg = fresh(*p, false, upstreams(&backends))?;
@@ -571,7 +605,8 @@ fn measure_failover(
     })
 }
 
-/// Renders and checks every peer's configs with the peer's own checker, without load.
+/// Renders and checks every peer's configs (and the TLS ones of HAProxy and nginx) with the
+/// peer's own checker, without load.
 pub fn validate_all(env: &Env) -> Result<Vec<String>> {
     let work = tempfile::tempdir()?;
     let servers = vec![
@@ -603,6 +638,22 @@ pub fn validate_all(env: &Env) -> Result<Vec<String>> {
                 out.lines().last().unwrap_or("")
             ));
         }
+    }
+    let cert = crate::tls::BenchCert::generate(&work.path().join("cert"))?;
+    for p in [Peer::Haproxy, Peer::Nginx] {
+        let mut cfg = peers::config_in(
+            work.path(),
+            &format!("{}-tls", p.name()),
+            servers.clone(),
+            false,
+        )?;
+        cfg.tls = Some(cert.clone());
+        let out = peers::validate(p, &p.program(&env.ours), &cfg)?;
+        lines.push(format!(
+            "{} tls: ok ({})",
+            p.name(),
+            out.lines().last().unwrap_or("")
+        ));
     }
     Ok(lines)
 }

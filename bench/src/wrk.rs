@@ -16,6 +16,8 @@ pub struct Load {
     pub connections: u32,
     pub duration: Duration,
     pub headers: Vec<String>,
+    /// `https://` (wrk's TLS is OpenSSL's, with its default client settings).
+    pub tls: bool,
 }
 
 impl Load {
@@ -26,6 +28,7 @@ impl Load {
             connections,
             duration,
             headers: Vec::new(),
+            tls: false,
         }
     }
 
@@ -43,7 +46,8 @@ impl Load {
         for h in &self.headers {
             c.arg("-H").arg(h);
         }
-        c.arg(format!("http://127.0.0.1:{}{}", self.port, self.path));
+        let scheme = if self.tls { "https" } else { "http" };
+        c.arg(format!("{scheme}://127.0.0.1:{}{}", self.port, self.path));
         c
     }
 
@@ -212,6 +216,14 @@ Transfer/sec:     10.00MB
         assert_eq!(
             args.last().map(String::as_str),
             Some("http://127.0.0.1:8080/bench.txt")
+        );
+        l.tls = true;
+        let c = l.command();
+        assert_eq!(
+            c.get_args()
+                .last()
+                .map(|a| a.to_string_lossy().into_owned()),
+            Some("https://127.0.0.1:8080/bench.txt".to_string())
         );
     }
 }

@@ -103,3 +103,61 @@ fn every_peer_routes_round_robin_and_follows_a_config_change() {
         running.stop();
     }
 }
+
+/// The TLS section's peers serve the bench certificate over TLS 1.3 and route to plain-HTTP
+/// backends; a plain request on the TLS port is not answered as one. Ours runs when
+/// `BENCH_PROXY` names its binary (bench/run.sh builds it in release).
+#[test]
+fn tls_peers_terminate_tls_with_the_bench_certificate() {
+    let work = tempfile::tempdir().expect("tmp");
+    let _ = std::process::Command::new("chmod")
+        .arg("755")
+        .arg(work.path())
+        .status();
+    let backend = Backend::start(&stand_in(), "a", work.path()).expect("backend");
+    let ups = vec![Upstream {
+        name: backend.name.clone(),
+        port: backend.port,
+    }];
+    let cert = bench::tls::BenchCert::generate(&work.path().join("cert")).expect("openssl");
+    let ours = std::env::var_os("BENCH_PROXY").map(PathBuf::from);
+    if ours.is_none() {
+        eprintln!("skipping ours: set BENCH_PROXY to the proxy's binary");
+    }
+    for p in [Peer::Ours, Peer::Haproxy, Peer::Nginx] {
+        let exe = match p {
+            Peer::Ours => match &ours {
+                Some(exe) => exe.clone(),
+                None => continue,
+            },
+            _ if !installed(&p.program(&PathBuf::new()).to_string_lossy()) => continue,
+            _ => PathBuf::new(),
+        };
+        let mut cfg = peers::config_in(
+            work.path(),
+            &format!("tls-{}", p.name()),
+            ups.clone(),
+            false,
+        )
+        .expect("config");
+        cfg.tls = Some(cert.clone());
+        let (mut running, _) = Running::start(p, &exe, cfg).expect("starts over TLS");
+        let port = running.port();
+        let (r, n) = bench::handshake::get(port, WHO_PATH, &cert.der, Duration::from_secs(2))
+            .unwrap_or_else(|e| panic!("{p:?}: {e:#}"));
+        assert_eq!((r.status, r.body.trim()), (200, "a"), "{p:?}");
+        assert_eq!(n.protocol, "TLSv1.3", "{p:?}");
+        assert!(!n.resumed, "{p:?}: the handshake client never resumes");
+        let o = bench::tls::negotiated_with_openssl(port).unwrap_or_else(|e| panic!("{e:#}"));
+        assert_eq!(o.protocol, "TLSv1.3", "{p:?} with OpenSSL");
+        let plain = http::get(port, WHO_PATH, &[], Duration::from_secs(2));
+        assert!(
+            plain.map(|r| r.status != 200).unwrap_or(true),
+            "{p:?} answers plain HTTP on its TLS port"
+        );
+        let load = bench::handshake::run(port, WHO_PATH, &cert.der, 4, Duration::from_secs(1))
+            .expect("handshake load");
+        assert!(load.requests > 0 && load.failed() == 0, "{p:?}: {load:?}");
+        running.stop();
+    }
+}

@@ -79,6 +79,11 @@ impl Catalog {
         self.jokes.is_empty()
     }
 
+    /// Every joke, in the file's order.
+    pub fn iter(&self) -> impl Iterator<Item = &Joke> {
+        self.jokes.iter()
+    }
+
     /// The joke with this id.
     pub fn get(&self, id: u32) -> Option<&Joke> {
         self.jokes.iter().find(|joke| joke.id == id)

@@ -13,7 +13,8 @@ use clap::Parser;
 use jokes_api::{AppState, Catalog};
 use lab_common::{instance_id, Instance, InstanceId};
 
-/// The lab's jokes API: random jokes as JSON, naming the server that answered.
+/// The lab's jokes API: random jokes as JSON, naming the server that answered, and a CRUD API
+/// on this instance's own jokes (/jokes).
 #[derive(Debug, Parser)]
 #[command(version)]
 struct Flags {
@@ -87,11 +88,7 @@ async fn main() -> anyhow::Result<()> {
     );
     println!("listening on http://{address}");
 
-    let state = AppState {
-        instance,
-        catalog: Arc::new(catalog),
-        cors_origin: flags.cors_origin,
-    };
+    let state = AppState::new(instance, catalog, flags.cors_origin);
     jokes_api::run(listener, state, shutdown).await?;
     tracing::info!("stopped");
     Ok(())

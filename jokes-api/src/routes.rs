@@ -1,8 +1,8 @@
 //! The handlers. Each takes axum's extractors as `Result`s, so a bad request becomes our
 //! JSON [`ApiError`] (through `?`) instead of axum's plain-text rejection.
 
-use axum::extract::rejection::{PathRejection, QueryRejection};
-use axum::extract::{Path, Query, State};
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
 use axum::http::{header, HeaderValue, Method, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::{ApiError, AppState, Joke, MAX_COUNT};
 
-/// The answer to every successful joke request.
+/// The answer to every successful `GET /`.
 #[derive(Debug, Serialize)]
 pub struct JokesResponse<'a> {
     pub server: Server<'a>,
@@ -32,7 +32,8 @@ pub struct CountQuery {
     count: Option<usize>,
 }
 
-/// `GET /?count=N`: N different random jokes, default 1.
+/// `GET /?count=N`: N different random jokes, default 1, from the bundled jokes (the 2021
+/// lab's API, whatever this instance's store holds).
 pub async fn random_jokes(
     State(state): State<AppState>,
     query: Result<Query<CountQuery>, QueryRejection>,
@@ -45,32 +46,32 @@ pub async fn random_jokes(
     Ok(answer(&state, state.catalog.random(count)))
 }
 
-/// `GET /jokes/{id}`: one joke by its id.
-pub async fn joke_by_id(
-    State(state): State<AppState>,
-    id: Result<Path<u32>, PathRejection>,
-) -> Result<Response, ApiError> {
-    let Path(id) = id?;
-    let joke = state.catalog.get(id).ok_or(ApiError::NoSuchJoke(id))?;
-    Ok(answer(&state, vec![joke]))
-}
-
 /// Any path we do not serve.
 pub async fn no_route(uri: Uri) -> ApiError {
     ApiError::NoRoute(uri.path().to_owned())
 }
 
-/// A known path with a method other than GET (or HEAD).
+/// A known path with a method it does not serve.
 pub async fn method_not_allowed(method: Method, uri: Uri) -> Response {
+    let allowed = allowed(uri.path());
     let error = ApiError::MethodNotAllowed {
         method,
         path: uri.path().to_owned(),
+        allowed,
     };
-    (
-        [(header::ALLOW, HeaderValue::from_static("GET, HEAD"))],
-        error,
-    )
-        .into_response()
+    ([(header::ALLOW, HeaderValue::from_static(allowed))], error).into_response()
+}
+
+/// The methods a path serves, as `app()` routes them: the collection takes POST, one joke PUT
+/// and DELETE, everything else only reads.
+fn allowed(path: &str) -> &'static str {
+    if path == "/jokes" {
+        "GET, HEAD, POST"
+    } else if path.starts_with("/jokes/") {
+        "GET, HEAD, PUT, DELETE"
+    } else {
+        "GET, HEAD"
+    }
 }
 
 /// Jokes as JSON, never cached: each request must reach a server, or round robin is invisible.

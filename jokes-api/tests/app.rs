@@ -16,11 +16,11 @@ use tower::ServiceExt;
 const ID: &str = "jokes-test-1";
 
 fn state() -> AppState {
-    AppState {
-        instance: Arc::new(Instance::new("jokes-api", InstanceId::detect(Some(ID)))),
-        catalog: Arc::new(Catalog::bundled().unwrap()),
-        cors_origin: None,
-    }
+    AppState::new(
+        Arc::new(Instance::new("jokes-api", InstanceId::detect(Some(ID)))),
+        Catalog::bundled().unwrap(),
+        None,
+    )
 }
 
 async fn send(app: &Router, request: Request<Body>) -> Response {
@@ -135,13 +135,7 @@ async fn a_joke_by_id() {
 #[tokio::test]
 async fn unknown_paths_are_json_404() {
     let app = app(state());
-    for path in [
-        "/nope",
-        "/jokes",
-        "/jokes/",
-        "/jokes/1/extra",
-        "/api/jokes/",
-    ] {
+    for path in ["/nope", "/jokes/", "/jokes/1/extra", "/api/jokes/"] {
         let message = assert_error(get(&app, path).await, StatusCode::NOT_FOUND).await;
         assert!(message.contains(path), "{message}");
     }
@@ -150,11 +144,14 @@ async fn unknown_paths_are_json_404() {
 #[tokio::test]
 async fn wrong_methods_are_json_405_with_allow() {
     let app = app(state());
-    for (method, path) in [
-        (Method::POST, "/"),
-        (Method::DELETE, "/jokes/1"),
-        (Method::PUT, "/whoami"),
-        (Method::OPTIONS, "/"),
+    for (method, path, allowed) in [
+        (Method::POST, "/", "GET, HEAD"),
+        (Method::PUT, "/whoami", "GET, HEAD"),
+        (Method::OPTIONS, "/", "GET, HEAD"),
+        (Method::DELETE, "/jokes", "GET, HEAD, POST"),
+        (Method::PUT, "/jokes", "GET, HEAD, POST"),
+        (Method::POST, "/jokes/1", "GET, HEAD, PUT, DELETE"),
+        (Method::PATCH, "/jokes/1", "GET, HEAD, PUT, DELETE"),
     ] {
         let request = Request::builder()
             .method(method.clone())
@@ -164,10 +161,11 @@ async fn wrong_methods_are_json_405_with_allow() {
         let response = send(&app, request).await;
         assert_eq!(
             response.headers()[header::ALLOW],
-            "GET, HEAD",
+            allowed,
             "{method} {path}"
         );
-        assert_error(response, StatusCode::METHOD_NOT_ALLOWED).await;
+        let message = assert_error(response, StatusCode::METHOD_NOT_ALLOWED).await;
+        assert!(message.ends_with(&format!("use {allowed}")), "{message}");
     }
 }
 

@@ -1,21 +1,30 @@
-//! The static configuration, from flags and environment in Traefik's spelling.
+//! The static configuration, from flags, environment or a file, in Traefik's spelling.
 //!
 //! Traefik's flags are dotted paths with user-chosen segments (`--entrypoints.web.address`),
 //! which clap's derive cannot express, so this file parses them itself against a table of
 //! known keys ([`KEYS`]). Accepted forms: `--a.b=v`, `--a.b v`, and a bare `--a.b` for booleans
 //! (and for `--providers.docker`, `--api`, `--ping`, `--accesslog`, `--metrics.prometheus`).
 //! Environment: `TRAEFIK_API_INSECURE=true` is `--api.insecure=true` (`_` separates segments).
-//! Precedence: flag > environment > default. Keys are case-insensitive, as in Traefik.
+//! A static configuration file ([`crate::static_file`]) is read into the same keys: one parser.
+//!
+//! Precedence, Traefik's: a file found (`--configFile`, else Traefik's default places) is the
+//! whole configuration; other flags and `TRAEFIK_*` variables are ignored and, unlike in
+//! Traefik, named in a warning. Without one: flag > environment > default (Traefik ignores the
+//! environment once a flag is given; we merge, which `TRAEFIK_API_MANAGE_TOKEN` relies on).
+//! Keys are case-insensitive, as in Traefik.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::config::duration_str;
+use crate::config::rule::RuleSyntax;
 pub use crate::entrypoint_http::EntryPointHttp;
 pub use crate::parse::IpNet;
 use crate::provider::docker::DockerOptions;
 use crate::provider::swarm::SwarmOptions;
+use crate::static_file::{self, Search};
 
 /// The name of the API's entrypoint, as in Traefik.
 pub const API_ENTRYPOINT: &str = "traefik";
@@ -58,6 +67,13 @@ pub struct StaticConfig {
     /// request. On by default; the binary turns it off with `PROXY_FAST_PATH=0` (for
     /// comparisons in the benchmark).
     pub fast_path: bool,
+    /// `--core.defaultRuleSyntax`: the syntax of rules whose router sets no `ruleSyntax`.
+    pub default_rule_syntax: RuleSyntax,
+    /// The static configuration file read, if any (see the module's precedence).
+    pub config_file: Option<PathBuf>,
+    /// What the user should know about the configuration (ignored flags, say), logged by the
+    /// binary once logging is set up.
+    pub warnings: Vec<String>,
 }
 
 /// `--providers.file.*`.
@@ -90,8 +106,21 @@ pub struct EntryPointConfig {
 /// A flag or environment variable that cannot be used; the message says which and what to do.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CliError {
-    #[error("unknown flag `{0}`; run with --help to see the supported flags")]
+    #[error("unknown flag `{0}`{hint}; run with --help to see the supported flags", hint = did_you_mean(.0))]
     Unknown(String),
+    /// A key of the configuration file that no flag has.
+    #[error("unknown key `{0}`{hint}; the file takes the flags' keys (run with --help), in any case", hint = did_you_mean(.0))]
+    UnknownKey(String),
+    /// The configuration file cannot be found or read.
+    #[error("{0}")]
+    ConfigFile(String),
+    /// A problem with a setting from the configuration file.
+    #[error("{file}{}: {error}", line.map(|l| format!(", line {l}")).unwrap_or_default())]
+    InFile {
+        file: String,
+        line: Option<usize>,
+        error: Box<CliError>,
+    },
     #[error("flag `{flag}` needs a value, like `{flag}=VALUE`")]
     MissingValue { flag: String },
     #[error("bad value `{value}` for `{flag}`: {reason}")]
@@ -120,6 +149,10 @@ enum Kind {
 
 /// The known keys, `*` standing for an entrypoint name, with a one-line help.
 pub const KEYS: &[(&str, &str)] = &[
+    (
+        "configfile",
+        "a static configuration file, YAML or TOML (traefik.yaml); flags and TRAEFIK_* variables are then ignored",
+    ),
     (
         "entrypoints.*.address",
         "address to listen on, e.g. `:80` or `127.0.0.1:0`",
@@ -258,6 +291,10 @@ pub const KEYS: &[(&str, &str)] = &[
         "providers.providersthrottleduration",
         "accepted for compatibility; changes apply at once",
     ),
+    (
+        "core.defaultrulesyntax",
+        "the rule syntax of routers without ruleSyntax: v3 (the default) or v2",
+    ),
     ("log.level", "error, warn, info, debug or trace (info)"),
     ("accesslog", "one line per request on stdout"),
     ("metrics.prometheus", "serve /metrics on the API entrypoint"),
@@ -314,6 +351,44 @@ fn kind_of(key: &str) -> Option<Kind> {
     } else {
         Kind::Value
     })
+}
+
+/// Whether `key` (lower case) is an on/off switch, like `--ping` or `--providers.docker`.
+pub(crate) fn is_switch(key: &str) -> bool {
+    kind_of(key) == Some(Kind::Bool)
+}
+
+/// Whether `key` (lower case) is one of [`KEYS`].
+pub(crate) fn is_key(key: &str) -> bool {
+    pattern_of(key).is_some()
+}
+
+/// ` (did you mean `--api.insecure`?)` for a flag, variable or file key close to a known key,
+/// written the same way; else nothing.
+fn did_you_mean(written: &str) -> String {
+    let (prefix, key) = if let Some(k) = written.strip_prefix("--") {
+        ("--", k.to_ascii_lowercase())
+    } else if let Some(v) = written.strip_prefix("TRAEFIK_") {
+        let v = v.split(' ').next().unwrap_or(v);
+        ("TRAEFIK_", v.to_ascii_lowercase().replace('_', "."))
+    } else {
+        ("", written.to_ascii_lowercase())
+    };
+    let name = key
+        .strip_prefix("entrypoints.")
+        .and_then(|r| r.split_once('.'))
+        .map(|(n, _)| n);
+    let known = KEYS
+        .iter()
+        .map(|(k, _)| k.replace('*', name.unwrap_or("*")));
+    match crate::parse::closest(&key, known) {
+        Some(k) if prefix == "TRAEFIK_" => format!(
+            " (did you mean `TRAEFIK_{}`?)",
+            k.replace('.', "_").to_ascii_uppercase()
+        ),
+        Some(k) => format!(" (did you mean `{prefix}{k}`?)"),
+        None => String::new(),
+    }
 }
 
 /// The table pattern a key matches (`entrypoints.web.address` -> `entrypoints.*.address`; an
@@ -386,22 +461,20 @@ pub fn env_settings(vars: impl Iterator<Item = (String, String)>) -> Vec<(String
     .collect()
 }
 
-/// Parses the arguments (without the program name) and `TRAEFIK_*` environment settings.
+/// Parses the arguments (without the program name) and `TRAEFIK_*` environment settings,
+/// looking for a configuration file where Traefik does ([`Search::traefik`]).
 pub fn parse(args: &[String], env: &[(String, String)]) -> Result<Command, CliError> {
-    let mut settings: Vec<(String, String, String)> = Vec::new(); // (key, value, as written)
-    for (k, v) in env {
-        if pattern_of(k).is_none() {
-            return Err(CliError::Unknown(format!(
-                "TRAEFIK_{} (environment)",
-                k.replace('.', "_").to_ascii_uppercase()
-            )));
-        }
-        settings.push((
-            k.clone(),
-            v.clone(),
-            format!("TRAEFIK_{}", k.replace('.', "_").to_ascii_uppercase()),
-        ));
-    }
+    parse_with(args, env, &Search::traefik())
+}
+
+/// [`parse`], looking for a configuration file in `search` when no `--configFile` names one.
+pub fn parse_with(
+    args: &[String],
+    env: &[(String, String)],
+    search: &Search,
+) -> Result<Command, CliError> {
+    let mut flags: Vec<(String, String, String)> = Vec::new(); // (key, value, as written)
+    let mut config_file = None;
     let mut i = 0;
     while i < args.len() {
         let arg = &args[i];
@@ -437,9 +510,84 @@ pub fn parse(args: &[String], env: &[(String, String)]) -> Result<Command, CliEr
                 _ => return Err(CliError::MissingValue { flag }),
             },
         };
-        settings.push((key, value, flag));
+        if key == "configfile" {
+            config_file = Some(value);
+        } else {
+            flags.push((key, value, flag));
+        }
     }
-    build(settings).map(|c| Command::Run(Box::new(c)))
+    let found =
+        static_file::locate(config_file.as_deref(), search).map_err(CliError::ConfigFile)?;
+    let cfg = match found {
+        Some(path) => from_file(&path, config_file.is_some(), &flags, env)?,
+        None => {
+            let mut settings = env_checked(env)?;
+            settings.extend(flags);
+            build(settings)?
+        }
+    };
+    Ok(Command::Run(Box::new(cfg)))
+}
+
+/// The environment's settings, each checked against [`KEYS`].
+fn env_checked(env: &[(String, String)]) -> Result<Vec<(String, String, String)>, CliError> {
+    let mut settings = Vec::new();
+    for (k, v) in env {
+        let var = format!("TRAEFIK_{}", k.replace('.', "_").to_ascii_uppercase());
+        if k == "configfile" {
+            return Err(CliError::BadValue {
+                flag: var,
+                value: v.clone(),
+                reason:
+                    "name the file with --configFile (Traefik reads it only from the command line)"
+                        .into(),
+            });
+        }
+        if pattern_of(k).is_none() {
+            return Err(CliError::Unknown(format!("{var} (environment)")));
+        }
+        settings.push((k.clone(), v.clone(), var));
+    }
+    Ok(settings)
+}
+
+/// The configuration from the file at `path` (named by `--configFile` when `named`); `flags`
+/// and `env` are ignored, and named in a warning.
+fn from_file(
+    path: &std::path::Path,
+    named: bool,
+    flags: &[(String, String, String)],
+    env: &[(String, String)],
+) -> Result<StaticConfig, CliError> {
+    let shown = path.display();
+    let file = static_file::Loaded::read(path)?;
+    let mut cfg = build(file.settings()).map_err(|e| file.place(e))?;
+    let found = if named {
+        String::new()
+    } else {
+        " (found without --configFile, in one of Traefik's default places)".into()
+    };
+    let why = format!(
+        "the static configuration comes from {shown}{found}, and Traefik reads one source only \
+         (a file, else flags, else TRAEFIK_* variables); move them into the file"
+    );
+    if !flags.is_empty() {
+        let names: Vec<&str> = flags.iter().map(|(_, _, f)| f.as_str()).collect();
+        cfg.warnings
+            .push(format!("flags ignored: {}: {why}", names.join(", ")));
+    }
+    if !env.is_empty() {
+        let names: Vec<String> = env
+            .iter()
+            .map(|(k, _)| format!("TRAEFIK_{}", k.replace('.', "_").to_ascii_uppercase()))
+            .collect();
+        cfg.warnings.push(format!(
+            "environment variables ignored: {}: {why}",
+            names.join(", ")
+        ));
+    }
+    cfg.config_file = Some(path.to_path_buf());
+    Ok(cfg)
 }
 
 fn build(settings: Vec<(String, String, String)>) -> Result<StaticConfig, CliError> {
@@ -460,6 +608,9 @@ fn build(settings: Vec<(String, String, String)>) -> Result<StaticConfig, CliErr
         idle_conn_timeout: Duration::from_secs(90),
         data_plane_threads: 0,
         fast_path: true,
+        default_rule_syntax: RuleSyntax::default(),
+        config_file: None,
+        warnings: Vec::new(),
     };
     let mut api_enabled = false;
     let mut api_insecure = false;
@@ -543,6 +694,9 @@ fn build(settings: Vec<(String, String, String)>) -> Result<StaticConfig, CliErr
                     .set(&swarm["providers.swarm.".len()..], &value)
                     .map_err(bad)?
             }
+            "core.defaultrulesyntax" => {
+                cfg.default_rule_syntax = RuleSyntax::parse(&value).map_err(bad)?
+            }
             "log.level" => {
                 let l = value.to_ascii_lowercase();
                 if !["error", "warn", "info", "debug", "trace", "fatal", "panic"]
@@ -569,6 +723,7 @@ fn build(settings: Vec<(String, String, String)>) -> Result<StaticConfig, CliErr
             | "providers.docker.watch"
             | "providers.swarm.watch"
             | "providers.providersthrottleduration"
+            | "configfile"
             | "global.checknewversion"
             | "global.sendanonymoususage" => {}
             other => unreachable!("key `{other}` is in KEYS but not handled"),
@@ -620,7 +775,7 @@ fn build(settings: Vec<(String, String, String)>) -> Result<StaticConfig, CliErr
             reason,
         })?;
     if api_enabled && !api_insecure {
-        tracing::warn!("--api without --api.insecure: the API is only served with --api.insecure=true (there is no secure router for it here)");
+        cfg.warnings.push("--api without --api.insecure: the API is only served with --api.insecure=true (there is no secure router for it here)".into());
     }
     if (cfg.api || cfg.metrics || cfg.ping) && !eps.contains_key(API_ENTRYPOINT) {
         eps.entry(API_ENTRYPOINT.into())
@@ -705,7 +860,11 @@ pub fn help() -> String {
     let mut s = String::from(
         "proxy: a reverse proxy that reads Traefik v2's labels and file format\n\n\
          Usage: proxy [--key=value | --key value | --flag]...\n\
-         Every flag can also be set as TRAEFIK_<KEY> with `_` for `.` (TRAEFIK_API_INSECURE=true).\n\
+         Every flag can also be set as TRAEFIK_<KEY> with `_` for `.` (TRAEFIK_API_INSECURE=true),\n\
+         or in a static configuration file (--configFile=traefik.yaml, or traefik.yml/.toml in\n\
+         /etc/traefik/, $XDG_CONFIG_HOME/, $HOME/.config/ or the working directory), where\n\
+         `entryPoints: {web: {address: \":80\"}}` is --entrypoints.web.address=:80. A file, when\n\
+         found, is the whole configuration: flags and TRAEFIK_* variables are then ignored.\n\
          On start, each entrypoint prints `entrypoint NAME listening on http://ADDR` on stdout\n\
          (https:// for one with http.tls).\n\nFlags:\n",
     );
@@ -726,7 +885,7 @@ mod tests {
     fn run_env(args: &[&str], env: &[(&str, &str)]) -> Result<StaticConfig, CliError> {
         let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
         let env = env_settings(env.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-        match parse(&args, &env)? {
+        match parse_with(&args, &env, &Search::nowhere())? {
             Command::Run(c) => Ok(*c),
             other => panic!("unexpected {other:?}"),
         }
@@ -902,6 +1061,238 @@ mod tests {
         ));
     }
 
+    /// Writes `text` as `name` in a new directory and parses `args` (and `env`) with only
+    /// that directory searched (as Traefik searches its default places).
+    fn with_file(
+        name: &str,
+        text: &str,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> (tempfile::TempDir, Result<StaticConfig, CliError>) {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(name), text).unwrap();
+        let args: Vec<String> = args
+            .iter()
+            .map(|a| a.replace("{dir}", dir.path().to_str().unwrap()))
+            .collect();
+        let env = env_settings(env.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        let search = Search {
+            dirs: vec![dir.path().to_path_buf()],
+        };
+        let r = parse_with(&args, &env, &search).map(|c| match c {
+            Command::Run(c) => *c,
+            other => panic!("unexpected {other:?}"),
+        });
+        (dir, r)
+    }
+
+    const LAB_2023: &str = r#"
+providers:
+  docker:
+    exposedByDefault: false
+  file:
+    filename: /etc/traefik/dynamic.yaml
+entryPoints:
+  http:
+    address: ":80"
+  https:
+    address: ":443"
+    forwardedHeaders:
+      trustedIPs: ["10.0.0.0/8", "127.0.0.1"]
+api:
+  dashboard: true
+  insecure: true
+log:
+  level: DEBUG
+accessLog: {}
+metrics:
+  prometheus: {}
+"#;
+
+    #[test]
+    fn the_file_holds_what_the_flags_hold() {
+        let (dir, c) = with_file(
+            "traefik.yaml",
+            LAB_2023,
+            &["--configFile={dir}/traefik.yaml"],
+            &[],
+        );
+        let c = c.unwrap();
+        assert_eq!(c.config_file, Some(dir.path().join("traefik.yaml")));
+        let d = c.docker.as_ref().unwrap();
+        assert!(!d.exposed_by_default);
+        assert_eq!(
+            c.file.as_ref().unwrap().filename.as_deref(),
+            Some("/etc/traefik/dynamic.yaml")
+        );
+        assert_eq!(c.entrypoints["http"].socket.port(), 80);
+        assert_eq!(c.entrypoints["https"].socket.port(), 443);
+        assert_eq!(c.entrypoints["https"].trusted_ips.len(), 2);
+        assert_eq!(c.entrypoints["traefik"].socket.port(), 8080);
+        assert!(c.api && c.dashboard && c.access_log && c.metrics && !c.ping);
+        assert_eq!(c.log_level, "debug");
+        assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+
+        // The same settings as flags give the same configuration.
+        let flags = run(&[
+            "--providers.docker.exposedByDefault=false",
+            "--providers.file.filename=/etc/traefik/dynamic.yaml",
+            "--entrypoints.http.address=:80",
+            "--entrypoints.https.address=:443",
+            "--entrypoints.https.forwardedHeaders.trustedIPs=10.0.0.0/8,127.0.0.1",
+            "--api.dashboard=true",
+            "--api.insecure=true",
+            "--log.level=DEBUG",
+            "--accesslog",
+            "--metrics.prometheus",
+        ])
+        .unwrap();
+        assert_eq!(
+            StaticConfig {
+                config_file: None,
+                ..c
+            },
+            flags
+        );
+    }
+
+    #[test]
+    fn toml_and_our_own_keys_work_in_the_file() {
+        let text = "[entryPoints.web]\naddress = \"127.0.0.1:0\"\n[api]\ninsecure = true\n[api.manage]\ntoken = \"0123456789abcdef\"\n[providers.docker]\n[ping]\n";
+        let (_dir, c) = with_file("traefik.toml", text, &[], &[]);
+        let c = c.unwrap();
+        assert!(c.api && c.ping && c.docker.is_some());
+        assert!(c.manage.is_some());
+        assert_eq!(c.entrypoints["web"].socket.port(), 0);
+    }
+
+    /// Traefik's precedence: a file found is the whole configuration; we name what it ignores.
+    #[test]
+    fn a_file_wins_over_flags_and_environment_and_says_so() {
+        let text = "entryPoints:\n  web:\n    address: \":81\"\n";
+        // Named by --configFile.
+        let (_d, c) = with_file(
+            "mine.yml",
+            text,
+            &[
+                "--configFile",
+                "{dir}/mine.yml",
+                "--log.level=debug",
+                "--ping",
+            ],
+            &[("TRAEFIK_API_INSECURE", "true")],
+        );
+        let c = c.unwrap();
+        assert_eq!(c.entrypoints["web"].socket.port(), 81);
+        assert_eq!(c.log_level, "info");
+        assert!(!c.ping && !c.api);
+        assert_eq!(c.warnings.len(), 2, "{:?}", c.warnings);
+        assert!(
+            c.warnings[0].contains("flags ignored: --log.level, --ping"),
+            "{}",
+            c.warnings[0]
+        );
+        assert!(!c.warnings[0].contains("default places"));
+        assert!(
+            c.warnings[1].contains("TRAEFIK_API_INSECURE"),
+            "{}",
+            c.warnings[1]
+        );
+        // Found in a default place, without --configFile: it still wins, and the warning says
+        // where it came from.
+        let (_d, c) = with_file("traefik.yml", text, &["--entrypoints.web.address=:82"], &[]);
+        let c = c.unwrap();
+        assert_eq!(c.entrypoints["web"].socket.port(), 81);
+        assert!(
+            c.warnings[0].contains("default places"),
+            "{}",
+            c.warnings[0]
+        );
+        // No file: flags, then environment, as before.
+        let (_d, c) = with_file(
+            "other.yaml",
+            text,
+            &["--entrypoints.web.address=:82"],
+            &[("TRAEFIK_LOG_LEVEL", "warn")],
+        );
+        let c = c.unwrap();
+        assert_eq!(
+            (c.entrypoints["web"].socket.port(), c.log_level.as_str()),
+            (82, "warn")
+        );
+        assert!(c.config_file.is_none() && c.warnings.is_empty());
+    }
+
+    #[test]
+    fn file_errors_name_the_file_the_key_and_the_line() {
+        // A key no flag has, under entryPoints.X.http (the TLS keys live there): the error
+        // names the file, the key as written and its line.
+        let text = "entryPoints:\n  web:\n    address: \":80\"\n    http:\n      nonsense: true\n";
+        let (d, e) = with_file("traefik.yaml", text, &[], &[]);
+        let e = e.unwrap_err();
+        let msg = e.to_string();
+        assert!(
+            matches!(&e, CliError::InFile { line: Some(5), error, .. } if matches!(**error, CliError::UnknownKey(_))),
+            "{e:?}"
+        );
+        assert!(
+            msg.starts_with(&format!(
+                "{}, line 5: unknown key `entryPoints.web.http.nonsense`",
+                d.path().join("traefik.yaml").display()
+            )),
+            "{msg}"
+        );
+        // A misspelt key gets a suggestion.
+        let (_d, e) = with_file(
+            "traefik.yaml",
+            "entryPoints:\n  web:\n    adress: \":80\"\n",
+            &[],
+            &[],
+        );
+        let msg = e.unwrap_err().to_string();
+        assert!(msg.contains("line 3: unknown key `entryPoints.web.adress` (did you mean `entrypoints.web.address`?)"), "{msg}");
+        // A bad value.
+        let (_d, e) = with_file("traefik.yaml", "api:\n  insecure: maybe\n", &[], &[]);
+        let msg = e.unwrap_err().to_string();
+        assert!(
+            msg.contains("line 2: bad value `maybe` for `api.insecure`"),
+            "{msg}"
+        );
+        // A syntax error, a missing file.
+        let (_d, e) = with_file("traefik.yaml", "api: [\n", &[], &[]);
+        assert!(matches!(e, Err(CliError::ConfigFile(m)) if m.contains("YAML error")));
+        let (_d, e) = with_file("traefik.yaml", "", &["--configFile=/nonexistent.yaml"], &[]);
+        assert!(matches!(e, Err(CliError::ConfigFile(m)) if m.contains("not found")));
+        let (_d, e) = with_file("traefik.yaml", "configFile: x.yaml\n", &[], &[]);
+        assert!(e.unwrap_err().to_string().contains("cannot name another"));
+    }
+
+    #[test]
+    fn unknown_flags_get_a_suggestion() {
+        let e = run(&["--api.insecur=true"]).unwrap_err();
+        assert!(
+            e.to_string().contains("(did you mean `--api.insecure`?)"),
+            "{e}"
+        );
+        let e = run(&["--entrypoints.web.adress=:80"]).unwrap_err();
+        assert!(e.to_string().contains("`--entrypoints.web.address`"), "{e}");
+        let e = run_env(&[], &[("TRAEFIK_LOG_LEVL", "info")]).unwrap_err();
+        assert!(e.to_string().contains("`TRAEFIK_LOG_LEVEL`"), "{e}");
+        let e = run(&["--completely.different=1"]).unwrap_err();
+        assert!(!e.to_string().contains("did you mean"), "{e}");
+    }
+
+    #[test]
+    fn default_rule_syntax() {
+        assert_eq!(run(&[]).unwrap().default_rule_syntax, RuleSyntax::V3);
+        let c = run(&["--core.defaultRuleSyntax=v2"]).unwrap();
+        assert_eq!(c.default_rule_syntax, RuleSyntax::V2);
+        let (_d, c) = with_file("traefik.yaml", "core:\n  defaultRuleSyntax: v2\n", &[], &[]);
+        assert_eq!(c.unwrap().default_rule_syntax, RuleSyntax::V2);
+        let e = run(&["--core.defaultRuleSyntax=v9"]).unwrap_err();
+        assert!(e.to_string().contains("v3 (the default) or v2"), "{e}");
+    }
+
     #[test]
     fn entrypoint_tls_and_redirection() {
         let c = run(&[
@@ -955,6 +1346,32 @@ mod tests {
             );
         }
         assert!(help().contains("--entrypoints.<name>.http.tls.domains[n].main"));
+
+        // A static file's `tls: {certResolver, domains: [{main, sans}]}`, in YAML and TOML.
+        let yaml = r#"
+entryPoints:
+  websecure:
+    address: ":443"
+    http:
+      tls:
+        certResolver: le
+        domains:
+          - main: a.lab
+            sans: ["www.a.lab", "*.a.lab"]
+          - main: b.lab
+"#;
+        let toml = r#"
+[entryPoints.websecure]
+address = ":443"
+[[entryPoints.websecure.http.tls.domains]]
+main = "a.lab"
+sans = ["www.a.lab"]
+"#;
+        for (name, text) in [("traefik.yaml", yaml), ("traefik.toml", toml)] {
+            let (_d, c) = with_file(name, text, &[], &[]);
+            let c = c.unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert!(c.entrypoints["websecure"].http.tls, "{name}");
+        }
     }
 
     #[test]

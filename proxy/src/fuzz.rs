@@ -17,7 +17,7 @@ use crate::balance::{Balancer, Pick, ServerState};
 use crate::config::labels;
 use crate::config::merge::merge;
 use crate::config::model::{ProviderConfig, Server, StickyCookie};
-use crate::config::rule::{Headers, RequestInfo, Rule};
+use crate::config::rule::{Headers, RequestInfo, Rule, RuleSyntax};
 use crate::config::validate;
 use crate::dataplane::framing::{Framing, Refusal};
 use crate::dataplane::h1::{head, request, response};
@@ -29,7 +29,13 @@ pub fn rule(data: &[u8]) {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
-    let rule = match Rule::parse(text) {
+    for syntax in [RuleSyntax::V3, RuleSyntax::V2] {
+        rule_in(text, syntax);
+    }
+}
+
+fn rule_in(text: &str, syntax: RuleSyntax) {
+    let rule = match Rule::parse_with(text, syntax) {
         Ok(r) => r,
         Err(e) => {
             assert!(e.position <= text.len(), "error position past the end: {e}");
@@ -74,7 +80,7 @@ pub fn rule(data: &[u8]) {
         }
     }
     let printed = rule.expr().to_string();
-    let again = Rule::parse(&printed)
+    let again = Rule::parse_with(&printed, syntax)
         .unwrap_or_else(|e| panic!("printed rule {printed:?} does not parse: {e}"));
     assert_eq!(
         again.expr(),

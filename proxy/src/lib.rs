@@ -20,6 +20,7 @@ pub mod privileges;
 pub mod provider;
 pub mod runtime;
 pub mod snapshot;
+pub mod static_file;
 pub mod tls;
 
 use std::collections::BTreeMap;

@@ -35,6 +35,12 @@ fn main() -> ExitCode {
         .with_ansi(lab_common::logging::colour_on_stderr())
         .with_writer(std::io::stderr)
         .init();
+    if let Some(file) = &cfg.config_file {
+        tracing::info!("static configuration loaded from {}", file.display());
+    }
+    for w in &cfg.warnings {
+        tracing::warn!("{w}");
+    }
 
     // Root gives way to PROXY_USER (the image sets 65534:65534) here, while this is the only
     // thread: the calls change the calling thread only. See `proxy::privileges`.

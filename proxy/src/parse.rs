@@ -1,6 +1,7 @@
 //! Values as Traefik reads them from labels, flags and the environment, parsed the same way
 //! wherever they appear: booleans as Go's `strconv.ParseBool`, comma-separated lists, and
-//! addresses or CIDR ranges ([`IpNet`]) for trusted proxies and `ClientIP` rules.
+//! addresses or CIDR ranges ([`IpNet`]) for trusted proxies and `ClientIP` rules; and
+//! [`closest`], the known name a misspelt one was meant to be.
 
 use std::net::IpAddr;
 
@@ -80,6 +81,29 @@ impl IpNet {
     }
 }
 
+/// The candidate `word` is a misspelling of: the closest in edit distance (Levenshtein, on
+/// bytes), within 2 edits or a quarter of its length; `None` when `word` is a candidate or none
+/// is that close.
+pub fn closest(word: &str, candidates: impl IntoIterator<Item = String>) -> Option<String> {
+    let distance = |a: &str| {
+        let mut row: Vec<usize> = (0..=word.len()).collect();
+        for (i, ca) in a.bytes().enumerate() {
+            let mut diag = row[0];
+            row[0] = i + 1;
+            for (j, cb) in word.bytes().enumerate() {
+                let next = (row[j + 1] + 1)
+                    .min(row[j] + 1)
+                    .min(diag + usize::from(ca != cb));
+                diag = row[j + 1];
+                row[j + 1] = next;
+            }
+        }
+        row[word.len()]
+    };
+    let (d, best) = candidates.into_iter().map(|c| (distance(&c), c)).min()?;
+    (d > 0 && d <= (best.len() / 4).max(2)).then_some(best)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -115,5 +139,21 @@ mod tests {
         for bad in ["10.0.0.0/33", "10.0.0.0/", "x", "10.0.0.0/+8", "::1/129"] {
             assert!(IpNet::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn closest_finds_a_misspelt_name() {
+        let keys =
+            || ["api.insecure", "api.dashboard", "entrypoints.web.address"].map(String::from);
+        assert_eq!(
+            closest("api.insecur", keys()).as_deref(),
+            Some("api.insecure")
+        );
+        assert_eq!(
+            closest("entrypoints.web.adres", keys()).as_deref(),
+            Some("entrypoints.web.address")
+        );
+        assert_eq!(closest("api.insecure", keys()), None, "not misspelt");
+        assert_eq!(closest("log.level", keys()), None, "nothing close");
     }
 }

@@ -89,7 +89,10 @@ impl Runtime {
 
     /// Merges the providers' latest configurations and swaps the new snapshot in.
     pub fn apply(&self, providers: &[(String, ProviderConfig)]) {
-        let merged = crate::config::merge::merge(providers.iter().map(|(n, c)| (n.as_str(), c)));
+        let merged = crate::config::merge::merge_with(
+            providers.iter().map(|(n, c)| (n.as_str(), c)),
+            self.static_config.default_rule_syntax,
+        );
         let mut b = self.builder.lock().expect("snapshot builder poisoned");
         b.generation += 1;
         let generation = b.generation;

@@ -347,7 +347,7 @@ async fn a_router_matching_headers_routes_alike_on_both_paths() {
         r#"
 routers:
   beta:
-    rule: "Headers(`X-Beta`, `1`)"
+    rule: "Header(`X-Beta`, `1`)"
     service: b
   all:
     rule: "PathPrefix(`/`)"

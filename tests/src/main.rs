@@ -11,6 +11,7 @@ use clap::{Args, Parser, Subcommand};
 
 use lab::check::format::{self, Format};
 use lab::check::setup::{Flags, LabFile};
+use lab::check::trust::Trust;
 use lab::check::{self, BrowserMode, Control, DockerProject, Edition, Rubric, Setup, Target};
 use lab::control;
 use lab::local::{Kind, LocalOptions, StackState};
@@ -120,16 +121,28 @@ struct CheckArgs {
     /// the published port with --docker, else http://127.0.0.1:8080).
     #[arg(long)]
     api_url: Option<String>,
-    /// The lab's virtual host, sent as Host (default: lab.toml's, else demo.res.ch).
+    /// The plain HTTP entrypoint that redirects to HTTPS (2023; default: lab.toml's `http_url`,
+    /// the published port 80 with --docker when the web entrypoint is HTTPS).
+    #[arg(long)]
+    http_url: Option<String>,
+    /// The CA certificate (PEM) that signed the proxy's HTTPS certificate: HTTPS is verified
+    /// against it (default: lab.toml's `cacert`; none: any certificate is accepted, and the
+    /// `https` check says so). The kit's: compose/edition-2023/certs/ca.crt.
+    #[arg(long, value_name = "PATH")]
+    cacert: Option<PathBuf>,
+    /// The lab's virtual host, sent as Host (default: lab.toml's, else the edition's:
+    /// demo.res.ch in 2021, localhost in 2023).
     #[arg(long)]
     host: Option<String>,
-    /// The API router's path prefix (default: lab.toml's, else /api/jokes/).
+    /// The API router's path prefix (default: lab.toml's, else the edition's: /api/jokes/ in
+    /// 2021, /api/ in 2023).
     #[arg(long)]
     api_prefix: Option<String>,
-    /// Which lab: 2021 (sticky static site, round-robin API) or 2023 (sticky API, round-robin site).
+    /// Which lab: 2021 (sticky static site, round-robin API) or 2023 (sticky API, round-robin
+    /// site, a CRUD API, HTTPS).
     #[arg(long, value_parser = parse_edition)]
     edition: Option<Edition>,
-    /// Only these lab steps (1-9); repeatable.
+    /// Only these lab steps (1-9, and 10: HTTPS); repeatable.
     #[arg(long)]
     step: Vec<u8>,
     /// A `lab up` stack: stop/start/scale its servers through its run directory.
@@ -277,7 +290,7 @@ fn init_cmd(a: InitArgs) -> Result<ExitCode> {
         edition: a.edition,
         kit_repo: a.kit_repo,
         force: a.force,
-        graded: lab::init::graded_checks(rubric.as_deref())?,
+        graded: lab::init::graded_checks(rubric.as_deref(), a.edition)?,
     };
     let written = lab::init::write(&a.dir, &opts)?;
     for path in &written {
@@ -335,8 +348,11 @@ async fn check_cmd(a: CheckArgs) -> Result<ExitCode> {
             api_url: a.api_url.clone(),
             project: a.project.clone(),
             compose_file: a.compose_file.clone(),
+            http_url: a.http_url.clone(),
+            cacert: a.cacert.clone(),
         },
     )?;
+    let trust = Trust::load(setup.cacert.as_deref())?;
     let rubric = match &a.rubric {
         Some(path) => Rubric::read(path, &check::ids())?,
         None => Rubric::default_for(&check::ids()),
@@ -355,6 +371,7 @@ async fn check_cmd(a: CheckArgs) -> Result<ExitCode> {
     // Why nothing can be checked, if so: then every check FAILs with that reason, so CI
     // still gets its report.
     let mut down: Option<String> = None;
+    let mut http_url = setup.http_url.clone();
     let (control, url, api_url) = if a.swarm {
         let stack = lab::swarm::SwarmStack::attach(&a.stack)?;
         (
@@ -367,9 +384,21 @@ async fn check_cmd(a: CheckArgs) -> Result<ExitCode> {
     } else if docker {
         let project = setup.project.clone().unwrap_or_else(|| "servers1".into());
         let p = DockerProject::for_setup(&project, &setup);
-        let url = match &setup.url {
-            Some(u) => u.clone(),
-            None => match p.published(&setup.proxy_service, 80).await {
+        // The 2023 edition serves everything over HTTPS (443) and only redirects on 80: check
+        // through 443 when it is published, and the redirect on 80.
+        let https = match (&setup.url, setup.edition) {
+            (None, Edition::E2023) => p.published(&setup.proxy_service, 443).await.ok(),
+            _ => None,
+        };
+        let url = match (&setup.url, https) {
+            (Some(u), _) => u.clone(),
+            (None, Some(https)) => {
+                if http_url.is_none() {
+                    http_url = p.published(&setup.proxy_service, 80).await.ok();
+                }
+                https.replacen("http://", "https://", 1)
+            }
+            (None, None) => match p.published(&setup.proxy_service, 80).await {
                 Ok(u) => u,
                 Err(e) => {
                     down = Some(format!(
@@ -399,7 +428,7 @@ async fn check_cmd(a: CheckArgs) -> Result<ExitCode> {
     };
     let url = url.unwrap_or_else(|| "http://127.0.0.1:8000".into());
     let api_url = api_url.unwrap_or_else(|| "http://127.0.0.1:8080".into());
-    let target = Target::new(&url, &api_url, &setup.host, control)?;
+    let target = Target::new(&url, &api_url, &setup.host, control)?.with_trust(trust)?;
     if down.is_none() {
         if let Err(e) = reachable(&url).await {
             let state = match &target.control {
@@ -438,6 +467,8 @@ async fn check_cmd(a: CheckArgs) -> Result<ExitCode> {
             .map(|c| format!("; set-up from {}", c.display()))
             .unwrap_or_default()
     ));
+    let mut setup = setup;
+    setup.http_url = http_url;
     let opts = check::Options {
         steps: a.step,
         browser: if a.no_browser {
@@ -484,18 +515,23 @@ async fn check_cmd(a: CheckArgs) -> Result<ExitCode> {
     })
 }
 
-/// Whether something accepts TCP connections at the URL's address (3 s at most).
+/// Whether something accepts TCP connections at one of the URL's addresses (3 s at most each):
+/// `localhost` may be ::1 first while a proxy listens on 127.0.0.1 only.
 async fn reachable(url: &str) -> Result<()> {
     let parsed = reqwest::Url::parse(url)?;
     let addrs = parsed.socket_addrs(|| Some(80))?;
-    let addr = addrs
-        .first()
-        .ok_or_else(|| anyhow::anyhow!("`{url}` has no address"))?;
-    tokio::time::timeout(
-        std::time::Duration::from_secs(3),
-        tokio::net::TcpStream::connect(addr),
-    )
-    .await
-    .map_err(|_| anyhow::anyhow!("connect timed out"))??;
-    Ok(())
+    let mut last = anyhow::anyhow!("`{url}` has no address");
+    for addr in addrs {
+        match tokio::time::timeout(
+            std::time::Duration::from_secs(3),
+            tokio::net::TcpStream::connect(addr),
+        )
+        .await
+        {
+            Ok(Ok(_)) => return Ok(()),
+            Ok(Err(e)) => last = e.into(),
+            Err(_) => last = anyhow::anyhow!("connect to {addr} timed out"),
+        }
+    }
+    Err(last)
 }

@@ -22,14 +22,20 @@ defaults
     timeout server 30s
 
 frontend web
-    bind 127.0.0.1:{listen}
+    bind 127.0.0.1:{listen}{ssl}
     default_backend app
 
 backend app
     balance roundrobin
 ",
         dir = cfg.dir.display(),
-        listen = cfg.listen
+        listen = cfg.listen,
+        // Certificate and key in one file; HAProxy's defaults otherwise (TLS 1.2 and 1.3).
+        ssl = cfg
+            .tls
+            .as_ref()
+            .map(|t| format!(" ssl crt {}", t.combined.display()))
+            .unwrap_or_default()
     );
     if cfg.sticky {
         c.push_str("    cookie lb insert indirect nocache\n");
@@ -71,6 +77,16 @@ mod tests {
         assert!(c.contains("server a 127.0.0.1:19001 cookie a"));
         let c = render(&super::super::sample(false));
         assert!(c.contains("server b 127.0.0.1:19002\n"));
-        assert!(c.contains("bind 127.0.0.1:18080"));
+        assert!(c.contains("bind 127.0.0.1:18080\n"));
+    }
+
+    #[test]
+    fn tls_binds_with_the_combined_pem() {
+        let c = render(&super::super::sample_tls());
+        assert!(c.contains("bind 127.0.0.1:18080 ssl crt /tmp/bench-x/bench-combined.pem\n"));
+        assert!(
+            c.contains("server a 127.0.0.1:19001\n"),
+            "plain HTTP to the servers"
+        );
     }
 }

@@ -19,8 +19,9 @@ use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 
 use crate::backend::{self, LOAD_PATH};
-use crate::http;
 use crate::procs::{self, Child};
+use crate::tls::BenchCert;
+use crate::{handshake, http};
 
 /// One upstream server, as every peer's config names it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -43,6 +44,8 @@ pub struct ProxyConfig {
     pub dir: PathBuf,
     /// True when running as root: nginx and Apache then need a `User` for their workers.
     pub as_root: bool,
+    /// Terminate TLS on `listen` with this certificate (HTTP/1.1 to the backends, as without).
+    pub tls: Option<BenchCert>,
 }
 
 /// The proxies compared. `Direct` is no proxy at all: wrk talks to one backend.
@@ -108,6 +111,12 @@ impl Peer {
             self,
             Peer::Ours | Peer::OursHyper | Peer::Haproxy | Peer::Caddy | Peer::Apache
         )
+    }
+
+    /// Whether the TLS section measures this peer: the issue compares ours with the two
+    /// OpenSSL-based proxies.
+    pub fn supports_tls(self) -> bool {
+        matches!(self, Peer::Ours | Peer::Haproxy | Peer::Nginx)
     }
 
     /// The executable, looked up once.
@@ -260,8 +269,15 @@ impl Running {
         let mut child = Child::spawn(peer.name(), cmd, &log)?;
         let port = cfg.listen;
         let deadline = Duration::from_secs(15);
+        let probe = |cfg: &ProxyConfig| {
+            let timeout = Duration::from_millis(500);
+            match &cfg.tls {
+                None => http::get(port, LOAD_PATH, &[], timeout),
+                Some(cert) => handshake::get(port, LOAD_PATH, &cert.der, timeout).map(|(r, _)| r),
+            }
+        };
         loop {
-            if let Ok(r) = http::get(port, LOAD_PATH, &[], Duration::from_millis(500)) {
+            if let Ok(r) = probe(&cfg) {
                 if r.status == 200 {
                     break;
                 }
@@ -373,6 +389,7 @@ pub fn config_in(
         sticky,
         dir,
         as_root: running_as_root(),
+        tls: None,
     })
 }
 
@@ -394,6 +411,21 @@ pub(crate) fn sample(sticky: bool) -> ProxyConfig {
         sticky,
         dir: PathBuf::from("/tmp/bench-x"),
         as_root: true,
+        tls: None,
+    }
+}
+
+#[cfg(test)]
+pub(crate) fn sample_tls() -> ProxyConfig {
+    let dir = PathBuf::from("/tmp/bench-x");
+    ProxyConfig {
+        tls: Some(BenchCert {
+            cert: dir.join("bench-cert.pem"),
+            key: dir.join("bench-key.pem"),
+            combined: dir.join("bench-combined.pem"),
+            der: Vec::new(),
+        }),
+        ..sample(false)
     }
 }
 

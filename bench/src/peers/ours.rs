@@ -1,4 +1,7 @@
-//! Our proxy: Traefik's flags and a file-provider YAML, watched for changes.
+//! Our proxy: Traefik's flags and a file-provider YAML, watched for changes. Over TLS, as a
+//! Traefik user writes it: `--entrypoints.web.http.tls=true` makes every router on the
+//! entrypoint a TLS one, and the certificate comes from the file's `tls` section (also as the
+//! default certificate, which a client without SNI, such as wrk on 127.0.0.1, is given).
 
 use std::path::Path;
 use std::process::Command;
@@ -21,6 +24,12 @@ pub fn render(cfg: &ProxyConfig) -> String {
     if cfg.sticky {
         y.push_str("        sticky:\n          cookie:\n            name: lb\n");
     }
+    if let Some(t) = &cfg.tls {
+        let (cert, key) = (t.cert.display(), t.key.display());
+        y.push_str(&format!(
+            "tls:\n  certificates:\n    - certFile: \"{cert}\"\n      keyFile: \"{key}\"\n  stores:\n    default:\n      defaultCertificate:\n        certFile: \"{cert}\"\n        keyFile: \"{key}\"\n"
+        ));
+    }
     y
 }
 
@@ -35,6 +44,9 @@ pub fn command(exe: &Path, cfg: &ProxyConfig) -> Command {
         cfg.dir.join(FILE).display()
     ))
     .arg("--providers.file.watch");
+    if cfg.tls.is_some() {
+        c.arg("--entrypoints.web.http.tls=true");
+    }
     c.env("RUST_LOG", "warn");
     c
 }
@@ -50,5 +62,30 @@ mod tests {
         assert!(y.contains("- url: \"http://127.0.0.1:19001\""));
         assert!(y.contains("sticky:\n          cookie:\n            name: lb"));
         assert!(!render(&super::super::sample(false)).contains("sticky"));
+        assert!(!render(&super::super::sample(false)).contains("tls"));
+    }
+
+    #[test]
+    fn tls_entrypoint_and_certificate() {
+        let cfg = super::super::sample_tls();
+        let y = render(&cfg);
+        assert!(y.contains(
+            "tls:\n  certificates:\n    - certFile: \"/tmp/bench-x/bench-cert.pem\"\n      keyFile: \"/tmp/bench-x/bench-key.pem\"\n"
+        ));
+        assert!(y.contains("  stores:\n    default:\n      defaultCertificate:\n        certFile: \"/tmp/bench-x/bench-cert.pem\""));
+        assert!(
+            y.contains("- url: \"http://127.0.0.1:19001\""),
+            "plain HTTP to the servers"
+        );
+        let args: Vec<String> = command(Path::new("proxy"), &cfg)
+            .get_args()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        assert!(args.contains(&"--entrypoints.web.http.tls=true".to_string()));
+        assert!(args.contains(&"--entrypoints.web.address=127.0.0.1:18080".to_string()));
+        let plain = command(Path::new("proxy"), &super::super::sample(false));
+        assert!(!plain
+            .get_args()
+            .any(|a| a.to_string_lossy().contains("tls")));
     }
 }

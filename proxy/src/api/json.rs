@@ -46,6 +46,9 @@ pub fn router(rt: &Runtime, snap: &Snapshot, name: &str) -> Option<Value> {
     if let Some(tls) = &r.tls {
         v["tls"] = json!(tls);
     }
+    if let Some(syntax) = r.rule_syntax {
+        v["ruleSyntax"] = json!(syntax);
+    }
     Some(with_status(v, name, &e.provider, e.status, &e.errors))
 }
 

@@ -24,6 +24,7 @@ use super::model::{
     duration_str, ConfigIssue, DynamicConfig, Element, HealthCheck, LoadBalancer, Middleware,
     Router, SameSite, Service, Sticky, StickyCookie, UNSUPPORTED_MIDDLEWARES,
 };
+use super::rule::RuleSyntax;
 use super::tls::RouterTls;
 use crate::parse::{list, parse_bool};
 
@@ -194,6 +195,13 @@ impl Parser {
                 r.service = value.trim().to_string();
                 None
             }
+            ["rulesyntax"] => match RuleSyntax::parse(value) {
+                Ok(syntax) => {
+                    r.rule_syntax = Some(syntax);
+                    None
+                }
+                Err(e) => Some(format!("label `{key}`: {e}")),
+            },
             ["middlewares"] => match list(value) {
                 Some(v) => {
                     r.middlewares = v;
@@ -251,7 +259,7 @@ impl Parser {
                 "label `{key}` sets no option; write e.g. `{key}.rule=Host(`example.com`)`"
             )),
             other => Some(format!(
-                "label `{key}`: unknown router option `{}`; router options are rule, service, middlewares, priority, entrypoints, tls",
+                "label `{key}`: unknown router option `{}`; router options are rule, ruleSyntax, service, middlewares, priority, entrypoints, tls",
                 other.join(".")
             )),
         };
@@ -537,6 +545,24 @@ mod tests {
     }
 
     #[test]
+    fn rule_syntax_label() {
+        let c = parse(&labels(&[
+            ("traefik.http.routers.a.rule", "Headers(`X`, `1`)"),
+            ("traefik.http.routers.a.ruleSyntax", "v2"),
+            ("traefik.http.routers.b.rule", "Path(`/`)"),
+            ("traefik.http.routers.b.RULESYNTAX", "V3"),
+            ("traefik.http.routers.c.rule", "Path(`/`)"),
+            ("traefik.http.routers.c.ruleSyntax", "v4"),
+        ]));
+        assert_eq!(c.config.routers["a"].rule_syntax, Some(RuleSyntax::V2));
+        assert_eq!(c.config.routers["b"].rule_syntax, Some(RuleSyntax::V3));
+        assert_eq!(c.config.routers["c"].rule_syntax, None);
+        assert_eq!(c.issues.len(), 1, "{:?}", c.issues);
+        assert_eq!(c.issues[0].element, Element::Router("c".into()));
+        assert!(c.issues[0].message.contains("v3 (the default) or v2"));
+    }
+
+    #[test]
     fn the_reports_static_labels() {
         let c = parse(&labels(&[
             (
@@ -664,6 +690,7 @@ mod tests {
             c.config.routers["Web"],
             Router {
                 rule: "Path(`/`)".into(),
+                rule_syntax: None,
                 service: "site".into(),
                 middlewares: vec!["a".into(), "b@file".into()],
                 priority: Some(-5),

@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use super::model::{
     ConfigIssue, DynamicConfig, Element, Middleware, ProviderConfig, Router, Service,
 };
-use super::rule::Rule;
+use super::rule::{Rule, RuleSyntax};
 use super::validate;
 
 /// Traefik's status of a router, service or middleware.
@@ -147,18 +147,27 @@ fn qualify_key(name: &str, provider: &str) -> String {
 pub fn merge<'a>(
     providers: impl IntoIterator<Item = (&'a str, &'a ProviderConfig)>,
 ) -> MergedConfig {
+    merge_with(providers, RuleSyntax::default())
+}
+
+/// [`merge`], reading the rules of routers without `ruleSyntax` in `default_syntax`
+/// (`--core.defaultRuleSyntax`).
+pub fn merge_with<'a>(
+    providers: impl IntoIterator<Item = (&'a str, &'a ProviderConfig)>,
+    default_syntax: RuleSyntax,
+) -> MergedConfig {
     let mut out = MergedConfig::default();
     // Errors by qualified element, before statuses are decided.
     let mut errors: BTreeMap<Element, Vec<String>> = BTreeMap::new();
 
     for (provider, pc) in providers {
         let mut issues = pc.issues.clone();
-        for issue in validate::check(&pc.config) {
+        for issue in validate::check(&pc.config, Some(default_syntax)) {
             if !issues.contains(&issue) {
                 issues.push(issue);
             }
         }
-        add_provider(&mut out, provider, &pc.config);
+        add_provider(&mut out, provider, &pc.config, default_syntax);
         for issue in issues {
             let element = qualify_element(&issue.element, provider);
             ensure_element(&mut out, &element, provider);
@@ -386,7 +395,12 @@ fn new_middleware(middleware: Middleware, provider: &str) -> MiddlewareEntry {
     }
 }
 
-fn add_provider(out: &mut MergedConfig, provider: &str, cfg: &DynamicConfig) {
+fn add_provider(
+    out: &mut MergedConfig,
+    provider: &str,
+    cfg: &DynamicConfig,
+    default_syntax: RuleSyntax,
+) {
     for (name, router) in &cfg.routers {
         let mut router = router.clone();
         if !router.service.is_empty() {
@@ -397,7 +411,8 @@ fn add_provider(out: &mut MergedConfig, provider: &str, cfg: &DynamicConfig) {
             .iter()
             .map(|m| qualify(m, provider))
             .collect();
-        let rule = Rule::parse(&router.rule).ok();
+        let syntax = router.rule_syntax.unwrap_or(default_syntax);
+        let rule = Rule::parse_with(&router.rule, syntax).ok();
         let priority = router.priority.unwrap_or_else(|| {
             rule.as_ref()
                 .map_or(router.rule.len() as i64, Rule::default_priority)
@@ -500,6 +515,55 @@ mod tests {
     fn one(provider: &str, config: DynamicConfig, issues: Vec<ConfigIssue>) -> MergedConfig {
         let pc = ProviderConfig { config, issues };
         merge([(provider, &pc)])
+    }
+
+    /// `--core.defaultRuleSyntax` reads routers without `ruleSyntax`; a router's own wins. The
+    /// report's rules read the same in both; a rule in the other syntax disables its router
+    /// with the fix.
+    #[test]
+    fn rule_syntax_default_and_per_router() {
+        let mut c = report_config();
+        let router = |rule: &str, syntax: Option<RuleSyntax>| Router {
+            rule: rule.into(),
+            rule_syntax: syntax,
+            service: "static".into(),
+            ..Default::default()
+        };
+        c.routers.insert(
+            "v2".into(),
+            router("Headers(`X`, `1`)", Some(RuleSyntax::V2)),
+        );
+        c.routers.insert(
+            "v3".into(),
+            router("Header(`X`, `1`)", Some(RuleSyntax::V3)),
+        );
+        c.routers
+            .insert("plain".into(), router("Host(`a`, `b`)", None));
+        let pc = crate::config::validate::validate("docker", c);
+        assert!(
+            pc.issues.is_empty(),
+            "no syntax is known yet: {:?}",
+            pc.issues
+        );
+        let status = |m: &MergedConfig, r: &str| m.routers[&format!("{r}@docker")].status;
+        for default in [RuleSyntax::V3, RuleSyntax::V2] {
+            let m = merge_with([("docker", &pc)], default);
+            for r in ["static", "dynamic", "v2", "v3"] {
+                assert_eq!(status(&m, r), Status::Enabled, "{r} under {default}");
+            }
+            let plain = &m.routers["plain@docker"];
+            match default {
+                RuleSyntax::V3 => {
+                    assert_eq!(plain.status, Status::Disabled);
+                    assert!(
+                        plain.errors[0].contains("Host(`a`) || Host(`b`)"),
+                        "{:?}",
+                        plain.errors
+                    );
+                }
+                RuleSyntax::V2 => assert_eq!(plain.status, Status::Enabled),
+            }
+        }
     }
 
     #[test]

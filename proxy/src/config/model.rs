@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use super::rule::RuleSyntax;
 use crate::config::tls::{RouterTls, TlsConfig};
 use crate::middleware;
 pub use crate::middleware::{AddPrefix, Headers, RedirectScheme, ReplacePath, Retry, StripPrefix};
@@ -60,6 +61,10 @@ pub struct DynamicConfig {
 pub struct Router {
     /// The rule, in Traefik's rule language (``Host(`demo.res.ch`) && PathPrefix(`/`)``).
     pub rule: String,
+    /// `ruleSyntax`: the language of `rule`, v3 or v2; `None` takes
+    /// `--core.defaultRuleSyntax` (v3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule_syntax: Option<RuleSyntax>,
     /// The service's name, unqualified (same provider) or qualified (`name@provider`).
     pub service: String,
     /// Middleware names, in the order requests go through them.

@@ -8,21 +8,35 @@
 use super::model::{
     ConfigIssue, DynamicConfig, Element, HealthCheck, Middleware, ProviderConfig, Service,
 };
-use super::rule::Rule;
+use super::rule::{Rule, RuleError, RuleSyntax};
 
 /// Checks `cfg` and returns it with every problem found. `provider` names the provider in
 /// messages (`docker`, `file`).
 pub fn validate(provider: &str, cfg: DynamicConfig) -> ProviderConfig {
     let _ = provider;
-    let issues = check(&cfg);
+    let issues = check(&cfg, None);
     ProviderConfig {
         config: cfg,
         issues,
     }
 }
 
+/// A rule's error in `syntax`, or, when that is not known, in both syntaxes (then v3's).
+fn check_rule(rule: &str, syntax: Option<RuleSyntax>) -> Result<(), RuleError> {
+    match syntax {
+        Some(syntax) => Rule::parse_with(rule, syntax).map(drop),
+        None => match Rule::parse_with(rule, RuleSyntax::V3) {
+            Err(e) if Rule::parse_with(rule, RuleSyntax::V2).is_err() => Err(e),
+            _ => Ok(()),
+        },
+    }
+}
+
 /// Every problem in `cfg`, in a stable order (routers, services, middlewares, by name).
-pub fn check(cfg: &DynamicConfig) -> Vec<ConfigIssue> {
+/// `default_syntax` is `--core.defaultRuleSyntax`, the language of rules whose router sets no
+/// `ruleSyntax`; `None` where it is not known (a provider's own check): those rules are then
+/// refused only when no syntax reads them, and the rest is left to the merge, which knows it.
+pub fn check(cfg: &DynamicConfig, default_syntax: Option<RuleSyntax>) -> Vec<ConfigIssue> {
     let mut issues = Vec::new();
     for (name, router) in &cfg.routers {
         let mut bad = |message: String| {
@@ -36,7 +50,7 @@ pub fn check(cfg: &DynamicConfig) -> Vec<ConfigIssue> {
         }
         if router.rule.trim().is_empty() {
             bad("the router has no rule; give it one, e.g. Host(`example.com`)".into());
-        } else if let Err(e) = Rule::parse(&router.rule) {
+        } else if let Err(e) = check_rule(&router.rule, router.rule_syntax.or(default_syntax)) {
             bad(format!("rule `{}`: {e}", router.rule));
         }
         if router.service.trim().is_empty() {
@@ -395,7 +409,7 @@ mod tests {
                 ..Default::default()
             },
         );
-        let issues = check(&cfg);
+        let issues = check(&cfg, Some(RuleSyntax::V3));
         let e = elements(&issues);
         for (el, needle) in [
             (Element::Router("badrule".into()), "position"),

@@ -9,7 +9,11 @@
 'use strict';
 
 const params = new URLSearchParams(location.search);
-const API = params.get('api') || '/api/jokes/';
+// The random joke: /api/jokes/ in the 2021 lab's routing. The 2023 edition routes /api to the
+// API (/api/jokes is its CRUD collection), so the random joke is /api/ there: after a 404 on
+// the default, the page tries that once, and keeps it if it answers.
+let API = params.get('api') || '/api/jokes/';
+let fallback = params.get('api') ? null : '/api/';
 const EVERY_MS = Math.min(Math.max(Number(params.get('every')) || 3000, 500), 60000);
 const HISTORY_LENGTH = 10;
 
@@ -58,9 +62,18 @@ async function pollJoke() {
   timer = null;
   inFlight = true;
   try {
-    const url = new URL(API, location.href);
-    url.searchParams.set('count', '1');
-    const response = await fetch(url, { cache: 'no-store', headers: { Accept: 'application/json' } });
+    let url = jokeUrl(API);
+    let response = await fetch(url, { cache: 'no-store', headers: { Accept: 'application/json' } });
+    if (response.status === 404 && fallback) {
+      const other = jokeUrl(fallback);
+      fallback = null;
+      const second = await fetch(other, { cache: 'no-store', headers: { Accept: 'application/json' } });
+      if (second.ok && (second.headers.get('Content-Type') || '').includes('json')) {
+        API = other.pathname;
+        url = other;
+        response = second;
+      }
+    }
     const servedBy = response.headers.get('X-Served-By');
     const type = response.headers.get('Content-Type') || '';
     if (!response.ok || !type.includes('json')) {
@@ -83,6 +96,12 @@ async function pollJoke() {
     inFlight = false;
     if (running) timer = setTimeout(pollJoke, EVERY_MS);
   }
+}
+
+function jokeUrl(path) {
+  const url = new URL(path, location.href);
+  url.searchParams.set('count', '1');
+  return url;
 }
 
 function explain(status, servedBy, url) {

@@ -3,12 +3,18 @@
 //!
 //! Cookies are handled by hand (no cookie jar): a check wants to see exactly which cookie it
 //! got and which one it sends.
+//!
+//! Over HTTPS the requests go to the lab's host name, pinned to the entrypoint's loopback
+//! address, so the TLS server name (SNI) and the certificate check use that name, as a browser
+//! would (a certificate is for `localhost`, not for `127.0.0.1:8443`).
 
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
-use reqwest::header::{HeaderMap, COOKIE, HOST, SET_COOKIE};
+use reqwest::header::{HeaderMap, CONTENT_TYPE, COOKIE, HOST, SET_COOKIE};
+
+use super::trust::Trust;
 
 /// Refuses any base URL that is not on this machine: the checks send traffic only to loopback.
 pub fn ensure_loopback(url: &str) -> Result<()> {
@@ -99,27 +105,84 @@ impl SetCookie {
 #[derive(Debug, Clone)]
 pub struct Client {
     http: reqwest::Client,
+    /// The entrypoint as given: `http://127.0.0.1:80`.
     base: String,
+    /// Where requests go: `base`, or over HTTPS `https://HOST:PORT` pinned to base's address.
+    target: String,
     host: String,
+    trust: Trust,
 }
 
 impl Client {
+    /// A client for `base`; over HTTPS, one that accepts any certificate ([`Trust::Unverified`]).
     pub fn new(base: &str, host: &str) -> Result<Self> {
+        Self::with_trust(base, host, Trust::default())
+    }
+
+    pub fn with_trust(base: &str, host: &str, trust: Trust) -> Result<Self> {
         ensure_loopback(base)?;
-        let http = reqwest::Client::builder()
+        let base = base.trim_end_matches('/').to_string();
+        let url = reqwest::Url::parse(&base)?;
+        let mut builder = reqwest::Client::builder()
             .no_proxy()
             .redirect(reqwest::redirect::Policy::none())
-            .timeout(Duration::from_secs(10))
-            .build()?;
+            .timeout(Duration::from_secs(10));
+        let mut target = base.clone();
+        if url.scheme() == "https" {
+            builder = trust.apply(builder).tls_info(true);
+            if let Some(addr) = pinned_address(&url, host) {
+                builder = builder.resolve(host, addr);
+                target = format!("https://{host}:{}", addr.port());
+            }
+        }
         Ok(Self {
-            http,
-            base: base.trim_end_matches('/').to_string(),
+            http: builder.build()?,
+            base,
+            target,
             host: host.to_string(),
+            trust,
         })
+    }
+
+    /// The same entrypoint and trust, another `Host` header (over HTTPS the server name stays
+    /// the lab's, as a client that asks for one name and sends another Host).
+    pub fn with_host(&self, host: &str) -> Self {
+        Self {
+            host: host.to_string(),
+            ..self.clone()
+        }
     }
 
     pub fn base(&self) -> &str {
         &self.base
+    }
+
+    pub fn is_https(&self) -> bool {
+        self.base.starts_with("https://")
+    }
+
+    pub fn trust(&self) -> &Trust {
+        &self.trust
+    }
+
+    /// The certificate the entrypoint presents for the lab's host (DER); `None` over HTTP.
+    pub async fn peer_certificate(&self) -> Result<Option<Vec<u8>>> {
+        if !self.is_https() {
+            return Ok(None);
+        }
+        let url = format!("{}/", self.target);
+        let resp = self
+            .http
+            .get(&url)
+            .header(HOST, &self.host)
+            .send()
+            .await
+            .with_context(|| format!("GET {url} (Host: {}) failed", self.host))?;
+        Ok(resp
+            .extensions()
+            .get::<reqwest::tls::TlsInfo>()
+            .and_then(|info| info.peer_certificate())
+            .map(<[u8]>::to_vec))
     }
 
     pub fn host(&self) -> &str {
@@ -138,7 +201,7 @@ impl Client {
         cookie: Option<&str>,
         extra: &[(&str, &str)],
     ) -> Result<Answer> {
-        let url = format!("{}{}", self.base, path);
+        let url = format!("{}{}", self.target, path);
         let mut req = self.http.get(&url).header(HOST, &self.host);
         if let Some(c) = cookie {
             req = req.header(COOKIE, c);
@@ -150,6 +213,39 @@ impl Client {
             .send()
             .await
             .with_context(|| format!("GET {url} (Host: {}) failed", self.host))?;
+        Self::answer(path, resp).await
+    }
+
+    /// `method path` with the lab's Host, a cookie if given, and a JSON body if given.
+    pub async fn send(
+        &self,
+        method: &str,
+        path: &str,
+        cookie: Option<&str>,
+        json: Option<&str>,
+    ) -> Result<Answer> {
+        let url = format!("{}{}", self.target, path);
+        let method = reqwest::Method::from_bytes(method.as_bytes())?;
+        let mut req = self
+            .http
+            .request(method.clone(), &url)
+            .header(HOST, &self.host);
+        if let Some(c) = cookie {
+            req = req.header(COOKIE, c);
+        }
+        if let Some(body) = json {
+            req = req
+                .header(CONTENT_TYPE, "application/json")
+                .body(body.to_string());
+        }
+        let resp = req
+            .send()
+            .await
+            .with_context(|| format!("{method} {url} (Host: {}) failed", self.host))?;
+        Self::answer(path, resp).await
+    }
+
+    async fn answer(path: &str, resp: reqwest::Response) -> Result<Answer> {
         let status = resp.status().as_u16();
         let headers = resp.headers().clone();
         let served_by = headers
@@ -207,6 +303,22 @@ impl Client {
         let status = resp.status().as_u16();
         Ok((status, resp.text().await.unwrap_or_default()))
     }
+}
+
+/// Over HTTPS, the address to reach `host` at: the base URL's loopback address and port, when
+/// the base names an address rather than the host itself.
+fn pinned_address(url: &reqwest::Url, host: &str) -> Option<SocketAddr> {
+    let port = url.port_or_known_default()?;
+    let named = url
+        .host_str()?
+        .trim_start_matches('[')
+        .trim_end_matches(']');
+    if named == host || host.parse::<IpAddr>().is_ok() {
+        return None;
+    }
+    // `localhost` in the base: loopback (ensure_loopback refused anything else).
+    let ip = named.parse().unwrap_or(IpAddr::from([127, 0, 0, 1]));
+    Some(SocketAddr::new(ip, port))
 }
 
 /// The same-site assets a page or a stylesheet refers to (`href`, `src`, CSS `url()`), as
@@ -287,6 +399,31 @@ mod tests {
         assert!(ensure_loopback("http://[::1]:8000/").is_ok());
         assert!(ensure_loopback("http://demo.res.ch/").is_err());
         assert!(ensure_loopback("http://10.0.0.1/").is_err());
+    }
+
+    #[test]
+    fn https_goes_to_the_host_name_pinned_to_the_address() {
+        let c = Client::new("https://127.0.0.1:8443/", "localhost").unwrap();
+        assert_eq!(c.target, "https://localhost:8443");
+        assert_eq!(c.base(), "https://127.0.0.1:8443");
+        assert!(c.is_https());
+        let c = Client::new("https://localhost:443", "localhost").unwrap();
+        assert_eq!(c.target, "https://localhost:443");
+        let c = Client::new("http://127.0.0.1:80", "localhost").unwrap();
+        assert_eq!(
+            c.target, "http://127.0.0.1:80",
+            "plain HTTP is sent as before"
+        );
+        let c = Client::new("https://127.0.0.1:443", "127.0.0.1").unwrap();
+        assert_eq!(
+            c.target, "https://127.0.0.1:443",
+            "an address as host: nothing to pin"
+        );
+        let other = c.with_host("unknown.invalid");
+        assert_eq!(
+            (other.target.as_str(), other.host()),
+            ("https://127.0.0.1:443", "unknown.invalid")
+        );
     }
 
     #[test]

@@ -20,6 +20,7 @@ pub mod setup;
 mod static_config;
 mod steps;
 pub mod target;
+pub mod trust;
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -178,6 +179,9 @@ pub async fn run(target: &Target, opts: &Options, each: &mut dyn FnMut(&CheckRes
         if !opts.steps.is_empty() && !opts.steps.contains(&check.step) {
             continue;
         }
+        if !check.runs_in(opts.setup.edition) {
+            continue;
+        }
         let started = Instant::now();
         let verdict = match tokio::time::timeout(
             opts.check_timeout,
@@ -231,6 +235,7 @@ pub fn fail_all(opts: &Options, why: &str) -> Report {
     let results = steps::CHECKS
         .iter()
         .filter(|c| opts.steps.is_empty() || opts.steps.contains(&c.step))
+        .filter(|c| c.runs_in(opts.setup.edition))
         .map(|c| CheckResult {
             step: c.step,
             name: c.name,
@@ -256,6 +261,15 @@ pub async fn stack_state(p: &DockerProject, setup: &Setup) -> String {
 /// The checks' ids.
 pub fn ids() -> Vec<&'static str> {
     steps::CHECKS.iter().map(|c| c.name).collect()
+}
+
+/// The checks that run in `edition`'s runs.
+pub fn ids_in(edition: Edition) -> Vec<&'static str> {
+    steps::CHECKS
+        .iter()
+        .filter(|c| c.runs_in(edition))
+        .map(|c| c.name)
+        .collect()
 }
 
 /// The checks' names by step, for `lab check --list` and the book.

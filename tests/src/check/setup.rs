@@ -42,6 +42,30 @@ impl Edition {
         }
     }
 
+    /// The host the edition's statement routes: `demo.res.ch` in 2021, `localhost` in 2023.
+    pub fn host(self) -> &'static str {
+        match self {
+            Edition::E2021 => crate::docker::HOST,
+            Edition::E2023 => "localhost",
+        }
+    }
+
+    /// The API router's prefix: the report's `/api/jokes/`, the 2023 statement's `/api`.
+    pub fn api_prefix(self) -> &'static str {
+        match self {
+            Edition::E2021 => crate::routes::API_PREFIX,
+            Edition::E2023 => "/api/",
+        }
+    }
+
+    /// The API's compose service: the report's `dynamic`, the 2023 stack's `api`.
+    pub fn api_service(self) -> &'static str {
+        match self {
+            Edition::E2021 => "dynamic",
+            Edition::E2023 => "api",
+        }
+    }
+
     /// The service the edition makes sticky; the other one is round robin.
     pub fn sticky(self) -> Kind {
         match self {
@@ -78,10 +102,16 @@ pub struct LabFile {
     pub url: Option<String>,
     /// The proxy's API (ours or Traefik's), if published.
     pub api_url: Option<String>,
+    /// The plain HTTP entrypoint that redirects to HTTPS (2023), when `url` is the HTTPS one.
+    pub http_url: Option<String>,
+    /// The CA certificate (PEM) that signed the proxy's HTTPS certificate; relative to lab.toml.
+    pub cacert: Option<PathBuf>,
     #[serde(default)]
     pub compose: ComposeSection,
     #[serde(default)]
     pub sticky: StickySection,
+    #[serde(default)]
+    pub crud: CrudSection,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
@@ -107,6 +137,62 @@ pub struct StickySection {
     pub scoped: Option<bool>,
 }
 
+/// The 2023 edition's CRUD API, for the `crud-api` check: where its collection is, and what to
+/// send to create and to update one item. Default: the kit's jokes API.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CrudSection {
+    /// The collection through the proxy: `/api/jokes` (POST creates, GET lists).
+    pub path: Option<String>,
+    /// A JSON object that creates one item: `{"setup": "...", "punchline": "..."}`. Each
+    /// `{unique}` in it becomes a value unique to the request, to tell the item apart.
+    pub create: Option<String>,
+    /// A JSON object that replaces it (PUT).
+    pub update: Option<String>,
+}
+
+/// The CRUD check's requests, resolved.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Crud {
+    pub path: String,
+    pub create: String,
+    pub update: String,
+    /// Whether lab.toml described the API (else these are the kit's jokes API defaults).
+    pub configured: bool,
+}
+
+impl Crud {
+    fn resolve(section: &CrudSection, api_prefix: &str) -> Result<Self> {
+        let path = section
+            .path
+            .clone()
+            .unwrap_or_else(|| format!("{api_prefix}jokes"));
+        let create = section.create.clone().unwrap_or_else(|| {
+            r#"{"setup": "Why did lab check write joke {unique}?", "punchline": "To see where it goes."}"#
+                .into()
+        });
+        let update = section.update.clone().unwrap_or_else(|| {
+            r#"{"setup": "Why did lab check write joke {unique}?", "punchline": "To see it stay."}"#.into()
+        });
+        for (key, body) in [("create", &create), ("update", &update)] {
+            let parsed: serde_json::Value = serde_json::from_str(body)
+                .map_err(|e| anyhow::anyhow!("[crud] {key} is not JSON ({e}): {body}"))?;
+            if !parsed.is_object() {
+                bail!("[crud] {key} must be a JSON object, like {{\"name\": \"x\"}}: {body}");
+            }
+        }
+        if !path.starts_with('/') {
+            bail!("[crud] path `{path}` must start with /, like /api/jokes");
+        }
+        Ok(Crud {
+            path: path.trim_end_matches('/').to_string(),
+            create,
+            update,
+            configured: section != &CrudSection::default(),
+        })
+    }
+}
+
 impl LabFile {
     pub fn parse(text: &str) -> Result<Self> {
         toml::from_str(text).map_err(|e| anyhow::anyhow!("{}", e.to_string().trim_end()))
@@ -119,14 +205,19 @@ impl LabFile {
         let mut file = Self::parse(&text).with_context(|| {
             format!(
                 "{} is not a valid lab.toml (keys: edition, host, api_prefix, url, api_url, \
-                 [compose] project/file/static_service/api_service/proxy_service, [sticky] \
-                 service/cookie/scoped)",
+                 http_url, cacert, [compose] project/file/static_service/api_service/\
+                 proxy_service, [sticky] service/cookie/scoped, [crud] path/create/update)",
                 path.display()
             )
         })?;
-        if let (Some(f), Some(dir)) = (&file.compose.file, path.parent()) {
-            if f.is_relative() {
-                file.compose.file = Some(dir.join(f));
+        if let Some(dir) = path.parent() {
+            for f in [&mut file.compose.file, &mut file.cacert]
+                .into_iter()
+                .flatten()
+            {
+                if f.is_relative() {
+                    *f = dir.join(&*f);
+                }
             }
         }
         Ok(file)
@@ -143,6 +234,8 @@ pub struct Flags {
     pub api_url: Option<String>,
     pub project: Option<String>,
     pub compose_file: Option<PathBuf>,
+    pub http_url: Option<String>,
+    pub cacert: Option<PathBuf>,
 }
 
 /// The resolved set-up every check reads.
@@ -154,6 +247,10 @@ pub struct Setup {
     pub api_prefix: String,
     pub url: Option<String>,
     pub api_url: Option<String>,
+    /// The plain HTTP entrypoint that must redirect to HTTPS (the 2023 edition).
+    pub http_url: Option<String>,
+    /// The CA that signed the proxy's certificate: HTTPS is verified against it.
+    pub cacert: Option<PathBuf>,
     pub project: Option<String>,
     pub compose_file: Option<PathBuf>,
     pub static_service: String,
@@ -163,6 +260,7 @@ pub struct Setup {
     pub sticky: Kind,
     pub cookie: Option<String>,
     pub scoped_cookie: bool,
+    pub crud: Crud,
 }
 
 impl Default for Setup {
@@ -185,7 +283,7 @@ impl Setup {
             .compose
             .api_service
             .clone()
-            .unwrap_or_else(|| "dynamic".into());
+            .unwrap_or_else(|| edition.api_service().into());
         let sticky = match file.sticky.service.as_deref() {
             None => edition.sticky(),
             Some(s) if s == static_service => Kind::Static,
@@ -201,7 +299,7 @@ impl Setup {
             .api_prefix
             .clone()
             .or_else(|| file.api_prefix.clone())
-            .unwrap_or_else(|| crate::routes::API_PREFIX.into());
+            .unwrap_or_else(|| edition.api_prefix().into());
         if !api_prefix.ends_with('/') {
             api_prefix.push('/');
         }
@@ -211,10 +309,13 @@ impl Setup {
                 .host
                 .clone()
                 .or_else(|| file.host.clone())
-                .unwrap_or_else(|| crate::docker::HOST.into()),
+                .unwrap_or_else(|| edition.host().into()),
+            crud: Crud::resolve(&file.crud, &api_prefix)?,
             api_prefix,
             url: flags.url.clone().or_else(|| file.url.clone()),
             api_url: flags.api_url.clone().or_else(|| file.api_url.clone()),
+            http_url: flags.http_url.clone().or_else(|| file.http_url.clone()),
+            cacert: flags.cacert.clone().or_else(|| file.cacert.clone()),
             project: flags
                 .project
                 .clone()
@@ -258,7 +359,10 @@ impl Setup {
                 self.static_service
             );
         }
-        for u in [&self.url, &self.api_url].into_iter().flatten() {
+        for u in [&self.url, &self.api_url, &self.http_url]
+            .into_iter()
+            .flatten()
+        {
             crate::check::client::ensure_loopback(u)?;
         }
         Ok(self)
@@ -346,6 +450,55 @@ mod tests {
         assert_eq!(s.path(Kind::Dynamic), "/api/");
         assert_eq!(s.cookie.as_deref(), Some("api_cookie"));
         assert_eq!(s.project.as_deref(), Some("dai"));
+    }
+
+    #[test]
+    fn the_2023_defaults_are_the_statement_s() {
+        let f = LabFile::parse("edition = 2023").unwrap();
+        let s = Setup::resolve(&f, &Flags::default()).unwrap();
+        assert_eq!(s.host, "localhost");
+        assert_eq!(s.api_prefix, "/api/");
+        assert_eq!(s.api_service, "api");
+        assert_eq!(s.sticky, Kind::Dynamic);
+        assert_eq!(s.crud.path, "/api/jokes");
+        assert!(!s.crud.configured);
+    }
+
+    #[test]
+    fn https_keys_and_crud_section() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("lab.toml");
+        std::fs::write(
+            &path,
+            r#"
+            edition = 2023
+            url = "https://127.0.0.1:443"
+            http_url = "http://127.0.0.1:80"
+            cacert = "certs/ca.crt"
+            [crud]
+            path = "/api/books/"
+            create = '{"title": "Dune"}'
+            update = '{"title": "Dune Messiah"}'
+            "#,
+        )
+        .unwrap();
+        let f = LabFile::read(&path).unwrap();
+        assert_eq!(f.cacert, Some(dir.path().join("certs/ca.crt")));
+        let s = Setup::resolve(&f, &Flags::default()).unwrap();
+        assert_eq!(s.http_url.as_deref(), Some("http://127.0.0.1:80"));
+        assert_eq!(s.crud.path, "/api/books");
+        assert!(s.crud.configured);
+
+        let bad = LabFile::parse("[crud]\ncreate = '[1]'").unwrap();
+        let e = Setup::resolve(&bad, &Flags::default())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("JSON object"), "{e}");
+        let bad = LabFile::parse("http_url = \"http://192.0.2.1/\"").unwrap();
+        assert!(
+            Setup::resolve(&bad, &Flags::default()).is_err(),
+            "loopback only"
+        );
     }
 
     #[test]

@@ -1,13 +1,16 @@
 //! The checks: their list in the order of the lab's steps, the state one run shares, and the
 //! dispatch. The checks themselves are grouped by concern: `site` (steps 1 to 5: the servers,
-//! routing, AJAX, discovery), `balance` (steps 6 and 7: spread, round robin, sticky sessions,
-//! the cookie), `cluster` (step 8: failover and scaling), with their shared helpers in
+//! routing, AJAX, discovery), `crud` (the 2023 edition's CRUD API), `balance` (steps 6 and 7:
+//! spread, round robin, sticky sessions, the cookie), `cluster` (step 8: failover and
+//! scaling), `https` (the 2023 edition's HTTPS, step 10 here), with their shared helpers in
 //! `common`. Every loop is bounded in requests and in time; traffic goes only to the target's
 //! loopback entrypoints.
 
 mod balance;
 mod cluster;
 mod common;
+mod crud;
+mod https;
 mod site;
 
 use std::sync::Arc;
@@ -17,7 +20,7 @@ use anyhow::{bail, Result};
 use super::attribution::{Attributor, Counters, DockerCounters, Mode, Probe};
 use super::browser::{self, BrowserSession};
 use super::client::Client;
-use super::{BrowserMode, Control, Options, Setup, Target};
+use super::{BrowserMode, Control, Edition, Options, Setup, Target};
 use crate::local::Kind;
 
 /// What a check found when it did not fail.
@@ -45,6 +48,9 @@ pub enum Id {
     Failover,
     Scaling,
     Ui,
+    Crud,
+    Https,
+    HttpsRedirect,
 }
 
 pub struct Check {
@@ -52,6 +58,14 @@ pub struct Check {
     pub name: &'static str,
     pub what: &'static str,
     pub id: Id,
+    /// Only in this edition's runs (the 2023 edition's CRUD API and HTTPS); `None`: in both.
+    pub only: Option<Edition>,
+}
+
+impl Check {
+    pub fn runs_in(&self, edition: Edition) -> bool {
+        self.only.is_none_or(|only| only == edition)
+    }
 }
 
 const fn check(step: u8, name: &'static str, what: &'static str, id: Id) -> Check {
@@ -60,6 +74,22 @@ const fn check(step: u8, name: &'static str, what: &'static str, id: Id) -> Chec
         name,
         what,
         id,
+        only: None,
+    }
+}
+
+const fn only_2023(step: u8, name: &'static str, what: &'static str, id: Id) -> Check {
+    Check {
+        only: Some(Edition::E2023),
+        ..check(step, name, what, id)
+    }
+}
+
+/// The 2021 lab's step 3 (a proxy with written addresses), which the 2023 statement dropped.
+const fn only_2021(step: u8, name: &'static str, what: &'static str, id: Id) -> Check {
+    Check {
+        only: Some(Edition::E2021),
+        ..check(step, name, what, id)
     }
 }
 
@@ -69,9 +99,10 @@ const fn check(step: u8, name: &'static str, what: &'static str, id: Id) -> Chec
 pub const CHECKS: &[Check] = &[
     check(1, "static-site", "the site's page and every asset it loads answer 200 through the proxy", Id::StaticSite),
     check(2, "jokes-json", "the API answers 200 with JSON through the proxy", Id::JokesJson),
+    only_2023(2, "crud-api", "2023: the CRUD API through the proxy in a sticky session (create, read back, update, delete), and without the cookie where a new item is (why the API is sticky)", Id::Crud),
     check(3, "routing", "`/` goes to the static servers, the API prefix to the API servers (prefix stripped), other hosts 404", Id::Routing),
     check(3, "proxy-only-entry", "the backends publish no port: the proxy is the only way in", Id::EntryPoint),
-    check(3, "static-config", "the routes come from a file of written addresses (file provider), each still a running server's", Id::StaticConfig),
+    only_2021(3, "static-config", "the routes come from a file of written addresses (file provider), each still a running server's", Id::StaticConfig),
     check(4, "ajax-same-origin", "the page's script calls the API on its own origin, which the proxy routes", Id::Ajax),
     check(4, "browser-ajax", "in Chromium, the AJAX area updates and the API servers cycle", Id::BrowserAjax),
     check(5, "discovery", "the proxy's API lists the services and their servers, all UP", Id::Discovery),
@@ -84,6 +115,8 @@ pub const CHECKS: &[Check] = &[
     check(8, "failover", "the pinned server stops: the next request succeeds with a new cookie for a live server, and stays there after the old one returns", Id::Failover),
     check(8, "scaling", "scale up and down while requests run: new servers get traffic, removed ones none, no request fails", Id::Scaling),
     check(9, "management-ui", "the page lists the services and their nodes UP; refuses actions without the token; with it, adds a node that serves, stops it out of the rotation, removes it", Id::Ui),
+    only_2023(10, "https", "2023: the site and the API answer over HTTPS, the certificate verified against the lab CA (and refused without it)", Id::Https),
+    only_2023(10, "https-redirect", "2023: the plain HTTP entrypoint redirects to the same URL over HTTPS", Id::HttpsRedirect),
 ];
 
 /// State shared by the checks of one run.
@@ -173,7 +206,15 @@ impl Ctx {
                          --browser makes this a failure"
                         .to_string())
                 }
-                Some(path) => Ok(BrowserSession::launch(&path).await?),
+                Some(path) => match self.https_pin().await {
+                    Ok(pin) => Ok(BrowserSession::launch_pinned(
+                        &path,
+                        crate::docker::HOST,
+                        pin.as_deref(),
+                    )
+                    .await?),
+                    Err(why) => Err(why),
+                },
             };
             self.browser = Some(launched);
         }
@@ -181,6 +222,24 @@ impl Ctx {
             Some(Ok(b)) => Ok(Ok(b)),
             Some(Err(why)) => Ok(Err(why.clone())),
             None => unreachable!("set above"),
+        }
+    }
+
+    /// Over HTTPS, the pin of the certificate the proxy presents, for Chromium: the HTTP
+    /// checks' client has just checked it against the lab CA (or, with no CA given, says that
+    /// nothing was). `Err(why)`: the browser checks SKIP.
+    async fn https_pin(&self) -> std::result::Result<Option<String>, String> {
+        let cert =
+            self.t.web.peer_certificate().await.map_err(|e| {
+                format!("cannot get the proxy's HTTPS certificate for Chromium: {e:#}")
+            })?;
+        match cert {
+            None => Ok(None),
+            Some(der) => super::trust::spki_pin(&der).map(Some).ok_or_else(|| {
+                "the proxy's HTTPS certificate could not be read, so Chromium cannot be told to \
+                 accept it"
+                    .to_string()
+            }),
         }
     }
 
@@ -226,8 +285,9 @@ pub async fn run_one(id: Id, ctx: &mut Ctx) -> Result<Outcome> {
             }
             let t = ctx.t.clone();
             let shots = ctx.opts.screenshots.clone();
+            let sticky_api = ctx.setup().sticky == Kind::Dynamic;
             match ctx.browser().await? {
-                Ok(b) => browser::ajax(b, &t, shots.as_deref())
+                Ok(b) => browser::ajax(b, &t, shots.as_deref(), sticky_api)
                     .await
                     .map(Outcome::Pass),
                 Err(why) => Ok(Outcome::Skip(why)),
@@ -279,6 +339,9 @@ pub async fn run_one(id: Id, ctx: &mut Ctx) -> Result<Outcome> {
                 Err(why) => Ok(Outcome::Skip(why)),
             }
         }
+        Id::Crud => crud::crud(ctx).await,
+        Id::Https => https::https(ctx).await,
+        Id::HttpsRedirect => https::redirect(ctx).await,
         Id::Failover => cluster::failover(ctx).await,
         Id::Scaling => cluster::scaling(ctx).await,
         Id::Ui => {
@@ -321,6 +384,30 @@ mod tests {
         assert!(
             (1..=9).all(|s| steps.contains(&s)),
             "every lab step has a check"
+        );
+    }
+
+    #[test]
+    fn the_2023_checks_run_only_in_the_2023_edition() {
+        let names = |e: Edition| -> BTreeSet<&str> {
+            CHECKS
+                .iter()
+                .filter(|c| c.runs_in(e))
+                .map(|c| c.name)
+                .collect()
+        };
+        let (old, new) = (names(Edition::E2021), names(Edition::E2023));
+        for id in ["crud-api", "https", "https-redirect"] {
+            assert!(new.contains(id) && !old.contains(id), "{id}");
+        }
+        assert!(
+            old.contains("static-config") && !new.contains("static-config"),
+            "the 2023 statement has no static reverse proxy step"
+        );
+        assert_eq!(
+            old.intersection(&new).count(),
+            old.len() - 1,
+            "the 2023 edition runs every other check too"
         );
     }
 }

@@ -277,6 +277,12 @@ impl Target {
         }
     }
 
+    /// The same target, its web entrypoint trusting `trust` over HTTPS.
+    pub fn with_trust(mut self, trust: crate::check::trust::Trust) -> Result<Self> {
+        self.web = Client::with_trust(self.web.base(), self.web.host(), trust)?;
+        Ok(self)
+    }
+
     /// Which proxy this is, from its API's `/api/version`: `("Traefik", "2.4.8")`, or ours.
     pub async fn proxy(&self) -> Option<(String, String)> {
         let v = self.api("/api/version").await.ok()?;

@@ -107,8 +107,10 @@ pub fn files(opts: &Options) -> Vec<File> {
 }
 
 /// The checks the workflow grades and their points: those of `rubric` (a rubric file's text,
-/// `[points] check-id = N`), else the kit's rubric (`docs/src/rubric.toml`), in step order.
-pub fn graded_checks(rubric: Option<&str>) -> Result<Vec<Graded>> {
+/// `[points] check-id = N`), else the kit's rubric (`docs/src/rubric.toml`), in step order;
+/// only the checks that run in `edition`'s runs.
+pub fn graded_checks(rubric: Option<&str>, edition: Edition) -> Result<Vec<Graded>> {
+    let runs = check::ids_in(edition);
     let ids = check::ids();
     let rubric = match rubric {
         Some(text) => check::Rubric::parse(text, &ids)?,
@@ -116,6 +118,7 @@ pub fn graded_checks(rubric: Option<&str>) -> Result<Vec<Graded>> {
     };
     Ok(check::list()
         .into_iter()
+        .filter(|(_, id, _)| runs.contains(id))
         .map(|(step, id, _)| Graded {
             id: id.to_owned(),
             step,
@@ -166,7 +169,7 @@ mod tests {
     fn opts(edition: Edition) -> Options {
         Options {
             edition,
-            graded: graded_checks(None).unwrap(),
+            graded: graded_checks(None, edition).unwrap(),
             ..Default::default()
         }
     }
@@ -182,13 +185,20 @@ mod tests {
 
     #[test]
     fn the_workflows_points_are_the_rubrics() {
-        let kit = graded_checks(None).unwrap();
+        let kit = graded_checks(None, Edition::E2021).unwrap();
         assert_eq!(kit.iter().map(|g| g.points).sum::<u32>(), 100, "{kit:?}");
-        let mine =
-            graded_checks(Some("[points]\nsticky-sessions = 40\nround-robin = 2\n")).unwrap();
+        let with_2023 = graded_checks(None, Edition::E2023).unwrap();
+        assert!(with_2023.iter().any(|g| g.id == "crud-api"));
+        assert!(!kit.iter().any(|g| g.id == "crud-api"));
+        let mine = graded_checks(
+            Some("[points]\nsticky-sessions = 40\nround-robin = 2\n"),
+            Edition::E2021,
+        )
+        .unwrap();
         let ids: Vec<(&str, u32)> = mine.iter().map(|g| (g.id.as_str(), g.points)).collect();
         assert_eq!(ids, [("round-robin", 2), ("sticky-sessions", 40)]);
-        let err = graded_checks(Some("[points]\nstiky-sessions = 1\n")).unwrap_err();
+        let err =
+            graded_checks(Some("[points]\nstiky-sessions = 1\n"), Edition::E2021).unwrap_err();
         assert!(format!("{err:#}").contains("stiky-sessions"), "{err:#}");
     }
 

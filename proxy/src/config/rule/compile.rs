@@ -16,8 +16,11 @@ pub(super) enum Node {
     HostRegexp(Vec<HostPattern>),
     Path(Vec<PathPattern>),
     PathPrefix(Vec<PathPattern>),
+    /// v3's `PathRegexp`, unanchored.
+    PathRegexp(Regex),
     Method(Vec<String>),
-    Header(HeaderName, String),
+    /// `None`: any value (v2's `Headers` with an empty value).
+    Header(HeaderName, Option<String>),
     HeaderRegexp(HeaderName, Regex),
     /// All must be present.
     Query(Vec<QueryTest>),
@@ -47,18 +50,30 @@ pub(super) struct QueryTest {
 pub(super) enum QueryValue {
     Any,
     Exact(String),
-    Template(Regex),
+    /// A v2 template (anchored) or v3's `QueryRegexp` (unanchored).
+    Regex(Regex),
 }
 
 pub(super) struct Compiler {
-    pub(super) arg_starts: Vec<usize>,
-    pub(super) next_arg: usize,
+    syntax: RuleSyntax,
+    spans: Spans,
+    next_arg: usize,
+    next_call: usize,
 }
 
 impl Compiler {
+    pub(super) fn new(syntax: RuleSyntax, spans: Spans) -> Self {
+        Compiler {
+            syntax,
+            spans,
+            next_arg: 0,
+            next_call: 0,
+        }
+    }
+
     /// The position of the next argument (arguments are compiled in parse order).
-    pub(super) fn pos(&mut self) -> usize {
-        let p = self.arg_starts.get(self.next_arg).copied().unwrap_or(0);
+    fn pos(&mut self) -> usize {
+        let p = self.spans.args.get(self.next_arg).copied().unwrap_or(0);
         self.next_arg += 1;
         p
     }
@@ -82,9 +97,19 @@ impl Compiler {
         })
     }
 
-    pub(super) fn call(&mut self, m: Matcher, args: &[String]) -> Result<Node, RuleError> {
-        let first = self.arg_starts.get(self.next_arg).copied().unwrap_or(0);
+    fn call(&mut self, m: Matcher, args: &[String]) -> Result<Node, RuleError> {
+        let at = self.spans.calls.get(self.next_call).copied().unwrap_or(0);
+        self.next_call += 1;
+        super::syntax::check(m, args, self.syntax, at)?;
+        let first = self.spans.args.get(self.next_arg).copied().unwrap_or(0);
         let name = m.name();
+        let v3 = self.syntax == RuleSyntax::V3;
+        let regex = |p: usize, a: &str| {
+            Regex::new(a).map_err(|e| RuleError {
+                position: p,
+                message: format!("invalid regular expression: {}", one_line(&e.to_string())),
+            })
+        };
         match m {
             Matcher::Host | Matcher::HostHeader => {
                 let mut hosts = Vec::new();
@@ -101,7 +126,7 @@ impl Compiler {
                 let mut pats = Vec::new();
                 for a in args {
                     let p = self.pos();
-                    pats.push(host_regexp(a).map_err(|message| RuleError {
+                    pats.push(host_regexp(a, v3).map_err(|message| RuleError {
                         position: p,
                         message,
                     })?);
@@ -113,7 +138,7 @@ impl Compiler {
                 let mut pats = Vec::new();
                 for a in args {
                     let p = self.pos();
-                    pats.push(path_pattern(a, prefix).map_err(|message| RuleError {
+                    pats.push(path_pattern(a, prefix, v3).map_err(|message| RuleError {
                         position: p,
                         message,
                     })?);
@@ -123,6 +148,10 @@ impl Compiler {
                 } else {
                     Node::Path(pats)
                 })
+            }
+            Matcher::PathRegexp => {
+                let p = self.pos();
+                Ok(Node::PathRegexp(regex(p, &args[0])?))
             }
             Matcher::Method => {
                 let mut methods = Vec::new();
@@ -136,7 +165,7 @@ impl Compiler {
                 }
                 Ok(Node::Method(methods))
             }
-            Matcher::Headers | Matcher::HeadersRegexp => {
+            Matcher::Header | Matcher::Headers | Matcher::HeaderRegexp | Matcher::HeadersRegexp => {
                 if args.len() != 2 {
                     return err(
                         first,
@@ -152,20 +181,36 @@ impl Compiler {
                     message: format!("`{}` is not a valid header name", args[0]),
                 })?;
                 let p = self.pos();
-                if m == Matcher::Headers {
-                    Ok(Node::Header(header, args[1].clone()))
-                } else {
-                    let re = Regex::new(&args[1]).map_err(|e| RuleError {
-                        position: p,
-                        message: format!(
-                            "invalid regular expression: {}",
-                            one_line(&e.to_string())
-                        ),
-                    })?;
-                    Ok(Node::HeaderRegexp(header, re))
+                match m {
+                    Matcher::Header => Ok(Node::Header(header, Some(args[1].clone()))),
+                    Matcher::Headers if args[1].is_empty() => Ok(Node::Header(header, None)),
+                    Matcher::Headers => Ok(Node::Header(header, Some(args[1].clone()))),
+                    _ => Ok(Node::HeaderRegexp(header, regex(p, &args[1])?)),
                 }
             }
-            Matcher::Query => {
+            Matcher::Query | Matcher::QueryRegexp if v3 => {
+                let p = self.pos();
+                let key = args[0].clone();
+                if key.is_empty() {
+                    return err(
+                        p,
+                        format!("`{name}` needs a parameter name: {name}(`key`, `value`)"),
+                    );
+                }
+                let value = match args.get(1) {
+                    None => QueryValue::Exact(String::new()),
+                    Some(v) => {
+                        let p = self.pos();
+                        if m == Matcher::Query {
+                            QueryValue::Exact(v.clone())
+                        } else {
+                            QueryValue::Regex(regex(p, v)?)
+                        }
+                    }
+                };
+                Ok(Node::Query(vec![QueryTest { key, value }]))
+            }
+            Matcher::Query | Matcher::QueryRegexp => {
                 let mut tests = Vec::new();
                 for a in args {
                     let p = self.pos();
@@ -183,7 +228,7 @@ impl Compiler {
                         None | Some("") => QueryValue::Any,
                         Some(v) if v.contains('{') => {
                             let re = template(v, "[^&]*", p)?;
-                            QueryValue::Template(Regex::new(&format!("^{re}$")).map_err(|e| {
+                            QueryValue::Regex(Regex::new(&format!("^{re}$")).map_err(|e| {
                                 RuleError {
                                     position: p,
                                     message: format!(
@@ -247,9 +292,24 @@ pub(super) fn host_arg(a: &str) -> Result<String, String> {
     Ok(unbracketed.to_ascii_lowercase())
 }
 
-pub(super) fn host_regexp(a: &str) -> Result<HostPattern, String> {
+/// v3 (`plain`): an unanchored regular expression, matched against the host without its port.
+/// v2: a mux template, anchored, or a literal host.
+pub(super) fn host_regexp(a: &str, plain: bool) -> Result<HostPattern, String> {
     if a.is_empty() {
         return Err("empty HostRegexp pattern".into());
+    }
+    let invalid = |e: regex::Error| {
+        format!(
+            "invalid HostRegexp pattern `{a}`: {}",
+            one_line(&e.to_string())
+        )
+    };
+    if plain {
+        let regex = Regex::new(&format!("(?i){a}")).map_err(invalid)?;
+        return Ok(HostPattern {
+            regex,
+            strip_port: true,
+        });
     }
     // Like mux: a pattern that names no port is matched against the host without its port.
     let mut depth = 0usize;
@@ -263,25 +323,19 @@ pub(super) fn host_regexp(a: &str) -> Result<HostPattern, String> {
     });
     let re = if a.contains('{') {
         format!("(?i)^{}$", template(a, "[^.]+", 0).map_err(|e| e.message)?)
-    } else if a.contains(['^', '$', '\\', '*', '+', '?', '(', ')', '[', ']', '|']) {
-        format!("(?i){a}")
     } else {
         format!("(?i)^{}$", regex::escape(a))
     };
-    let regex = Regex::new(&re).map_err(|e| {
-        format!(
-            "invalid HostRegexp pattern `{a}`: {}",
-            one_line(&e.to_string())
-        )
-    })?;
+    let regex = Regex::new(&re).map_err(invalid)?;
     Ok(HostPattern { regex, strip_port })
 }
 
-pub(super) fn path_pattern(a: &str, prefix: bool) -> Result<PathPattern, String> {
+/// A literal path, or (v2, not `literal`) a mux template.
+pub(super) fn path_pattern(a: &str, prefix: bool, literal: bool) -> Result<PathPattern, String> {
     if !a.starts_with('/') {
         return Err(format!("path `{a}` must start with `/`; write `/{a}`"));
     }
-    if !a.contains('{') {
+    if literal || !a.contains('{') {
         return Ok(PathPattern::Literal(a.to_string()));
     }
     let re = template(a, "[^/]+", 0).map_err(|e| e.message)?;

@@ -1,5 +1,5 @@
 //! Testing a request against a compiled rule: host, path, method, headers, query and client
-//! address, as Traefik v2 matches them.
+//! address, as Traefik matches them.
 
 use super::*;
 
@@ -44,10 +44,11 @@ impl Node {
                 PathPattern::Literal(l) => req.path.starts_with(l.as_str()),
                 PathPattern::Template(re) => re.is_match(req.path),
             }),
+            Node::PathRegexp(re) => re.is_match(req.path),
             Node::Method(methods) => methods.iter().any(|m| m == req.method.as_str()),
-            Node::Header(name, value) => req
-                .headers
-                .any(name, |v| value.is_empty() || v == value.as_bytes()),
+            Node::Header(name, value) => req.headers.any(name, |v| {
+                value.as_ref().is_none_or(|value| v == value.as_bytes())
+            }),
             Node::HeaderRegexp(name, re) => req
                 .headers
                 .any(name, |v| header_text(v).is_some_and(|s| re.is_match(s))),
@@ -69,7 +70,7 @@ pub(super) fn query_has(query: &str, t: &QueryTest) -> bool {
         match &t.value {
             QueryValue::Any => true,
             QueryValue::Exact(x) => decoded_eq(v, x),
-            QueryValue::Template(re) => re.is_match(&decode(v)),
+            QueryValue::Regex(re) => re.is_match(&decode(v)),
         }
     })
 }

@@ -12,8 +12,16 @@ pub(super) struct Parser<'a> {
     pub(super) text: &'a str,
     pub(super) pos: usize,
     pub(super) depth: usize,
-    /// Start offset of each argument, in the order the parser met them.
-    pub(super) arg_starts: Vec<usize>,
+    pub(super) spans: Spans,
+}
+
+/// Where each matcher call and each argument starts, in the order the parser met them (for the
+/// compiler's errors: a bad regex is reported where its argument starts, a matcher of the other
+/// syntax where its name does).
+#[derive(Debug, Default)]
+pub(super) struct Spans {
+    pub(super) calls: Vec<usize>,
+    pub(super) args: Vec<usize>,
 }
 
 pub(super) fn err<T>(position: usize, message: impl Into<String>) -> Result<T, RuleError> {
@@ -29,13 +37,12 @@ impl<'a> Parser<'a> {
             text,
             pos: 0,
             depth: 0,
-            arg_starts: Vec::new(),
+            spans: Spans::default(),
         }
     }
 
-    /// The tree, and the start offset of each argument in parse order (for the compiler's
-    /// errors: a bad regex or IP is reported where its argument starts).
-    pub(super) fn parse(mut self) -> Result<(Expr, Vec<usize>), RuleError> {
+    /// The tree, and where its calls and arguments start.
+    pub(super) fn parse(mut self) -> Result<(Expr, Spans), RuleError> {
         self.skip_ws();
         if self.pos == self.text.len() {
             return err(0, "the rule is empty; write e.g. Host(`example.com`)");
@@ -52,7 +59,7 @@ impl<'a> Parser<'a> {
                 format!("expected `&&`, `||` or the end of the rule, found {found}"),
             );
         }
-        Ok((e, self.arg_starts))
+        Ok((e, self.spans))
     }
 
     pub(super) fn rest(&self) -> &'a str {
@@ -175,6 +182,7 @@ impl<'a> Parser<'a> {
                 ),
             );
         };
+        self.spans.calls.push(start);
         self.pos += ident_len;
         if !self.eat("(") {
             return err(
@@ -195,7 +203,7 @@ impl<'a> Parser<'a> {
                     format!("`{name}` needs at least one argument, e.g. {name}(`...`)"),
                 );
             }
-            self.arg_starts.push(self.pos);
+            self.spans.args.push(self.pos);
             args.push(self.string()?);
             self.skip_ws();
             if self.eat(",") {

@@ -153,6 +153,7 @@ const STATIC_SECTIONS: &[&str] = &[
 /// Every field name of the model, in Traefik's spelling, for case-insensitive keys.
 pub(super) const FIELDS: &[&str] = &[
     "rule",
+    "ruleSyntax",
     "service",
     "middlewares",
     "priority",

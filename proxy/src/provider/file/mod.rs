@@ -154,7 +154,7 @@ attempts = 3
             Duration::from_millis(500)
         );
         assert_eq!(c.middlewares["again"].retry.as_ref().unwrap().attempts, 3);
-        assert!(validate::check(c).is_empty());
+        assert!(validate::check(c, Some(Default::default())).is_empty());
     }
 
     #[test]
@@ -593,6 +593,7 @@ pilot: {}
                 .prop_map(|(rule, service, middlewares, priority, entry_points)| {
                     Router {
                         rule,
+                        rule_syntax: None,
                         service,
                         middlewares,
                         priority,

@@ -12,7 +12,7 @@ use serde_json::Value;
 use super::common::{api_servers, fresh_ids, from_service, ok, page_and_assets};
 use super::{Ctx, Outcome};
 use crate::check::attribution::Mode;
-use crate::check::client::{asset_paths, Client};
+use crate::check::client::asset_paths;
 use crate::check::{Control, Edition};
 use crate::local::Kind;
 
@@ -174,7 +174,9 @@ pub async fn routing(ctx: &mut Ctx) -> Result<Outcome> {
             }
         }
     }
-    let other = Client::new(ctx.web().base(), "unknown.invalid")?
+    let other = ctx
+        .web()
+        .with_host("unknown.invalid")
         .get("/", None)
         .await?;
     ensure!(
@@ -252,7 +254,8 @@ pub async fn ajax(ctx: &mut Ctx) -> Result<Outcome> {
         }
         anyhow::bail!("neither the page nor its scripts mention {api}: the page makes no AJAX call to the API");
     };
-    let origin = format!("http://{}", web.host());
+    let scheme = if web.is_https() { "https" } else { "http" };
+    let origin = format!("{scheme}://{}", web.host());
     let a = ctx
         .probe
         .get_with(
