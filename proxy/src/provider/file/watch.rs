@@ -185,7 +185,8 @@ impl FileProvider {
     /// Never fails: problems are issues in what it publishes (and in the log).
     pub async fn run(mut self, publisher: Publisher, shutdown: impl Future<Output = ()> + Send) {
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<()>();
-        // The watchers must exist before the first load, so no write between them is missed.
+        // The configuration's watcher must exist before the first load, so no write between
+        // them is missed. The certificates' one follows each load (it needs their names).
         let _watcher = if self.watch {
             match self.watcher(tx.clone()) {
                 Ok(w) => Some(w),
