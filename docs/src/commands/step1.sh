@@ -36,7 +36,10 @@ docker ps --filter name=step1-static --format '{{.ID}}  {{.Image}}  {{.Ports}}'
 # ANCHOR_END: whoami
 } >"$OUT"; show whoami
 id=$(awk '{print $1}' <<<"$out")
-curl -si "http://$(docker port step1-static 80)/" | grep -qi "x-served-by: $id" ||
+# Headers only (-I): `curl -si … | grep -q` can fail under pipefail, since grep stops reading
+# at its first match and curl then dies of SIGPIPE while writing the rest of the page.
+headers=$(curl -sI "http://$(docker port step1-static 80)/")
+grep -qi "x-served-by: $id" <<<"$headers" ||
   fail "X-Served-By should be the container id $id"
 
 {

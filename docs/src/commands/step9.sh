@@ -22,7 +22,7 @@ expect "running UP"
 
 {
 # ANCHOR: refused
-curl -si -X POST "$API/manage/api/services/servers1/static/add" | head -1
+curl -si -X POST "$API/manage/api/services/servers1/static/add" | sed -n 1p   # the status line
 # ANCHOR_END: refused
 } >"$OUT"; show refused
 expect "401"
