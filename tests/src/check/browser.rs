@@ -29,6 +29,7 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 use tokio::task::JoinHandle;
 
+use super::steps::common::bare;
 use super::target::Target;
 use crate::routes::{API_PREFIX, STICKY_COOKIE};
 
@@ -540,11 +541,6 @@ pub async fn ajax(
     .await;
     b.end(s).await;
     result
-}
-
-/// A service's name without its provider (`static@docker` -> `static`).
-fn bare(name: &str) -> &str {
-    name.split('@').next().unwrap_or(name)
 }
 
 /// What the dashboard's charts show: per service, each server's requests over the chart.

@@ -8,7 +8,7 @@
 
 mod balance;
 mod cluster;
-mod common;
+pub(super) mod common;
 mod crud;
 mod https;
 mod site;

@@ -133,7 +133,12 @@ pub async fn service_name(ctx: &Ctx, kind: Kind) -> Result<String> {
 /// Whether `name` (as the proxy's API or dashboard shows it) is `service`, with or without the
 /// provider part.
 pub fn same_service(name: &str, service: &str) -> bool {
-    name == service || name.split('@').next() == Some(service.split('@').next().unwrap_or(""))
+    bare(name) == bare(service)
+}
+
+/// A service's name without its provider (`static@docker` -> `static`).
+pub fn bare(name: &str) -> &str {
+    name.split('@').next().unwrap_or(name)
 }
 
 /// The servers of a service in the proxy's API: (url, UP/DOWN); the service is
