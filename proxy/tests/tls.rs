@@ -394,9 +394,15 @@ async fn get(conn: &mut tokio_rustls::client::TlsStream<tokio::net::TcpStream>, 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reload_swaps_certificates_and_keeps_open_connections() {
-    let lab = Lab::start(&[]).await;
-    let (backend, pki, file, secure) = (&lab.backend, &lab.pki, &lab.file, lab.secure);
-    let first = lab.cert.clone();
+    let Lab {
+        backend,
+        pki,
+        file,
+        cert: first,
+        secure,
+        _proxy,
+        ..
+    } = Lab::start(&[]).await;
     let ca = pki.path("ca.pem");
     let url = format!("https://a.lab:{secure}/");
     eventually("the first certificate", || {

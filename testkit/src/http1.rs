@@ -48,14 +48,22 @@ pub fn parse(buf: &[u8], head: bool, closed: bool) -> Option<(Response, usize)> 
     let start = match r.parse(buf) {
         Ok(httparse::Status::Complete(n)) => n,
         Ok(httparse::Status::Partial) => return None,
-        Err(e) => panic!("not an HTTP response ({e}): {:?}", String::from_utf8_lossy(buf)),
+        Err(e) => panic!(
+            "not an HTTP response ({e}): {:?}",
+            String::from_utf8_lossy(buf)
+        ),
     };
     let mut response = Response {
         status: r.code.expect("a complete head has a status"),
         headers: r
             .headers
             .iter()
-            .map(|h| (h.name.to_owned(), String::from_utf8_lossy(h.value).into_owned()))
+            .map(|h| {
+                (
+                    h.name.to_owned(),
+                    String::from_utf8_lossy(h.value).into_owned(),
+                )
+            })
             .collect(),
         body: Vec::new(),
     };
@@ -160,7 +168,10 @@ pub fn exchange(addr: &str, request: &[u8]) -> Response {
     let _ = stream.read_to_end(&mut buf);
     match parse(&buf, request.starts_with(b"HEAD "), true) {
         Some((response, _)) => response,
-        None => panic!("no response from {addr}: {:?}", String::from_utf8_lossy(&buf)),
+        None => panic!(
+            "no response from {addr}: {:?}",
+            String::from_utf8_lossy(&buf)
+        ),
     }
 }
 
@@ -170,8 +181,12 @@ mod tests {
 
     #[test]
     fn every_framing_ends_where_it_should() {
-        let (r, used) = parse(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokNEXT", false, false)
-            .unwrap();
+        let (r, used) = parse(
+            b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokNEXT",
+            false,
+            false,
+        )
+        .unwrap();
         assert_eq!((r.status, r.text().as_str(), used), (200, "ok", 40));
 
         let chunked = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5;x=y\r\nhello\r\n1\r\n!\r\n0\r\nX-T: 1\r\n\r\n";
@@ -190,6 +205,9 @@ mod tests {
         let until_close = b"HTTP/1.0 200 OK\r\nserver: x\r\n\r\nto the end";
         assert!(parse(until_close, false, false).is_none());
         let (r, _) = parse(until_close, false, true).unwrap();
-        assert_eq!((r.text().as_str(), r.header("Server")), ("to the end", Some("x")));
+        assert_eq!(
+            (r.text().as_str(), r.header("Server")),
+            ("to the end", Some("x"))
+        );
     }
 }
