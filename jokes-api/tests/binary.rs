@@ -1,12 +1,10 @@
 //! The real `jokes-api` binary: started on port 0, asked over TCP, stopped with signals.
 
-// One copy for both servers' binary tests.
-#[path = "../../common/test-support/server_process.rs"]
-mod support;
-
+use std::process::Command;
 use std::time::Duration;
 
-use support::{start_fails, Server};
+use testkit::process::start_fails;
+use testkit::Running;
 
 const BIN: &str = env!("CARGO_BIN_EXE_jokes-api");
 
@@ -14,19 +12,27 @@ const BIN: &str = env!("CARGO_BIN_EXE_jokes-api");
 /// would wait 10 s; anything near that means the signal was ignored.
 const STOP_LIMIT: Duration = Duration::from_secs(8);
 
-fn start(id: &str) -> Server {
-    Server::start(BIN, &["--listen", "127.0.0.1:0", "--instance-id", id], &[])
+/// The binary with `args` and `env` (its log quiet); the process and the URL it printed.
+fn start_server(args: &[&str], env: &[(&str, &str)]) -> (Running, String) {
+    let mut server = Running::start(
+        Command::new(BIN)
+            .args(args)
+            .envs(env.iter().copied())
+            .env("RUST_LOG", "warn"),
+    );
+    let url = server.listening_url();
+    (server, url)
+}
+
+fn start(id: &str) -> (Running, String) {
+    start_server(&["--listen", "127.0.0.1:0", "--instance-id", id], &[])
 }
 
 #[tokio::test]
 async fn serves_jokes_naming_itself_then_stops_on_sigterm() {
-    let mut server = start("api-it-1");
+    let (mut server, url) = start("api-it-1");
     let client = reqwest::Client::new();
-    let response = client
-        .get(format!("{}/?count=3", server.url))
-        .send()
-        .await
-        .unwrap();
+    let response = client.get(format!("{url}/?count=3")).send().await.unwrap();
     assert_eq!(response.status(), 200);
     assert_eq!(response.headers()["x-served-by"], "api-it-1");
     let body: serde_json::Value = response.json().await.unwrap();
@@ -43,10 +49,8 @@ async fn serves_jokes_naming_itself_then_stops_on_sigterm() {
 
 #[tokio::test]
 async fn sigint_stops_it_too() {
-    let mut server = start("api-it-2");
-    let response = reqwest::get(format!("{}/healthz", server.url))
-        .await
-        .unwrap();
+    let (mut server, url) = start("api-it-2");
+    let response = reqwest::get(format!("{url}/healthz")).await.unwrap();
     assert_eq!(response.headers()["x-served-by"], "api-it-2");
     server.signal("INT");
     let status = server.wait(STOP_LIMIT).expect("still running after SIGINT");
@@ -55,22 +59,19 @@ async fn sigint_stops_it_too() {
 
 #[tokio::test]
 async fn flags_come_from_the_environment_too() {
-    let server = Server::start(
-        BIN,
+    let (_server, url) = start_server(
         &[],
         &[("JOKES_LISTEN", "127.0.0.1:0"), ("INSTANCE_ID", "from-env")],
     );
-    let response = reqwest::get(format!("{}/nope", server.url)).await.unwrap();
+    let response = reqwest::get(format!("{url}/nope")).await.unwrap();
     assert_eq!(response.status(), 404);
     assert_eq!(response.headers()["x-served-by"], "from-env");
 }
 
 #[tokio::test]
 async fn without_a_flag_the_id_is_detected() {
-    let server = Server::start(BIN, &["--listen", "127.0.0.1:0"], &[]);
-    let response = reqwest::get(format!("{}/whoami", server.url))
-        .await
-        .unwrap();
+    let (_server, url) = start_server(&["--listen", "127.0.0.1:0"], &[]);
+    let response = reqwest::get(format!("{url}/whoami")).await.unwrap();
     let header = response.headers()["x-served-by"]
         .to_str()
         .unwrap()
@@ -79,7 +80,7 @@ async fn without_a_flag_the_id_is_detected() {
     assert!(!header.is_empty());
     assert_eq!(body["id"], header);
     // Both ends of the TCP connection, as the server saw them.
-    let port = server.url.rsplit(':').next().unwrap();
+    let port = url.rsplit(':').next().unwrap();
     assert_eq!(body["request"]["local_addr"], format!("127.0.0.1:{port}"));
     let remote = body["request"]["remote_addr"].as_str().unwrap();
     assert!(remote.starts_with("127.0.0.1:"), "{remote}");
@@ -94,12 +95,11 @@ async fn serves_its_own_jokes_file() {
         r#"[{"id": 7, "setup": "Knock knock.", "punchline": "HTTP 401."}]"#,
     )
     .unwrap();
-    let server = Server::start(
-        BIN,
+    let (_server, url) = start_server(
         &["--listen", "127.0.0.1:0", "--jokes", file.to_str().unwrap()],
         &[],
     );
-    let body: serde_json::Value = reqwest::get(format!("{}/?count=5", server.url))
+    let body: serde_json::Value = reqwest::get(format!("{url}/?count=5"))
         .await
         .unwrap()
         .json()
@@ -115,19 +115,19 @@ async fn serves_its_own_jokes_file() {
 
 #[test]
 fn bad_flags_are_refused_with_a_reason() {
-    let stderr = start_fails(BIN, &["--instance-id", "two words"]);
+    let stderr = start_fails(Command::new(BIN).args(["--instance-id", "two words"]));
     assert!(stderr.contains("not a usable instance id"), "{stderr}");
-    let stderr = start_fails(BIN, &["--cors-origin", "localhost:8080/"]);
+    let stderr = start_fails(Command::new(BIN).args(["--cors-origin", "localhost:8080/"]));
     assert!(stderr.contains("is not an origin"), "{stderr}");
-    let stderr = start_fails(BIN, &["--jokes", "/no/such/jokes.json"]);
+    let stderr = start_fails(Command::new(BIN).args(["--jokes", "/no/such/jokes.json"]));
     assert!(stderr.contains("/no/such/jokes.json"), "{stderr}");
     let dir = tempfile::tempdir().unwrap();
     let twice = dir.path().join("twice.json");
     let json =
         r#"[{"id": 1, "setup": "a", "punchline": "b"}, {"id": 1, "setup": "c", "punchline": "d"}]"#;
     std::fs::write(&twice, json).unwrap();
-    let stderr = start_fails(BIN, &["--jokes", twice.to_str().unwrap()]);
+    let stderr = start_fails(Command::new(BIN).args(["--jokes", twice.to_str().unwrap()]));
     assert!(stderr.contains("joke id 1 is used twice"), "{stderr}");
-    let stderr = start_fails(BIN, &["--listen", "nowhere"]);
+    let stderr = start_fails(Command::new(BIN).args(["--listen", "nowhere"]));
     assert!(stderr.contains("--listen"), "{stderr}");
 }

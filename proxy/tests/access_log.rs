@@ -3,21 +3,11 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use common::*;
-
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+use testkit::Running;
 
 /// One access log line, split into its fields.
 #[derive(Debug)]
@@ -59,7 +49,7 @@ async fn one_line_per_request_with_route_status_and_duration() {
         .map(|l| format!("  {l}\n"))
         .collect();
     std::fs::write(&file, format!("http:\n{indented}")).unwrap();
-    let mut child = Running(
+    let mut child = Running::start(
         Command::new(env!("CARGO_BIN_EXE_proxy"))
             .args([
                 "--entrypoints.web.address=127.0.0.1:0",
@@ -67,27 +57,9 @@ async fn one_line_per_request_with_route_status_and_duration() {
                 "--accesslog",
             ])
             .env_remove("RUST_LOG")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
+            .stderr(Stdio::null()),
     );
-    let (tx, rx) = mpsc::channel::<String>();
-    let stdout = child.0.stdout.take().unwrap();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines() {
-            let Ok(line) = line else { break };
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let next = || rx.recv_timeout(Duration::from_secs(10)).expect("a line");
-    let first = next();
-    let web = first
-        .strip_prefix("entrypoint web listening on ")
-        .unwrap_or_else(|| panic!("{first}"))
-        .to_string();
+    let web = child.entrypoints(&["web"])["web"].url();
     let c = client();
     let send = |host: &'static str, path: &'static str, post: bool| {
         let url = format!("{web}{path}");
@@ -116,13 +88,15 @@ async fn one_line_per_request_with_route_status_and_duration() {
     }
     assert!(routed, "the file's routes were never served");
     tokio::time::sleep(Duration::from_millis(100)).await;
-    while rx.try_recv().is_ok() {}
+    while child.next_line(Duration::ZERO).is_some() {}
 
     assert_eq!(send("demo.res.ch", "/index.html", false).await, 200);
     assert_eq!(send("demo.res.ch", "/api/jokes/random", true).await, 200);
     assert_eq!(send("elsewhere.test", "/nowhere", false).await, 404);
 
-    let lines: Vec<String> = (0..3).map(|_| next()).collect();
+    let lines: Vec<String> = (0..3)
+        .map(|_| child.next_line(Duration::from_secs(10)).expect("a line"))
+        .collect();
     let parsed: Vec<Line> = lines
         .iter()
         .map(|l| parse(l).unwrap_or_else(|| panic!("not an access log line: {l:?}")))
@@ -162,7 +136,7 @@ async fn one_line_per_request_with_route_status_and_duration() {
     assert_eq!(missing.server, "");
     // One line per request: nothing more.
     assert!(
-        rx.recv_timeout(Duration::from_millis(300)).is_err(),
+        child.next_line(Duration::from_millis(300)).is_none(),
         "more lines than requests: {lines:?}"
     );
 }

@@ -6,6 +6,7 @@ mod common;
 use std::time::Duration;
 
 use common::*;
+use testkit::http1;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -87,29 +88,15 @@ async fn exchange_closed(p: &Proxy, raw: &[u8]) -> (String, bool) {
     (String::from_utf8_lossy(&buf).into_owned(), closed)
 }
 
-/// The bodies of the `Content-Length`-framed responses in `raw`, in order.
-fn responses(raw: &str) -> Vec<&str> {
+/// The responses in `raw` (all that came back on one connection), in order.
+fn responses(raw: &str) -> Vec<http1::Response> {
     let mut out = Vec::new();
-    let mut rest = raw;
-    while let Some((head, after)) = rest.split_once("\r\n\r\n") {
-        let len: usize = head
-            .lines()
-            .find_map(|l| {
-                let (n, v) = l.split_once(':')?;
-                n.eq_ignore_ascii_case("content-length")
-                    .then(|| v.trim().parse().ok())?
-            })
-            .unwrap_or(0);
-        out.push(&after[..len.min(after.len())]);
-        rest = &after[len.min(after.len())..];
+    let mut rest = raw.as_bytes();
+    while let Some((response, used)) = http1::parse(rest, false, true) {
+        out.push(response);
+        rest = &rest[used..];
     }
     out
-}
-
-/// The JSON the test backend answered with (the body of the single response).
-fn backend_json(resp: &str) -> serde_json::Value {
-    let body = resp.split_once("\r\n\r\n").map_or("", |(_, b)| b);
-    serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {resp:?}"))
 }
 
 /// Requests whose body length two parsers could read differently (request smuggling): 400 from
@@ -192,8 +179,9 @@ async fn pipelined_requests_with_bodies_still_work() {
     assert_eq!(resp.matches("HTTP/1.1 200").count(), 5, "{resp}");
     let seen: Vec<(String, u64)> = responses(&resp)
         .iter()
-        .map(|body| {
-            let j = backend_json(&format!("\r\n\r\n{body}"));
+        .map(|r| {
+            let j: serde_json::Value =
+                serde_json::from_slice(&r.body).unwrap_or_else(|e| panic!("{e}: {resp:?}"));
             (
                 j["path"].as_str().unwrap().to_string(),
                 j["bodyLen"].as_u64().unwrap(),

@@ -1,70 +1,50 @@
 //! The real binary: flags, the parseable listening lines, SIGTERM.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::collections::BTreeMap;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-struct Running(Child);
+use testkit::{http1, parse_listening, Listening, Running};
 
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
+/// The proxy binary with `args`, its log off.
+fn proxy(args: &[&str]) -> Running {
+    Running::start(
+        Command::new(env!("CARGO_BIN_EXE_proxy"))
+            .args(args)
+            .env_remove("RUST_LOG")
+            .stderr(Stdio::null()),
+    )
 }
 
 #[test]
 fn prints_listening_lines_serves_and_stops_on_sigterm() {
-    let mut child = Running(
-        Command::new(env!("CARGO_BIN_EXE_proxy"))
-            .args([
-                "--entrypoints.web.address=127.0.0.1:0",
-                "--entrypoints.traefik.address",
-                "127.0.0.1:0",
-                "--api.insecure",
-                "--ping=true",
-            ])
-            .env_remove("RUST_LOG")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    let mut lines = BufReader::new(child.0.stdout.take().unwrap()).lines();
-    let mut addrs = std::collections::HashMap::new();
+    let mut child = proxy(&[
+        "--entrypoints.web.address=127.0.0.1:0",
+        "--entrypoints.traefik.address",
+        "127.0.0.1:0",
+        "--api.insecure",
+        "--ping=true",
+    ]);
+    // The first lines on stdout are the listening lines, one per entrypoint.
+    let mut addrs = BTreeMap::new();
     while addrs.len() < 2 {
-        let line = lines.next().expect("a listening line").unwrap();
-        let rest = line.strip_prefix("entrypoint ").expect(&line);
-        let (name, url) = rest.split_once(" listening on ").expect(&line);
-        addrs.insert(name.to_string(), url.to_string());
+        let line = child
+            .next_line(testkit::process::START_LIMIT)
+            .expect("a listening line");
+        let l = parse_listening(&line)
+            .filter(|_| line.starts_with("entrypoint "))
+            .unwrap_or_else(|| panic!("not a listening line: {line:?}"));
+        addrs.insert(l.name.clone().expect(&line), l);
     }
-    let api = &addrs["traefik"];
-    let body = http_get(&format!("{api}/ping"));
-    assert!(body.ends_with("OK"), "{body}");
-    let body = http_get(&format!("{}/", addrs["web"]));
-    assert!(
-        body.starts_with("HTTP/1.0 404") || body.starts_with("HTTP/1.1 404"),
-        "{body}"
-    );
+    let r = get(&addrs["traefik"], "/ping");
+    assert!(r.text().ends_with("OK"), "{r:?}");
+    assert_eq!(get(&addrs["web"], "/").status, 404);
 
-    let pid = child.0.id().to_string();
-    assert!(Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .unwrap()
-        .success());
-    let start = Instant::now();
-    loop {
-        if let Some(status) = child.0.try_wait().unwrap() {
-            assert!(status.success(), "{status}");
-            break;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(15),
-            "did not stop on SIGTERM"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    child.signal("TERM");
+    let status = child
+        .wait(Duration::from_secs(15))
+        .expect("did not stop on SIGTERM");
+    assert!(status.success(), "{status}");
 }
 
 #[test]
@@ -81,41 +61,12 @@ fn unknown_flags_are_named() {
     assert!(err.contains("--api.insecur"), "{err}");
 }
 
-/// A minimal HTTP/1.0 GET to loopback; returns the whole response.
-fn http_get(url: &str) -> String {
-    use std::io::{Read, Write};
-    let rest = url.strip_prefix("http://").unwrap();
-    let (addr, path) = rest
-        .split_once('/')
-        .map_or((rest, "/".to_string()), |(a, p)| (a, format!("/{p}")));
-    let mut s = std::net::TcpStream::connect(addr).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(15))).unwrap();
-    write!(s, "GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n").unwrap();
-    let mut out = String::new();
-    let _ = s.read_to_string(&mut out);
-    out
-}
-
-/// Starts the binary with `args`; returns it and its entrypoints' URLs by name.
-fn start(args: &[&str]) -> (Running, std::collections::HashMap<String, String>) {
-    let mut child = Running(
-        Command::new(env!("CARGO_BIN_EXE_proxy"))
-            .args(args)
-            .env_remove("RUST_LOG")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    let mut lines = BufReader::new(child.0.stdout.take().unwrap()).lines();
-    let mut addrs = std::collections::HashMap::new();
-    while addrs.len() < args.iter().filter(|a| a.contains(".address")).count() {
-        let line = lines.next().expect("a listening line").unwrap();
-        let rest = line.strip_prefix("entrypoint ").expect(&line);
-        let (name, url) = rest.split_once(" listening on ").expect(&line);
-        addrs.insert(name.to_string(), url.to_string());
-    }
-    (child, addrs)
+/// A minimal HTTP/1.0 GET to an entrypoint.
+fn get(entrypoint: &Listening, path: &str) -> http1::Response {
+    http1::exchange(
+        &entrypoint.addr.to_string(),
+        format!("GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n").as_bytes(),
+    )
 }
 
 /// A backend on loopback that counts the requests it has read and holds each response until
@@ -176,17 +127,17 @@ fn sigterm_under_load_finishes_in_flight_requests_and_refuses_new_ones() {
     )
     .unwrap();
     let file_arg = format!("--providers.file.filename={}", file.display());
-    let (mut child, addrs) = start(&[
+    let mut child = proxy(&[
         "--entrypoints.web.address=127.0.0.1:0",
         "--entrypoints.web.transport.lifecycle.gracetimeout=8s",
         &file_arg,
     ]);
-    let web = addrs["web"].strip_prefix("http://").unwrap().to_string();
+    let web = child.entrypoints(&["web"])["web"].clone();
 
     // The configuration is loaded once a request gets the backend's 200.
     release.store(true, Ordering::SeqCst);
     let start_wait = Instant::now();
-    while !is_200(&http_get(&format!("http://{web}/probe"))) {
+    while get(&web, "/probe").status != 200 {
         assert!(
             start_wait.elapsed() < Duration::from_secs(10),
             "config never loaded"
@@ -199,7 +150,7 @@ fn sigterm_under_load_finishes_in_flight_requests_and_refuses_new_ones() {
     let clients: Vec<_> = (0..N)
         .map(|i| {
             let web = web.clone();
-            std::thread::spawn(move || http_get(&format!("http://{web}/slow/{i}")))
+            std::thread::spawn(move || get(&web, &format!("/slow/{i}")))
         })
         .collect();
     let start_wait = Instant::now();
@@ -211,16 +162,11 @@ fn sigterm_under_load_finishes_in_flight_requests_and_refuses_new_ones() {
         std::thread::sleep(Duration::from_millis(5));
     }
 
-    let pid = child.0.id().to_string();
-    assert!(Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .unwrap()
-        .success());
+    child.signal("TERM");
     // The backend still holds every response: the listener must close anyway.
     let start_wait = Instant::now();
     loop {
-        match std::net::TcpStream::connect(&web) {
+        match std::net::TcpStream::connect(web.addr) {
             Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => break,
             _ => {}
         }
@@ -231,30 +177,31 @@ fn sigterm_under_load_finishes_in_flight_requests_and_refuses_new_ones() {
         std::thread::sleep(Duration::from_millis(20));
     }
     assert!(
-        child.0.try_wait().unwrap().is_none(),
+        child.child().try_wait().unwrap().is_none(),
         "the proxy exited before its in-flight requests were answered"
     );
     release.store(true, Ordering::SeqCst);
     for c in clients {
         let resp = c.join().unwrap();
-        assert!(is_200(&resp), "{resp:?}");
-        assert!(resp.ends_with("ok"), "{resp:?}");
+        assert_eq!((resp.status, resp.text().as_str()), (200, "ok"), "{resp:?}");
     }
-    let start_wait = Instant::now();
-    loop {
-        if let Some(status) = child.0.try_wait().unwrap() {
-            assert!(status.success(), "{status}");
-            break;
-        }
-        assert!(
-            start_wait.elapsed() < Duration::from_secs(10),
-            "did not exit after SIGTERM"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let status = child
+        .wait(Duration::from_secs(10))
+        .expect("did not exit after SIGTERM");
+    assert!(status.success(), "{status}");
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-fn is_200(resp: &str) -> bool {
-    resp.starts_with("HTTP/1.0 200") || resp.starts_with("HTTP/1.1 200")
+/// The tests and `lab up` read the line `main` prints with `testkit::parse_listening`: the two
+/// agree.
+#[test]
+fn the_listening_line_reads_back_as_written() {
+    let addr = "127.0.0.1:8443".parse().unwrap();
+    for https in [false, true] {
+        let l = parse_listening(&proxy::listening_line("websecure", addr, https)).unwrap();
+        assert_eq!(
+            (l.name.as_deref(), l.addr, l.https),
+            (Some("websecure"), addr, https)
+        );
+    }
 }

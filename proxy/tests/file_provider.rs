@@ -3,23 +3,15 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::*;
+use testkit::Running;
 
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn start_binary(file: &std::path::Path) -> (Running, String, String) {
-    let mut child = Running(
+/// The binary watching `file`; the process and its web entrypoint's URL.
+fn start_binary(file: &std::path::Path) -> (Running, String) {
+    let mut child = Running::start(
         Command::new(env!("CARGO_BIN_EXE_proxy"))
             .args([
                 "--entrypoints.web.address=127.0.0.1:0",
@@ -29,23 +21,10 @@ fn start_binary(file: &std::path::Path) -> (Running, String, String) {
             ])
             .arg(format!("--providers.file.filename={}", file.display()))
             .env_remove("RUST_LOG")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
+            .stderr(Stdio::null()),
     );
-    let mut lines = BufReader::new(child.0.stdout.take().unwrap()).lines();
-    let (mut web, mut api) = (String::new(), String::new());
-    while web.is_empty() || api.is_empty() {
-        let line = lines.next().expect("a listening line").unwrap();
-        if let Some(u) = line.strip_prefix("entrypoint web listening on ") {
-            web = u.to_string();
-        }
-        if let Some(u) = line.strip_prefix("entrypoint traefik listening on ") {
-            api = u.to_string();
-        }
-    }
-    (child, web, api)
+    let web = child.entrypoints(&["web", "traefik"])["web"].url();
+    (child, web)
 }
 
 async fn served_by(c: &reqwest::Client, web: &str) -> Option<String> {
@@ -88,7 +67,7 @@ async fn file_edits_apply_live_and_broken_files_keep_the_last_good_config() {
         std::fs::write(&file, format!("http:\n  {body}\n")).unwrap();
     };
     write(&[&site], &[&a]);
-    let (_child, web, _api) = start_binary(&file);
+    let (_child, web) = start_binary(&file);
     let c = client();
     until(|| async { served_by(&c, &web).await.as_deref() == Some("dynamic1") }).await;
 

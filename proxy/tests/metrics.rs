@@ -3,10 +3,12 @@
 //! and hyper's path (`PROXY_FAST_PATH=0`) record the same.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+
+use testkit::{http1, Running};
 
 /// Traefik's Prometheus metrics and their labels (v3), as listed on
 /// <https://doc.traefik.io/traefik/observability/metrics/overview/> ("Global Metrics",
@@ -95,15 +97,6 @@ const OURS: &[(&str, &[&str])] = &[(
     &["code", "router", "server", "service"],
 )];
 
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 /// A keep-alive HTTP/1.1 backend on loopback answering every request `200` with its name.
 fn backend(name: &'static str) -> SocketAddr {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -138,37 +131,21 @@ fn backend(name: &'static str) -> SocketAddr {
 
 /// One HTTP/1.1 request (the kind the fast path takes); returns the status code.
 fn request(addr: &str, method: &str, host: &str, extra: &str) -> u16 {
-    let mut s = TcpStream::connect(addr).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(15))).unwrap();
-    write!(
-        s,
-        "{method} /x HTTP/1.1\r\nHost: {host}\r\n{extra}Connection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut out = String::new();
-    let _ = s.read_to_string(&mut out);
-    out.get(9..12)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or_else(|| panic!("not a response: {out:?}"))
+    let request =
+        format!("{method} /x HTTP/1.1\r\nHost: {host}\r\n{extra}Connection: close\r\n\r\n");
+    http1::exchange(addr, request.as_bytes()).status
 }
 
 fn scrape(api: &str) -> String {
-    let mut s = TcpStream::connect(api).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(15))).unwrap();
-    write!(s, "GET /metrics HTTP/1.0\r\nHost: localhost\r\n\r\n").unwrap();
-    let mut out = String::new();
-    let _ = s.read_to_string(&mut out);
-    let (head, body) = out.split_once("\r\n\r\n").expect("a response");
+    let r = http1::exchange(api, b"GET /metrics HTTP/1.0\r\nHost: localhost\r\n\r\n");
+    assert_eq!(r.status, 200, "{r:?}");
     assert!(
-        head.starts_with("HTTP/1.0 200") || head.starts_with("HTTP/1.1 200"),
-        "{head}"
+        r.header("content-type").is_some_and(|v| v
+            .to_ascii_lowercase()
+            .starts_with("application/openmetrics-text; version=1.0.0")),
+        "{r:?}"
     );
-    assert!(
-        head.to_ascii_lowercase()
-            .contains("content-type: application/openmetrics-text; version=1.0.0"),
-        "{head}"
-    );
-    body.to_string()
+    r.text()
 }
 
 /// A sample: its metric name and labels, and its value.
@@ -239,7 +216,7 @@ fn run(fast_path: bool, servers: &[SocketAddr]) -> String {
         ),
     )
     .unwrap();
-    let mut child = Running(
+    let mut child = Running::start(
         Command::new(env!("CARGO_BIN_EXE_proxy"))
             .args([
                 "--entrypoints.web.address=127.0.0.1:0",
@@ -249,19 +226,13 @@ fn run(fast_path: bool, servers: &[SocketAddr]) -> String {
             ])
             .env("PROXY_FAST_PATH", if fast_path { "1" } else { "0" })
             .env_remove("RUST_LOG")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
+            .stderr(Stdio::null()),
     );
-    let mut lines = BufReader::new(child.0.stdout.take().unwrap()).lines();
-    let mut addrs = BTreeMap::new();
-    while addrs.len() < 2 {
-        let line = lines.next().expect("a listening line").unwrap();
-        let rest = line.strip_prefix("entrypoint ").expect(&line);
-        let (name, url) = rest.split_once(" listening on http://").expect(&line);
-        addrs.insert(name.to_string(), url.to_string());
-    }
+    let addrs: BTreeMap<String, String> = child
+        .entrypoints(&["web", "traefik"])
+        .into_iter()
+        .map(|(name, l)| (name, l.addr.to_string()))
+        .collect();
     let (web, api) = (&addrs["web"], &addrs["traefik"]);
     // The file's configuration is applied once its service shows in the scrape.
     let start = Instant::now();

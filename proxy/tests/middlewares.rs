@@ -4,20 +4,11 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::*;
-
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+use testkit::Running;
 
 /// The binary serving `middleware` (YAML, under `middlewares.m:`) on router `r` for host
 /// `m.test`, in front of one backend. Returns the process, the backend and the web URL once
@@ -33,23 +24,14 @@ async fn start(middleware: &str) -> (Running, Backend, String, tempfile::TempDir
         backend.url()
     );
     std::fs::write(&file, yaml).unwrap();
-    let mut child = Running(
+    let mut child = Running::start(
         Command::new(env!("CARGO_BIN_EXE_proxy"))
             .args(["--entrypoints.web.address=127.0.0.1:0"])
             .arg(format!("--providers.file.filename={}", file.display()))
             .env_remove("RUST_LOG")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
+            .stderr(Stdio::null()),
     );
-    let mut lines = BufReader::new(child.0.stdout.take().unwrap()).lines();
-    let web = loop {
-        let line = lines.next().expect("a listening line").unwrap();
-        if let Some(u) = line.strip_prefix("entrypoint web listening on ") {
-            break u.to_string();
-        }
-    };
+    let web = child.entrypoints(&["web"])["web"].url();
     let c = no_redirects();
     let start = Instant::now();
     loop {

@@ -2,18 +2,11 @@
 //! lab's 2023 edition writes it, with v3 and v2 rules side by side in the dynamic file.
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+use testkit::{http1, Running};
 
 /// A backend on loopback answering every request with 200 and `body`, then closing.
 fn backend(body: &'static str) -> std::net::SocketAddr {
@@ -40,18 +33,11 @@ fn backend(body: &'static str) -> std::net::SocketAddr {
     addr
 }
 
-/// A GET to loopback with one extra header line; the whole response.
-fn get(addr: &str, path: &str, header: &str) -> String {
-    let mut s = std::net::TcpStream::connect(addr).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: demo.res.ch\r\n{header}Connection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut out = String::new();
-    let _ = s.read_to_string(&mut out);
-    out
+/// A GET to loopback with one extra header line.
+fn get(addr: &str, path: &str, header: &str) -> http1::Response {
+    let request =
+        format!("GET {path} HTTP/1.1\r\nHost: demo.res.ch\r\n{header}Connection: close\r\n\r\n");
+    http1::exchange(addr, request.as_bytes())
 }
 
 #[test]
@@ -110,34 +96,25 @@ ping: {{}}
     )
     .unwrap();
 
-    let mut child = Running(
+    let mut child = Running::start(
         Command::new(env!("CARGO_BIN_EXE_proxy"))
             .arg(format!("--configFile={}", file.display()))
             .arg("--entrypoints.web.address=127.0.0.1:1")
             .env_remove("RUST_LOG")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap(),
+            .stderr(Stdio::piped()),
     );
     let (tx, stderr_lines) = mpsc::channel();
-    let stderr = child.0.stderr.take().unwrap();
+    let stderr = child.child().stderr.take().unwrap();
     std::thread::spawn(move || {
         for line in BufReader::new(stderr).lines().map_while(Result::ok) {
             let _ = tx.send(line);
         }
     });
-    let mut lines = BufReader::new(child.0.stdout.take().unwrap()).lines();
-    let mut addrs = std::collections::HashMap::new();
-    while addrs.len() < 2 {
-        let line = lines.next().expect("a listening line").unwrap();
-        let rest = line.strip_prefix("entrypoint ").expect(&line);
-        let (name, url) = rest.split_once(" listening on ").expect(&line);
-        addrs.insert(
-            name.to_string(),
-            url.strip_prefix("http://").unwrap().to_string(),
-        );
-    }
+    let addrs: std::collections::BTreeMap<String, String> = child
+        .entrypoints(&["web", "traefik"])
+        .into_iter()
+        .map(|(name, l)| (name, l.addr.to_string()))
+        .collect();
     // The file's address, not the ignored flag's port 1.
     assert!(!addrs["web"].ends_with(":1"), "{addrs:?}");
 
@@ -158,21 +135,21 @@ ping: {{}}
     // Wait (bounded) for the dynamic file, then route by each syntax.
     let web = &addrs["web"];
     let start = Instant::now();
-    while !get(web, "/", "X-Syntax: 3\r\n").ends_with("v3") {
+    while get(web, "/", "X-Syntax: 3\r\n").text() != "v3" {
         assert!(start.elapsed() < Duration::from_secs(10), "never routed");
         std::thread::sleep(Duration::from_millis(20));
     }
-    assert!(get(web, "/", "X-Syntax: 2\r\n").ends_with("v2"));
-    assert!(get(web, "/", "X-Syntax: 9\r\n").starts_with("HTTP/1.1 404"));
+    assert_eq!(get(web, "/", "X-Syntax: 2\r\n").text(), "v2");
+    assert_eq!(get(web, "/", "X-Syntax: 9\r\n").status, 404);
 
     // The v2 rule under the default v3 syntax is disabled, and the API says what to write.
     let api = &addrs["traefik"];
-    assert!(get(api, "/ping", "").ends_with("OK"));
-    let routers = get(api, "/api/http/routers/wrong@file", "");
+    assert!(get(api, "/ping", "").text().ends_with("OK"));
+    let routers = get(api, "/api/http/routers/wrong@file", "").text();
     assert!(routers.contains("\"status\":\"disabled\""), "{routers}");
     assert!(routers.contains("Header(`X-Syntax`, `9`)"), "{routers}");
     assert!(routers.contains("ruleSyntax to v2"), "{routers}");
-    let two = get(api, "/api/http/routers/two@file", "");
+    let two = get(api, "/api/http/routers/two@file", "").text();
     assert!(two.contains("\"ruleSyntax\":\"v2\""), "{two}");
     assert!(two.contains("\"status\":\"enabled\""), "{two}");
 }
@@ -186,29 +163,18 @@ fn a_bad_key_in_the_file_stops_the_binary_with_the_file_and_line() {
         "entryPoints:\n  web:\n    address: \"127.0.0.1:0\"\n    http:\n      tlz: {}\n",
     )
     .unwrap();
-    let mut child = Running(
+    let mut child = Running::start(
         Command::new(env!("CARGO_BIN_EXE_proxy"))
             .arg(format!("--configFile={}", file.display()))
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap(),
+            .stderr(Stdio::piped()),
     );
-    let start = Instant::now();
-    let status = loop {
-        if let Some(status) = child.0.try_wait().unwrap() {
-            break status;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(10),
-            "the proxy started"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let status = child
+        .wait(Duration::from_secs(10))
+        .expect("the proxy started");
     assert_eq!(status.code(), Some(2));
     let mut err = String::new();
     child
-        .0
+        .child()
         .stderr
         .take()
         .unwrap()

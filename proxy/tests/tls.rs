@@ -5,28 +5,15 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
 use common::Backend;
 use rustls::pki_types::{CertificateDer, ServerName};
+use testkit::{http1, Running};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-/// The proxy process, and its stdout (the access log) after the listening lines.
-struct Running(
-    Child,
-    Option<std::io::Lines<BufReader<std::process::ChildStdout>>>,
-);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 /// A test CA and the certificates it signs, as PEM files in a temporary directory.
 struct Pki {
@@ -109,9 +96,9 @@ fn certificates(pki: &Pki, files: &[&str]) -> String {
 }
 
 /// The proxy binary with `web` and `websecure` entrypoints on port 0 and the file provider
-/// watching `file`; returns both ports.
+/// watching `file`; returns both ports. Its stdout, after the listening lines, is the access log.
 fn start(file: &Path, extra: &[&str]) -> (Running, u16, u16) {
-    let mut child = Running(
+    let mut child = Running::start(
         Command::new(env!("CARGO_BIN_EXE_proxy"))
             .args([
                 "--entrypoints.web.address=127.0.0.1:0",
@@ -121,36 +108,57 @@ fn start(file: &Path, extra: &[&str]) -> (Running, u16, u16) {
             .arg(format!("--providers.file.filename={}", file.display()))
             .args(extra)
             .env_remove("RUST_LOG")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-        None,
+            .stderr(Stdio::null()),
     );
-    let mut lines = BufReader::new(child.0.stdout.take().unwrap()).lines();
-    let (mut web, mut secure) = (0, 0);
-    while web == 0 || secure == 0 {
-        let line = lines.next().expect("a listening line").unwrap();
-        let port = || line.rsplit(':').next().unwrap().parse::<u16>().unwrap();
-        if line.starts_with("entrypoint web listening") {
-            assert!(line.contains(" on http://127.0.0.1:"), "{line}");
-            web = port();
-        }
-        if line.starts_with("entrypoint websecure listening") {
-            // The scheme says what the entrypoint's routers serve.
-            let tls = extra
-                .iter()
-                .any(|a| a.starts_with("--entrypoints.websecure.http.tls"));
-            let scheme = if tls { "https" } else { "http" };
-            assert!(
-                line.contains(&format!(" on {scheme}://127.0.0.1:")),
-                "{line}"
-            );
-            secure = port();
+    let eps = child.entrypoints(&["web", "websecure"]);
+    let (web, secure) = (&eps["web"], &eps["websecure"]);
+    // The scheme says what the entrypoint's routers serve.
+    let tls = extra
+        .iter()
+        .any(|a| a.starts_with("--entrypoints.websecure.http.tls"));
+    assert!(!web.https && web.addr.ip().is_loopback(), "{web:?}");
+    assert!(
+        secure.https == tls && secure.addr.ip().is_loopback(),
+        "{secure:?}"
+    );
+    let ports = (web.addr.port(), secure.addr.port());
+    (child, ports.0, ports.1)
+}
+
+/// What most tests start with: a backend, a CA and a leaf certificate for `a.lab` (`a.pem`),
+/// the dynamic file routing to the backend with that certificate, and the binary.
+struct Lab {
+    backend: Backend,
+    pki: Pki,
+    /// The dynamic configuration file the proxy watches.
+    file: PathBuf,
+    /// The leaf certificate for `a.lab`.
+    cert: CertificateDer<'static>,
+    /// The proxy, running until the lab is dropped.
+    _proxy: Running,
+    web: u16,
+    secure: u16,
+}
+
+impl Lab {
+    /// The binary with `extra` flags.
+    async fn start(extra: &[&str]) -> Lab {
+        let backend = Backend::start("app").await;
+        let pki = Pki::new();
+        let cert = pki.leaf("a", &["a.lab"]);
+        let file = pki.path("dynamic.yml");
+        write(&file, &dynamic(&backend, &certificates(&pki, &["a"])));
+        let (proxy, web, secure) = start(&file, extra);
+        Lab {
+            backend,
+            pki,
+            file,
+            cert,
+            _proxy: proxy,
+            web,
+            secure,
         }
     }
-    child.1 = Some(lines);
-    (child, web, secure)
 }
 
 /// curl with `args`, `name` resolved to 127.0.0.1 on `port`.
@@ -191,12 +199,8 @@ fn write(file: &Path, text: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn https_with_a_ca_over_http2_and_http1() {
-    let backend = Backend::start("app").await;
-    let pki = Pki::new();
-    pki.leaf("a", &["a.lab"]);
-    let file = pki.path("dynamic.yml");
-    write(&file, &dynamic(&backend, &certificates(&pki, &["a"])));
-    let (_p, _web, secure) = start(&file, &[]);
+    let lab = Lab::start(&[]).await;
+    let (pki, secure) = (&lab.pki, lab.secure);
     let url = format!("https://a.lab:{secure}/hello");
     let ca = pki.ca_file();
     let mut out = None;
@@ -283,15 +287,8 @@ async fn without_certificates_the_default_one_is_generated() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn web_redirects_to_websecure() {
-    let backend = Backend::start("app").await;
-    let pki = Pki::new();
-    pki.leaf("a", &["a.lab"]);
-    let file = pki.path("dynamic.yml");
-    write(&file, &dynamic(&backend, &certificates(&pki, &["a"])));
-    let (_p, web, secure) = start(
-        &file,
-        &["--entrypoints.web.http.redirections.entrypoint.to=websecure"],
-    );
+    let lab = Lab::start(&["--entrypoints.web.http.redirections.entrypoint.to=websecure"]).await;
+    let (pki, web, secure) = (&lab.pki, lab.web, lab.secure);
     let o = curl(
         "a.lab",
         web,
@@ -384,48 +381,28 @@ async fn connect(
         .expect("TLS handshake")
 }
 
-/// One HTTP/1.1 request on `conn`; the response's status line.
-async fn get(
-    conn: &mut tokio_rustls::client::TlsStream<tokio::net::TcpStream>,
-    host: &str,
-) -> String {
+/// One HTTP/1.1 request on `conn`; the response's status.
+async fn get(conn: &mut tokio_rustls::client::TlsStream<tokio::net::TcpStream>, host: &str) -> u16 {
     conn.write_all(format!("GET /again HTTP/1.1\r\nHost: {host}\r\n\r\n").as_bytes())
         .await
         .unwrap();
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 4096];
-    loop {
-        let n = tokio::time::timeout(Duration::from_secs(5), conn.read(&mut chunk))
-            .await
-            .expect("a response in time")
-            .unwrap();
-        assert!(n > 0, "the connection was closed");
-        buf.extend_from_slice(&chunk[..n]);
-        let t = String::from_utf8_lossy(&buf);
-        if let Some(end) = t.find("\r\n\r\n") {
-            let len: usize = t[..end]
-                .lines()
-                .find_map(|l| {
-                    l.to_ascii_lowercase()
-                        .strip_prefix("content-length: ")
-                        .map(|v| v.trim().parse().unwrap())
-                })
-                .unwrap();
-            if buf.len() >= end + 4 + len {
-                return t.lines().next().unwrap().to_string();
-            }
-        }
-    }
+    http1::read_response(conn, &mut Vec::new(), false)
+        .await
+        .expect("a response before the connection closed")
+        .status
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reload_swaps_certificates_and_keeps_open_connections() {
-    let backend = Backend::start("app").await;
-    let pki = Pki::new();
-    let first = pki.leaf("a", &["a.lab"]);
-    let file = pki.path("dynamic.yml");
-    write(&file, &dynamic(&backend, &certificates(&pki, &["a"])));
-    let (_p, _web, secure) = start(&file, &[]);
+    let Lab {
+        backend,
+        pki,
+        file,
+        cert: first,
+        secure,
+        _proxy,
+        ..
+    } = Lab::start(&[]).await;
     let ca = pki.path("ca.pem");
     let url = format!("https://a.lab:{secure}/");
     eventually("the first certificate", || {
@@ -436,7 +413,7 @@ async fn a_reload_swaps_certificates_and_keeps_open_connections() {
     .await;
     let mut open = connect(secure, "a.lab", &ca).await;
     assert_eq!(open.get_ref().1.peer_certificates().unwrap()[0], first);
-    assert_eq!(get(&mut open, "a.lab").await, "HTTP/1.1 200 OK");
+    assert_eq!(get(&mut open, "a.lab").await, 200);
 
     // New files, then the dynamic file changes (as an editor saves it).
     let second = pki.leaf("a2", &["a.lab"]);
@@ -451,10 +428,10 @@ async fn a_reload_swaps_certificates_and_keeps_open_connections() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let mut fresh = fresh.expect("a new connection gets the new certificate");
-    assert_eq!(get(&mut fresh, "a.lab").await, "HTTP/1.1 200 OK");
+    assert_eq!(get(&mut fresh, "a.lab").await, 200);
     assert_eq!(
         get(&mut open, "a.lab").await,
-        "HTTP/1.1 200 OK",
+        200,
         "the open connection still works"
     );
 
@@ -508,7 +485,7 @@ async fn a_renewed_certificate_file_is_served_without_touching_the_configuration
     })
     .await;
     let mut open = until_served(secure, &ca, &first).await;
-    assert_eq!(get(&mut open, "a.lab").await, "HTTP/1.1 200 OK");
+    assert_eq!(get(&mut open, "a.lab").await, 200);
 
     // Renewed: the certificate copied over the old one (`cp`, which rewrites the file in
     // place), the key saved as editors do (a new file renamed over the old one).
@@ -518,10 +495,10 @@ async fn a_renewed_certificate_file_is_served_without_touching_the_configuration
     std::fs::copy(pki.path("renewed-key.pem"), &tmp).unwrap();
     std::fs::rename(&tmp, pki.path("certs/a-key.pem")).unwrap();
     let mut fresh = until_served(secure, &ca, &second).await;
-    assert_eq!(get(&mut fresh, "a.lab").await, "HTTP/1.1 200 OK");
+    assert_eq!(get(&mut fresh, "a.lab").await, 200);
     assert_eq!(
         get(&mut open, "a.lab").await,
-        "HTTP/1.1 200 OK",
+        200,
         "the connection opened before the renewal still works"
     );
     assert_eq!(open.get_ref().1.peer_certificates().unwrap()[0], first);
@@ -535,13 +512,9 @@ async fn a_renewed_certificate_file_is_served_without_touching_the_configuration
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tls_routers_answer_on_tls_only_and_plain_routers_on_plain_only() {
-    let backend = Backend::start("app").await;
-    let pki = Pki::new();
-    pki.leaf("a", &["a.lab"]);
-    let file = pki.path("dynamic.yml");
-    write(&file, &dynamic(&backend, &certificates(&pki, &["a"])));
-    let (_p, web, secure) = start(&file, &[]);
-    let ca = pki.ca_file();
+    let lab = Lab::start(&[]).await;
+    let (web, secure) = (lab.web, lab.secure);
+    let ca = lab.pki.ca_file();
     let status = |port: u16, scheme: &str, path: &str| {
         let o = curl(
             "a.lab",
@@ -659,7 +632,9 @@ http:
         .collect();
     assert_eq!(lab[3], "TRUE", "the cookie is Secure: {cookies}");
     // The access log has a line per request, as on plain HTTP.
-    let line = p.1.as_mut().unwrap().next().unwrap().unwrap();
+    let line = p
+        .next_line(Duration::from_secs(10))
+        .expect("an access log line");
     assert!(
         line.contains("host=\"a.lab:")
             && line.contains("router=\"api@file\"")
@@ -734,12 +709,8 @@ async fn client_text(url: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_protocol_upgrade_works_over_tls() {
-    let backend = Backend::start("app").await;
-    let pki = Pki::new();
-    pki.leaf("a", &["a.lab"]);
-    let file = pki.path("dynamic.yml");
-    write(&file, &dynamic(&backend, &certificates(&pki, &["a"])));
-    let (_p, _web, secure) = start(&file, &[]);
+    let lab = Lab::start(&[]).await;
+    let (pki, secure) = (&lab.pki, lab.secure);
     let ca = pki.ca_file();
     let url = format!("https://a.lab:{secure}/");
     eventually("served", || {

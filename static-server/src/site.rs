@@ -83,6 +83,17 @@ impl Site {
     }
 }
 
+/// The bundled site's assets (every file but its HTML pages) as URL paths: `/css/site.css`,
+/// `/img/logo.svg`, ... Read from the files compiled in, so it is the one list of them: the
+/// tests check that the page loads each one and that each one is served.
+pub fn bundled_assets() -> impl Iterator<Item = String> {
+    BUNDLED
+        .iter()
+        .map(|(path, _, _)| *path)
+        .filter(|path| !path.ends_with(".html"))
+        .map(|path| format!("/{path}"))
+}
+
 fn find_bundled(file: &str) -> Found {
     if let Some((_, bytes, modified)) = BUNDLED.iter().find(|(path, _, _)| *path == file) {
         return Found::File(File {
@@ -149,8 +160,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_bundled_site_has_its_page_and_assets() {
-        for file in ["index.html", "css/site.css", "js/app.js", "favicon.svg"] {
+    fn the_bundled_site_has_its_pages_and_assets() {
+        for file in ["index.html", "404.html"] {
+            assert!(
+                matches!(find_bundled(file), Found::File(_)),
+                "{file} is not bundled"
+            );
+        }
+        for asset in bundled_assets() {
+            let file = asset.strip_prefix('/').unwrap();
             assert!(
                 matches!(find_bundled(file), Found::File(_)),
                 "{file} is not bundled"

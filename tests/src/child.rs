@@ -3,7 +3,8 @@
 //!
 //! Every server binds port 0 and prints the address it got (`listening on http://ADDR`; the
 //! proxy: `entrypoint NAME listening on http://ADDR`, `https://` for an entrypoint with
-//! `http.tls`), so nothing ever races for a fixed port.
+//! `http.tls`), so nothing ever races for a fixed port. The line is read by
+//! [`testkit::parse_listening`], as the tests read it.
 
 use std::collections::BTreeSet;
 use std::io::Write;
@@ -14,6 +15,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context, Result};
+use testkit::listening::{parse_listening, Listening};
 use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 use tokio::process::{Child, Command};
 use tokio::sync::mpsc;
@@ -43,58 +45,6 @@ fn register(pid: u32, running: bool) {
             s.remove(&pid);
         }
     }
-}
-
-/// One address line a program printed: the entrypoint's name (proxy) and the bound address.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Listening {
-    pub name: Option<String>,
-    pub addr: SocketAddr,
-}
-
-/// Reads `listening on http://ADDR` (or `https://`), with an optional `entrypoint NAME` (or
-/// `entrypoint=NAME`) before it, from one line of output. Colour codes and a trailing `/` are
-/// ignored.
-pub fn parse_listening(line: &str) -> Option<Listening> {
-    let line = strip_ansi(line);
-    let at = line.find("listening on http")?;
-    let rest = &line[at + "listening on http".len()..];
-    let rest = rest
-        .strip_prefix("s://")
-        .or_else(|| rest.strip_prefix("://"))?;
-    let end = rest
-        .find(|c: char| c.is_whitespace() || c == '"' || c == ',')
-        .unwrap_or(rest.len());
-    let addr: SocketAddr = rest[..end].trim_end_matches('/').parse().ok()?;
-    let name = line[..at].find("entrypoint").and_then(|i| {
-        let after = line[i + "entrypoint".len()..at].trim_start_matches([' ', '=', ':', '"']);
-        let word: String = after
-            .chars()
-            .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
-            .collect();
-        (!word.is_empty()).then_some(word)
-    });
-    Some(Listening { name, addr })
-}
-
-fn strip_ansi(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    let mut chars = s.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c == '\u{1b}' {
-            if chars.peek() == Some(&'[') {
-                chars.next();
-                for c in chars.by_ref() {
-                    if c.is_ascii_alphabetic() {
-                        break;
-                    }
-                }
-            }
-            continue;
-        }
-        out.push(c);
-    }
-    out
 }
 
 /// What to start.
@@ -257,30 +207,6 @@ pub fn tail(path: &Path, n: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn reads_backend_and_proxy_address_lines() {
-        let l = parse_listening("listening on http://127.0.0.1:41234").unwrap();
-        assert_eq!(l.addr, "127.0.0.1:41234".parse().unwrap());
-        assert_eq!(l.name, None);
-
-        let l = parse_listening(
-            "\u{1b}[2m2026-11-24T14:00:00Z\u{1b}[0m \u{1b}[32m INFO\u{1b}[0m proxy: entrypoint web listening on http://127.0.0.1:8000/",
-        )
-        .unwrap();
-        assert_eq!(l.name.as_deref(), Some("web"));
-        assert_eq!(l.addr.port(), 8000);
-
-        let l =
-            parse_listening("INFO entrypoint=traefik listening on http://127.0.0.1:9/ x").unwrap();
-        assert_eq!(l.name.as_deref(), Some("traefik"));
-        let l =
-            parse_listening("entrypoint websecure listening on https://127.0.0.1:8443").unwrap();
-        assert_eq!(l.name.as_deref(), Some("websecure"));
-        assert_eq!(l.addr.port(), 8443);
-        assert!(parse_listening("starting up").is_none());
-        assert!(parse_listening("listening on http://nowhere").is_none());
-    }
 
     #[tokio::test]
     async fn a_program_that_prints_no_address_is_reported_with_its_log() {

@@ -782,28 +782,32 @@ pub fn remove_project(project: &str) {
     }
 }
 
+/// The compose projects of test stacks (`labtest-...`) on the engine, running or not.
+pub fn test_projects() -> Result<Vec<String>> {
+    let out = docker(&[
+        "ps",
+        "-a",
+        "--filter",
+        "label=com.docker.compose.project",
+        "--format",
+        "{{.Label \"com.docker.compose.project\"}}",
+    ])?;
+    let mut projects: Vec<String> = out
+        .lines()
+        .filter(|p| p.starts_with(TEST_PROJECT_PREFIX))
+        .map(str::to_owned)
+        .collect();
+    projects.sort_unstable();
+    projects.dedup();
+    Ok(projects)
+}
+
 /// Removes test stacks left by test processes that no longer exist (killed before their
 /// drops ran). Stacks of live processes are left alone.
 pub fn sweep_stale_projects() {
     static ONCE: OnceLock<()> = OnceLock::new();
     ONCE.get_or_init(|| {
-        let Ok(out) = docker(&[
-            "ps",
-            "-a",
-            "--filter",
-            "label=com.docker.compose.project",
-            "--format",
-            "{{.Label \"com.docker.compose.project\"}}",
-        ]) else {
-            return;
-        };
-        let mut projects: Vec<&str> = out
-            .lines()
-            .filter(|p| p.starts_with(TEST_PROJECT_PREFIX))
-            .collect();
-        projects.sort_unstable();
-        projects.dedup();
-        for project in projects {
+        for project in test_projects().unwrap_or_default() {
             let pid = project[TEST_PROJECT_PREFIX.len()..]
                 .split('-')
                 .next()
@@ -811,11 +815,34 @@ pub fn sweep_stale_projects() {
             if let Some(pid) = pid {
                 if !Path::new(&format!("/proc/{pid}")).exists() {
                     eprintln!("removing stale test stack {project}");
-                    remove_project(project);
+                    remove_project(&project);
                 }
             }
         }
     });
+}
+
+/// `lab clean` (and `scripts/docker-clean.sh`): removes what the lab left on the engine, and
+/// nothing else: the containers and networks of `projects` (none given: every test stack,
+/// `labtest-*`), and with `remove_images`, the lab's [`images`].
+pub fn clean(projects: &[String], remove_images: bool) -> Result<()> {
+    let projects = if projects.is_empty() {
+        test_projects()?
+    } else {
+        projects.to_vec()
+    };
+    for project in &projects {
+        eprintln!("lab clean: removing project {project}");
+        remove_project(project);
+    }
+    if remove_images {
+        for image in images() {
+            if docker(&["image", "rm", image.as_str()]).is_ok() {
+                eprintln!("lab clean: removed {image}");
+            }
+        }
+    }
+    Ok(())
 }
 
 /// `docker events` for one container, read on a thread: when each event happened, by the

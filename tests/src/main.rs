@@ -47,6 +47,19 @@ enum Cmd {
     /// Write the starter repository a teacher hands out: tasks, report template, skeletons,
     /// lab.toml and a GitHub Classroom workflow that grades every push.
     Init(InitArgs),
+    /// Remove what the lab left on the Docker engine: the test stacks (compose projects named
+    /// labtest-*), or the projects named; with --images, the lab's images too.
+    Clean(CleanArgs),
+}
+
+#[derive(Args)]
+struct CleanArgs {
+    /// Compose projects to remove (default: every test stack, labtest-*).
+    projects: Vec<String>,
+    /// Also remove the lab's images ($LAB_IMAGE_PREFIX/proxy, static-server, jokes-api;
+    /// default prefix http-infra-lab).
+    #[arg(long)]
+    images: bool,
 }
 
 #[derive(Args)]
@@ -276,6 +289,10 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         Cmd::Down(a) => ctl("quit", a).await,
         Cmd::Check(a) => check_cmd(*a).await,
         Cmd::Init(a) => init_cmd(a),
+        Cmd::Clean(a) => {
+            lab::docker::clean(&a.projects, a.images)?;
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 

@@ -16,6 +16,7 @@ use lab::check::setup::{Flags, LabFile};
 use lab::check::{self, BrowserMode, Control, Setup, Status, Target};
 use lab::local::{Kind, LocalOptions, LocalStack, StackState};
 use lab::routes::RouteOptions;
+use testkit::Running;
 use tokio::sync::Mutex;
 
 /// The directory of the three binaries, built first if missing or older than their sources.
@@ -368,16 +369,15 @@ fn logs_to_a_pipe_are_plain_text() {
     ];
     let mut site = None;
     for (program, args) in servers {
-        let mut child = Command::new(&program)
-            .args(&args)
-            .env_remove("NO_COLOR")
-            .env("RUST_LOG", "info")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let stderr = child.stderr.take().unwrap();
+        let mut child = Running::start(
+            Command::new(&program)
+                .args(&args)
+                .env_remove("NO_COLOR")
+                .env("RUST_LOG", "info")
+                .stdin(Stdio::null())
+                .stderr(Stdio::piped()),
+        );
+        let stderr = child.child().stderr.take().unwrap();
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines() {
@@ -400,21 +400,14 @@ fn logs_to_a_pipe_are_plain_text() {
             program.display()
         );
         if program.ends_with("static-server") {
-            // Kept running: `lab check` below talks to it.
-            let mut address = String::new();
-            BufReader::new(child.stdout.take().unwrap())
-                .read_line(&mut address)
-                .unwrap();
-            let url = address.trim().rsplit(' ').next().unwrap().to_owned();
+            // Kept running: `lab check` below talks to it. (The others stop here, dropped.)
+            let url = child.listening_url();
             site = Some((child, url));
-        } else {
-            let _ = child.kill();
-            let _ = child.wait();
         }
     }
 
     // `lab` logs at LAB_LOG's level; its HTTP client logs each connection at debug.
-    let (mut server, url) = site.unwrap();
+    let (server, url) = site.unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_lab"))
         .args(["check", "--url", &url, "--api-url", &url, "--no-browser"])
         .args(["--step", "1"])
@@ -423,8 +416,7 @@ fn logs_to_a_pipe_are_plain_text() {
         .stdin(Stdio::null())
         .output()
         .unwrap();
-    let _ = server.kill();
-    let _ = server.wait();
+    drop(server);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("DEBUG"), "lab logged nothing:\n{stderr}");
     assert!(!stderr.contains('\u{1b}'), "colour codes:\n{stderr}");
@@ -436,7 +428,6 @@ fn logs_to_a_pipe_are_plain_text() {
 /// says so and checks that nothing changed.
 #[test]
 fn the_proxy_started_as_root_switches_every_thread_to_proxy_user() {
-    use std::io::{BufRead, BufReader};
     use std::os::unix::fs::MetadataExt;
     let root = rustix::process::geteuid().is_root();
     let socket = std::fs::metadata("/var/run/docker.sock").ok();
@@ -444,26 +435,21 @@ fn the_proxy_started_as_root_switches_every_thread_to_proxy_user() {
     if socket.is_some() {
         args.push("--providers.docker".into());
     }
-    let mut child = Command::new(binaries().join("proxy"))
-        .args(&args)
-        .env("PROXY_USER", "65534:65534")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line).unwrap();
-    assert!(line.contains("listening on"), "{line:?}");
-    let pid = child.id();
+    let mut child = Running::start(
+        Command::new(binaries().join("proxy"))
+            .args(&args)
+            .env("PROXY_USER", "65534:65534")
+            .stdin(Stdio::null())
+            .stderr(Stdio::piped()),
+    );
+    child.entrypoints(&["web"]);
+    let pid = child.child().id();
     let mut seen = Vec::new();
     for task in std::fs::read_dir(format!("/proc/{pid}/task")).unwrap() {
         let status = std::fs::read_to_string(task.unwrap().path().join("status")).unwrap();
         seen.push(lab::docker::parse_status(&status).unwrap());
     }
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(child);
     assert!(seen.len() > 1, "the runtime's threads: {seen:?}");
     if !root {
         eprintln!("!!!! not root: the switch is not exercised; checking nothing changed");
