@@ -71,6 +71,9 @@ fn main() -> ExitCode {
     };
     let result = runtime.block_on(async move {
         let listeners = proxy::bind(&cfg)?;
+        // Installed before the listening lines are printed: a SIGTERM sent as soon as a test or
+        // a tool has read them stops the proxy cleanly instead of killing it.
+        let shutdown = lab_common::shutdown::signal()?;
         let mut out = std::io::stdout().lock();
         for l in &listeners {
             let https = cfg.entrypoints.get(&l.name).is_some_and(|e| e.http.tls);
@@ -82,7 +85,10 @@ fn main() -> ExitCode {
         }
         out.flush()?;
         drop(out);
-        proxy::run(cfg, listeners, Vec::new(), shutdown_signal()).await
+        proxy::run(cfg, listeners, Vec::new(), async {
+            shutdown.await;
+        })
+        .await
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -117,26 +123,5 @@ fn drop_root(cfg: &proxy::cli::StaticConfig) -> Option<ExitCode> {
             eprintln!("error: cannot switch to {}: {e}", privileges::ENV);
             Some(ExitCode::FAILURE)
         }
-    }
-}
-
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {}
-        _ = term => {}
     }
 }
