@@ -6,6 +6,7 @@
 //! a request that follows its sticky cookie does not advance it.
 
 pub mod health;
+pub mod pool;
 pub mod registry;
 pub mod server;
 pub mod sticky;

@@ -8,6 +8,8 @@ use std::sync::Arc;
 
 use http::uri::{Authority, Scheme};
 
+use super::pool::{Pool, RawConn};
+
 /// A server's URL, parsed once, and its state.
 #[derive(Debug)]
 pub struct ServerState {
@@ -23,9 +25,9 @@ pub struct ServerState {
     pub(crate) probing: AtomicBool,
     requests: AtomicU64,
     /// Idle keep-alive connections to this server.
-    pub pool: crate::dataplane::upstream::Pool,
+    pub pool: Pool,
     /// Idle plain connections of the fast path ([`crate::dataplane::h1`]).
-    pub raw: crate::dataplane::upstream::Pool<crate::dataplane::upstream::RawConn>,
+    pub raw: Pool<RawConn>,
     /// `Host` to send when the client's is not passed on (`host:port`).
     pub host_value: http::HeaderValue,
     /// Sticky cookies issued for this server: each is a client newly pinned to it (the
