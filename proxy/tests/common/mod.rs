@@ -272,7 +272,7 @@ impl Proxy {
             .config
             .services
             .values()
-            .flat_map(|s| s.load_balancer.servers.iter().map(|s| s.url.clone()))
+            .flat_map(|s| s.load_balancer.servers.iter().map(|s| s.url.to_string()))
             .collect();
         self.provider.send_replace(pc);
         // Bounded wait for the swap (it happens within milliseconds).

@@ -165,7 +165,7 @@ fn container_config(
                 ))
             })?;
         service.load_balancer.servers = vec![Server {
-            url: format!("http://{address}:{port}"),
+            url: format!("http://{address}:{port}").into(),
             name: container.name.clone(),
         }];
     }
@@ -433,7 +433,7 @@ mod tests {
             .load_balancer
             .servers
             .iter()
-            .map(|s| s.url.clone())
+            .map(|s| s.url.to_string())
             .collect()
     }
 

@@ -354,7 +354,7 @@ impl Warm {
             .services
             .values()
             .flat_map(|s| s.load_balancer.servers.iter())
-            .filter_map(|server| socket_addr(&server.url))
+            .filter_map(|server| server.url.socket_addr())
             .collect();
         let (prober, ready) = (self.prober.clone(), self.ready.clone());
         tokio::spawn(async move {
@@ -391,14 +391,6 @@ impl Warm {
             let _ = ready.send(container.id);
         });
     }
-}
-
-/// `http://10.0.0.2:80` (or `http://[fd00::2]:80`) -> the socket address.
-fn socket_addr(url: &str) -> Option<SocketAddr> {
-    url.strip_prefix("http://")?
-        .trim_end_matches('/')
-        .parse()
-        .ok()
 }
 
 /// Publishes `config` if it differs from what was last published.

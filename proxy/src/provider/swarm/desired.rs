@@ -171,7 +171,7 @@ fn service_config(
         lb.servers = addresses
             .iter()
             .map(|(ip, server)| Server {
-                url: format!("http://{ip}:{port}"),
+                url: format!("http://{ip}:{port}").into(),
                 name: server.clone(),
             })
             .collect();
@@ -313,7 +313,7 @@ mod tests {
                 s.load_balancer
                     .servers
                     .iter()
-                    .map(|s| s.url.clone())
+                    .map(|s| s.url.to_string())
                     .collect()
             })
             .unwrap_or_default()

@@ -317,7 +317,7 @@ impl Warm {
             .services
             .values()
             .flat_map(|s| s.load_balancer.servers.iter())
-            .filter_map(|server| socket_addr(&server.url))
+            .filter_map(|server| server.url.socket_addr())
             .collect();
         let (prober, ready) = (self.prober.clone(), self.ready.clone());
         tokio::spawn(async move {
@@ -346,13 +346,6 @@ impl Warm {
             let _ = ready.send(task.id);
         });
     }
-}
-
-fn socket_addr(url: &str) -> Option<SocketAddr> {
-    url.strip_prefix("http://")?
-        .trim_end_matches('/')
-        .parse()
-        .ok()
 }
 
 /// Publishes `config` if it differs from what was last published.
