@@ -5,7 +5,7 @@
 //! known keys ([`KEYS`]). Accepted forms: `--a.b=v`, `--a.b v`, and a bare `--a.b` for booleans
 //! (and for `--providers.docker`, `--api`, `--ping`, `--accesslog`, `--metrics.prometheus`).
 //! Environment: `TRAEFIK_API_INSECURE=true` is `--api.insecure=true` (`_` separates segments).
-//! A static configuration file ([`file`]) is read into the same keys: one parser.
+//! A static configuration file ([`file`](mod@file)) is read into the same keys: one parser.
 //!
 //! Precedence, Traefik's: a file found (`--configFile`, else Traefik's default places) is the
 //! whole configuration; other flags and `TRAEFIK_*` variables are ignored and, unlike in
@@ -14,7 +14,7 @@
 //! Keys are case-insensitive, as in Traefik.
 //!
 //! Here: the [`StaticConfig`]; [`keys`] (the table and `--help`), [`flags`] (the command line,
-//! the environment, the precedence), [`file`] (the configuration file, read as flags),
+//! the environment, the precedence), [`file`](mod@file) (the configuration file, read as flags),
 //! [`settings`] (each key's meaning), [`entrypoints`] and [`manage`] (their own keys), and
 //! [`error`].
 
