@@ -112,7 +112,7 @@ pub fn labels(data: &[u8]) {
     for (name, svc) in cfg.services.iter_mut() {
         let port = parsed.server_ports.get(name).copied().unwrap_or(80);
         svc.load_balancer.servers.push(Server {
-            url: format!("http://10.0.0.2:{port}"),
+            url: format!("http://10.0.0.2:{port}").into(),
             name: "c1".into(),
         });
     }
@@ -152,7 +152,7 @@ pub fn cookie(data: &[u8]) {
     const NAME: &str = "lab_sticky";
     let servers: Vec<Arc<ServerState>> = ["http://10.0.0.2:80", "http://10.0.0.3:80"]
         .iter()
-        .map(|u| Arc::new(ServerState::new(u, "s").expect("a valid server URL")))
+        .map(|u| Arc::new(ServerState::new(&(*u).into(), "s").expect("a valid server URL")))
         .collect();
     let balancer = Balancer::new(
         "static@docker".into(),

@@ -1,14 +1,13 @@
 //! A label-driven reverse proxy for the HTTP infrastructure lab, compatible with Traefik v2's
 //! Docker labels and file format.
 //!
-//! The binary is thin: `main` parses the static configuration ([`cli`]), binds the entrypoints
+//! The binary is thin: `main` parses the static configuration ([`static_config`]), binds the entrypoints
 //! ([`bind`]), prints one line per entrypoint, and calls [`run`]. Tests call [`bind`] and
 //! [`run`] in-process with port-0 addresses, their own provider channels and shutdown future.
 
 pub mod answer;
 pub mod api;
 pub mod balance;
-pub mod cli;
 pub mod config;
 pub mod dataplane;
 pub mod entrypoint_http;
@@ -20,7 +19,7 @@ pub mod privileges;
 pub mod provider;
 pub mod runtime;
 pub mod snapshot;
-pub mod static_file;
+pub mod static_config;
 pub mod tls;
 
 use std::collections::BTreeMap;
@@ -32,10 +31,10 @@ use anyhow::Context;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-pub use cli::StaticConfig;
 use config::ProviderConfig;
-use dataplane::{entrypoint, upstream};
+use dataplane::entrypoint;
 pub use runtime::{ProviderFeed, Runtime};
+pub use static_config::StaticConfig;
 
 /// A bound entrypoint.
 pub struct Listener {
@@ -124,7 +123,7 @@ pub async fn run(
     let mut tasks = Vec::new();
     for l in listeners {
         let ep_cfg = rt.static_config.entrypoints[&l.name].clone();
-        if l.name == cli::API_ENTRYPOINT && serves_api {
+        if l.name == static_config::API_ENTRYPOINT && serves_api {
             let app = api::app(rt.clone());
             let stop = stopped(stop_rx.clone());
             tasks.push(tokio::spawn(async move {
@@ -190,7 +189,7 @@ pub async fn run(
             std::thread::Builder::new()
                 .name(format!("{}-{i}", l.name))
                 .spawn(move || {
-                    upstream::set_thread_slot(i);
+                    balance::pool::set_thread_slot(i);
                     let runtime = match tokio::runtime::Builder::new_current_thread()
                         .enable_all()
                         .build()
@@ -231,7 +230,7 @@ pub async fn run(
 
 /// Starts the file provider (`--providers.file.filename` or `.directory`, `.watch`).
 fn spawn_file_provider(
-    opts: cli::FileOptions,
+    opts: static_config::FileOptions,
     publisher: provider::Publisher,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) {

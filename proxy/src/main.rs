@@ -6,17 +6,17 @@
 use std::io::Write;
 use std::process::ExitCode;
 
-use proxy::cli::{self, Command};
 use proxy::privileges;
 use proxy::provider::docker::{socket_access, ContainerSource, Engine};
+use proxy::static_config::{self, Command};
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let env = cli::env_settings(std::env::vars());
-    let cfg = match cli::parse(&args, &env) {
+    let env = static_config::env_settings(std::env::vars());
+    let cfg = match static_config::parse(&args, &env) {
         Ok(Command::Run(cfg)) => *cfg,
         Ok(Command::Help) => {
-            print!("{}", cli::help());
+            print!("{}", static_config::help());
             return ExitCode::SUCCESS;
         }
         Ok(Command::Version) => {
@@ -100,7 +100,7 @@ fn main() -> ExitCode {
 }
 
 /// Switches away from root if asked to (`PROXY_USER`); `Some(exit code)` when it must stop.
-fn drop_root(cfg: &proxy::cli::StaticConfig) -> Option<ExitCode> {
+fn drop_root(cfg: &proxy::static_config::StaticConfig) -> Option<ExitCode> {
     let target = match std::env::var(privileges::ENV) {
         Ok(v) if !v.trim().is_empty() => match privileges::parse_target(&v) {
             Ok(t) => Some(t),

@@ -12,11 +12,11 @@ use tokio::sync::{watch, Notify};
 
 use crate::balance::health::ActiveChecks;
 use crate::balance::Registry;
-use crate::cli::StaticConfig;
 use crate::config::{ProviderConfig, TlsConfig};
 use crate::observe::metrics::Metrics;
 use crate::observe::Outcome;
 use crate::snapshot::{self, Snapshot};
+use crate::static_config::StaticConfig;
 use crate::tls::{Certificates, Resolver};
 
 /// One provider's channel, by provider name (`file`, `docker`).
@@ -53,7 +53,7 @@ impl Runtime {
         let data_entrypoints: Vec<String> = cfg
             .entrypoints
             .keys()
-            .filter(|k| *k != crate::cli::API_ENTRYPOINT || !serves_api(&cfg))
+            .filter(|k| *k != crate::static_config::API_ENTRYPOINT || !serves_api(&cfg))
             .cloned()
             .collect();
         let provider = crate::tls::provider();
@@ -134,7 +134,7 @@ impl Runtime {
 }
 
 /// Closes connections to servers left idle longer than `--serverstransport.forwardingtimeouts.
-/// idleconntimeout` (surplus ones sooner, see [`crate::dataplane::upstream::Pool::reap`]), checking every
+/// idleconntimeout` (surplus ones sooner, see [`crate::balance::pool::Pool::reap`]), checking every
 /// second or more often, until `shutdown` fires.
 pub async fn reap_idle_connections(rt: Arc<Runtime>, mut shutdown: watch::Receiver<bool>) {
     let max_idle = rt.static_config.idle_conn_timeout;

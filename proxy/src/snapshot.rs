@@ -120,13 +120,13 @@ pub fn build(
         let mut servers: Vec<Arc<ServerState>> = Vec::with_capacity(lb.servers.len());
         let mut warnings = Vec::new();
         for s in &lb.servers {
-            if servers.iter().any(|x| *x.url == *s.url) {
+            if servers.iter().any(|x| *x.url == *s.url.as_str()) {
                 warnings.push(format!("server `{}` is listed twice; used once", s.url));
                 continue;
             }
             match registry.server(&s.url, &s.name) {
                 Ok(state) => {
-                    urls.insert(s.url.clone());
+                    urls.insert(s.url.to_string());
                     servers.push(state);
                 }
                 Err(e) => warnings.push(e.to_string()),
@@ -316,7 +316,7 @@ mod tests {
                 Service {
                     load_balancer: LoadBalancer {
                         servers: vec![Server {
-                            url: format!("http://127.0.0.1:{port}"),
+                            url: format!("http://127.0.0.1:{port}").into(),
                             name: String::new(),
                         }],
                         ..Default::default()

@@ -158,8 +158,8 @@ async fn dashboard_metrics_and_ping() {
 #[tokio::test]
 async fn api_is_off_unless_asked_for() {
     let args: Vec<String> = vec!["--entrypoints.web.address=127.0.0.1:0".into()];
-    let cfg = match proxy::cli::parse(&args, &[]).unwrap() {
-        proxy::cli::Command::Run(c) => *c,
+    let cfg = match proxy::static_config::parse(&args, &[]).unwrap() {
+        proxy::static_config::Command::Run(c) => *c,
         _ => unreachable!(),
     };
     assert!(!cfg.api);

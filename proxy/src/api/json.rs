@@ -3,10 +3,10 @@
 
 use serde_json::{json, Map, Value};
 
-use crate::cli::API_ENTRYPOINT;
 use crate::config::merge::Status;
 use crate::runtime::Runtime;
 use crate::snapshot::Snapshot;
+use crate::static_config::API_ENTRYPOINT;
 
 fn with_status(
     mut v: Value,

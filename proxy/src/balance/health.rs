@@ -186,7 +186,7 @@ mod tests {
 
     #[test]
     fn check_uri_uses_port_and_path() {
-        let s = ServerState::new("http://10.0.0.1:3000", "").unwrap();
+        let s = ServerState::new(&"http://10.0.0.1:3000".into(), "").unwrap();
         let mut c = HealthCheck {
             path: "health".into(),
             interval: Duration::from_secs(1),

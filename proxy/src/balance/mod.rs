@@ -6,6 +6,7 @@
 //! a request that follows its sticky cookie does not advance it.
 
 pub mod health;
+pub mod pool;
 pub mod registry;
 pub mod server;
 pub mod sticky;
@@ -127,7 +128,9 @@ mod tests {
 
     fn balancer(n: usize, sticky: bool) -> Balancer {
         let servers = (0..n)
-            .map(|i| Arc::new(ServerState::new(&format!("http://10.0.0.{i}:80"), "").unwrap()))
+            .map(|i| {
+                Arc::new(ServerState::new(&format!("http://10.0.0.{i}:80").into(), "").unwrap())
+            })
             .collect();
         let cookie = sticky.then(|| CookieSettings::new("_abcde", &StickyCookie::default()));
         Balancer::new(

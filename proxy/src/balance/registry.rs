@@ -7,6 +7,7 @@ use std::sync::atomic::AtomicUsize;
 use std::sync::Arc;
 
 use super::server::{BadServerUrl, ServerState};
+use crate::config::ServerUrl;
 
 #[derive(Debug, Default)]
 pub struct Registry {
@@ -16,8 +17,12 @@ pub struct Registry {
 
 impl Registry {
     /// The state of the server at `url`, created on first sight.
-    pub fn server(&mut self, url: &str, name: &str) -> Result<Arc<ServerState>, BadServerUrl> {
-        if let Some(s) = self.servers.get(url) {
+    pub fn server(
+        &mut self,
+        url: &ServerUrl,
+        name: &str,
+    ) -> Result<Arc<ServerState>, BadServerUrl> {
+        if let Some(s) = self.servers.get(url.as_str()) {
             return Ok(s.clone());
         }
         let s = Arc::new(ServerState::new(url, name)?);
@@ -47,15 +52,18 @@ mod tests {
     #[test]
     fn state_survives_for_unchanged_servers_only() {
         let mut r = Registry::default();
-        let a = r.server("http://a:1", "").unwrap();
+        let a = r.server(&"http://a:1".into(), "").unwrap();
         a.mark_passive_down();
         let p = r.position("svc");
         p.store(5, std::sync::atomic::Ordering::Relaxed);
         let keep: HashSet<String> = ["http://a:1".to_string()].into();
         r.retain(&keep, &["svc".to_string()].into());
-        assert!(Arc::ptr_eq(&a, &r.server("http://a:1", "").unwrap()));
+        assert!(Arc::ptr_eq(
+            &a,
+            &r.server(&"http://a:1".into(), "").unwrap()
+        ));
         assert!(Arc::ptr_eq(&p, &r.position("svc")));
         r.retain(&HashSet::new(), &HashSet::new());
-        assert!(r.server("http://a:1", "").unwrap().is_up());
+        assert!(r.server(&"http://a:1".into(), "").unwrap().is_up());
     }
 }

@@ -6,11 +6,15 @@
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
-use http::uri::{Authority, Scheme};
+use http::uri::Authority;
 
-/// A server's URL, parsed once, and its state.
+use super::pool::{Pool, RawConn};
+use crate::config::ServerUrl;
+
+/// A server's address and its state.
 #[derive(Debug)]
 pub struct ServerState {
+    /// The URL as written (the key of this state, and what logs and the API show).
     pub url: Arc<str>,
     /// Who this server is for people (container name); never sent to clients.
     pub name: String,
@@ -23,9 +27,9 @@ pub struct ServerState {
     pub(crate) probing: AtomicBool,
     requests: AtomicU64,
     /// Idle keep-alive connections to this server.
-    pub pool: crate::dataplane::upstream::Pool,
+    pub pool: Pool,
     /// Idle plain connections of the fast path ([`crate::dataplane::h1`]).
-    pub raw: crate::dataplane::upstream::Pool<crate::dataplane::upstream::RawConn>,
+    pub raw: Pool<RawConn>,
     /// `Host` to send when the client's is not passed on (`host:port`).
     pub host_value: http::HeaderValue,
     /// Sticky cookies issued for this server: each is a client newly pinned to it (the
@@ -33,35 +37,24 @@ pub struct ServerState {
     sticky_issued: AtomicU64,
 }
 
-/// Why a server URL cannot be used.
+/// Why a server URL cannot be used: [`ServerUrl`]'s message (validation reports it first).
 #[derive(Debug, thiserror::Error)]
-#[error("server url `{url}` is not usable: {reason}; write it like `http://10.0.0.2:80`")]
-pub struct BadServerUrl {
-    pub url: String,
-    pub reason: String,
-}
+#[error("{0}")]
+pub struct BadServerUrl(String);
 
 impl ServerState {
-    pub fn new(url: &str, name: &str) -> Result<Self, BadServerUrl> {
-        let bad = |reason: &str| BadServerUrl {
-            url: url.to_string(),
-            reason: reason.to_string(),
+    pub fn new(url: &ServerUrl, name: &str) -> Result<Self, BadServerUrl> {
+        let target = url.target().map_err(|e| BadServerUrl(e.to_string()))?;
+        let bad = || {
+            BadServerUrl(format!(
+                "server URL `{url}`: `{}` is not a valid Host header",
+                target.authority
+            ))
         };
-        let uri: http::Uri = url.parse().map_err(|_| bad("it does not parse as a URL"))?;
-        if uri.scheme() != Some(&Scheme::HTTP) {
-            return Err(bad("only http:// servers are supported"));
-        }
-        let authority = uri
-            .authority()
-            .cloned()
-            .ok_or_else(|| bad("it has no host"))?;
-        if authority.as_str().contains('@') {
-            return Err(bad("it must not contain credentials"));
-        }
-        let host_value = http::HeaderValue::from_str(authority.as_str())
-            .map_err(|_| bad("its host is not a valid Host header"))?;
+        let authority: Authority = target.authority.parse().map_err(|_| bad())?;
+        let host_value = http::HeaderValue::from_str(authority.as_str()).map_err(|_| bad())?;
         Ok(Self {
-            url: Arc::from(url),
+            url: Arc::from(url.as_str()),
             name: name.to_string(),
             authority,
             passive_down: AtomicBool::new(false),
@@ -130,17 +123,22 @@ mod tests {
 
     #[test]
     fn parses_urls_and_rejects_bad_ones() {
-        let s = ServerState::new("http://10.0.0.2:8080", "web1").unwrap();
+        let s = ServerState::new(&"http://10.0.0.2:8080".into(), "web1").unwrap();
         assert_eq!(s.authority.as_str(), "10.0.0.2:8080");
+        assert_eq!(s.host_value, "10.0.0.2:8080");
         assert!(s.is_up());
-        assert!(ServerState::new("ftp://x", "").is_err());
-        assert!(ServerState::new("not a url", "").is_err());
-        assert!(ServerState::new("http://u:p@h:1", "").is_err());
+        assert_eq!(
+            &*ServerState::new(&"http://web/".into(), "").unwrap().url,
+            "http://web/"
+        );
+        assert!(ServerState::new(&"ftp://x".into(), "").is_err());
+        assert!(ServerState::new(&"not a url".into(), "").is_err());
+        assert!(ServerState::new(&"http://u:p@h:1".into(), "").is_err());
     }
 
     #[test]
     fn passive_and_active_health_combine() {
-        let s = ServerState::new("http://h:1", "").unwrap();
+        let s = ServerState::new(&"http://h:1".into(), "").unwrap();
         assert!(s.mark_passive_down());
         assert!(!s.mark_passive_down());
         assert!(!s.is_up());

@@ -6,8 +6,10 @@ pub mod labels;
 pub mod merge;
 pub mod model;
 pub mod rule;
+pub mod server_url;
 pub mod tls;
 pub mod validate;
 
 pub use model::*;
+pub use server_url::ServerUrl;
 pub use tls::{RouterTls, TlsConfig};

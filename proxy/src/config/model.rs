@@ -12,6 +12,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::rule::RuleSyntax;
+use super::server_url::ServerUrl;
 use crate::config::tls::{RouterTls, TlsConfig};
 use crate::middleware;
 pub use crate::middleware::{AddPrefix, Headers, RedirectScheme, ReplacePath, Retry, StripPrefix};
@@ -122,8 +123,8 @@ fn yes() -> bool {
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Server {
-    /// `http://<ip>:<port>`.
-    pub url: String,
+    /// `http://<ip>:<port>`, parsed once (see [`ServerUrl`]).
+    pub url: ServerUrl,
     /// Who this server is, for people: the container name, or empty. Never sent to clients.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub name: String,

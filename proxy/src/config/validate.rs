@@ -118,8 +118,8 @@ fn check_service(name: &str, service: &Service) -> Vec<String> {
     }
     let lb = &service.load_balancer;
     for server in &lb.servers {
-        if let Err(e) = parse_server_url(&server.url) {
-            out.push(e);
+        if let Err(e) = server.url.target() {
+            out.push(e.to_string());
         }
     }
     if let Some(cookie) = lb.sticky.as_ref().and_then(|s| s.cookie.as_ref()) {
@@ -171,78 +171,6 @@ fn check_middleware(name: &str, m: &Middleware) -> Vec<String> {
         out.push(e);
     }
     out
-}
-
-/// A server URL split into host and port. Only `http://host[:port][/]` is accepted: the proxy
-/// speaks plain HTTP to its servers. The port defaults to 80, as in Traefik. IPv6 hosts are
-/// written in brackets and returned without them.
-pub fn parse_server_url(url: &str) -> Result<(String, u16), String> {
-    let rest = match url.split_once("://") {
-        Some((scheme, rest)) if scheme.eq_ignore_ascii_case("http") => rest,
-        Some((scheme, _)) => {
-            return Err(format!(
-                "server URL `{url}`: scheme `{scheme}` is not supported; servers are reached over plain http://"
-            ))
-        }
-        None => {
-            return Err(format!(
-                "server URL `{url}` has no scheme; write it like `http://10.0.0.2:80`"
-            ))
-        }
-    };
-    let authority = rest.strip_suffix('/').unwrap_or(rest);
-    if authority.contains(['/', '?', '#', '@']) {
-        return Err(format!(
-            "server URL `{url}` may not carry a path, query or user; write it like `http://10.0.0.2:80`"
-        ));
-    }
-    let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
-        let Some((h, after)) = v6.split_once(']') else {
-            return Err(format!(
-                "server URL `{url}`: unclosed `[` in the IPv6 address"
-            ));
-        };
-        if h.parse::<std::net::Ipv6Addr>().is_err() {
-            return Err(format!("server URL `{url}`: `{h}` is not an IPv6 address"));
-        }
-        match after {
-            "" => (h, None),
-            p => match p.strip_prefix(':') {
-                Some(p) => (h, Some(p)),
-                None => return Err(format!("server URL `{url}`: expected `:port` after `]`")),
-            },
-        }
-    } else {
-        match authority.rsplit_once(':') {
-            Some((h, p)) => (h, Some(p)),
-            None => (authority, None),
-        }
-    };
-    if host.is_empty() {
-        return Err(format!(
-            "server URL `{url}` has no host; write it like `http://10.0.0.2:80`"
-        ));
-    }
-    if !host
-        .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_' | b':'))
-    {
-        return Err(format!(
-            "server URL `{url}`: `{host}` is not a valid host name or address"
-        ));
-    }
-    let port = match port {
-        None => 80,
-        Some(p) => match p.parse::<u16>() {
-            Ok(n) if n > 0 && p.bytes().all(|b| b.is_ascii_digit()) => n,
-            _ => {
-                return Err(format!(
-                    "server URL `{url}`: `{p}` is not a port; use a number from 1 to 65535"
-                ))
-            }
-        },
-    };
-    Ok((host.to_string(), port))
 }
 
 /// A valid cookie name: an RFC 6265 token (visible ASCII except separators).
@@ -434,43 +362,6 @@ mod tests {
             );
         }
         assert!(!e.contains(&Element::Router("noservice2".into())));
-    }
-
-    #[test]
-    fn server_urls() {
-        assert_eq!(
-            parse_server_url("http://10.0.0.2:8080").unwrap(),
-            ("10.0.0.2".into(), 8080)
-        );
-        assert_eq!(parse_server_url("HTTP://web").unwrap(), ("web".into(), 80));
-        assert_eq!(
-            parse_server_url("http://web:81/").unwrap(),
-            ("web".into(), 81)
-        );
-        assert_eq!(
-            parse_server_url("http://[::1]:9").unwrap(),
-            ("::1".into(), 9)
-        );
-        assert_eq!(
-            parse_server_url("http://[::1]").unwrap(),
-            ("::1".into(), 80)
-        );
-        for bad in [
-            "10.0.0.2:80",
-            "https://a:1",
-            "http://:80",
-            "http://a:0",
-            "http://a:65536",
-            "http://a:x",
-            "http://a:80/path",
-            "http://u@a:80",
-            "http://[::1",
-            "http://[zz]:1",
-            "http://a b:1",
-            "http://a:+1",
-        ] {
-            assert!(parse_server_url(bad).is_err(), "{bad}");
-        }
     }
 
     #[test]

@@ -172,7 +172,9 @@ mod tests {
     fn balancer(n: usize) -> Balancer {
         let servers = (0..n)
             .map(|i| {
-                Arc::new(ServerState::new(&format!("http://127.0.0.1:{}", i + 1), "").unwrap())
+                Arc::new(
+                    ServerState::new(&format!("http://127.0.0.1:{}", i + 1).into(), "").unwrap(),
+                )
             })
             .collect();
         Balancer::new(

@@ -32,8 +32,7 @@ use crate::observe::{Outcome, Protocol};
 use crate::parse::IpNet;
 use crate::runtime::Runtime;
 
-/// The body of a request to a server.
-pub type Body = Either<Incoming, Full<Bytes>>;
+pub use crate::balance::pool::Body;
 /// The body of a response to a client: a server's, or the proxy's own.
 pub type RespBody = Either<PooledBody, Full<Bytes>>;
 

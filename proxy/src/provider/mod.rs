@@ -11,5 +11,6 @@ use crate::config::ProviderConfig;
 pub type Publisher = watch::Sender<ProviderConfig>;
 
 pub mod docker;
+pub mod engine_watch;
 pub mod file;
 pub mod swarm;

@@ -14,8 +14,8 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
-use proxy::cli::{self, Command};
 use proxy::config::{DynamicConfig, ProviderConfig};
+use proxy::static_config::{self, Command};
 use tokio::net::TcpListener;
 use tokio::sync::{oneshot, watch};
 use tokio::task::JoinSet;
@@ -217,7 +217,7 @@ impl Proxy {
             "--ping".into(),
         ];
         args.extend(extra.iter().map(|s| s.to_string()));
-        let cfg = match cli::parse(&args, &[]).expect("flags parse") {
+        let cfg = match static_config::parse(&args, &[]).expect("flags parse") {
             Command::Run(c) => *c,
             _ => unreachable!(),
         };
@@ -272,7 +272,7 @@ impl Proxy {
             .config
             .services
             .values()
-            .flat_map(|s| s.load_balancer.servers.iter().map(|s| s.url.clone()))
+            .flat_map(|s| s.load_balancer.servers.iter().map(|s| s.url.to_string()))
             .collect();
         self.provider.send_replace(pc);
         // Bounded wait for the swap (it happens within milliseconds).

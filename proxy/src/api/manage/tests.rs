@@ -21,8 +21,8 @@ fn runtime() -> Arc<Runtime> {
     ]
     .map(String::from)
     .to_vec();
-    let cfg = match crate::cli::parse(&args, &[]).unwrap() {
-        crate::cli::Command::Run(c) => *c,
+    let cfg = match crate::static_config::parse(&args, &[]).unwrap() {
+        crate::static_config::Command::Run(c) => *c,
         other => panic!("{other:?}"),
     };
     let rt = Arc::new(Runtime::new(cfg, BTreeMap::new()));
@@ -353,105 +353,4 @@ async fn the_ui_is_off_unless_enabled() {
     )
     .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-}
-
-fn flags(enabled: Option<bool>, token: Option<&str>, file: Option<&str>) -> ManageFlags {
-    ManageFlags {
-        enabled,
-        token: token.map(String::from),
-        token_file: file.map(String::from),
-    }
-}
-
-fn no_file(_: &str) -> std::io::Result<String> {
-    Err(std::io::Error::from(std::io::ErrorKind::NotFound))
-}
-
-#[test]
-fn flags_resolve() {
-    // Off by default, and with an empty token (compose's `${LAB_MANAGE_TOKEN:-}`).
-    assert_eq!(
-        flags(None, None, None).resolve(true, true, None, no_file),
-        Ok(None)
-    );
-    assert_eq!(
-        flags(None, Some(""), None).resolve(true, true, Some(TOKEN.into()), no_file),
-        Ok(None)
-    );
-    // A token turns it on; --api.manage=false wins.
-    let on = flags(None, Some(TOKEN), None).resolve(true, true, None, no_file);
-    assert_eq!(on.unwrap().unwrap().token.expose(), TOKEN);
-    assert_eq!(
-        flags(Some(false), Some(TOKEN), None).resolve(true, true, None, no_file),
-        Ok(None)
-    );
-    // LAB_MANAGE_TOKEN alone turns it on where it can run, and is ignored elsewhere.
-    let env = flags(None, None, None).resolve(true, true, Some(TOKEN.into()), no_file);
-    assert_eq!(env.unwrap().unwrap().token.expose(), TOKEN);
-    assert_eq!(
-        flags(None, None, None).resolve(true, false, Some(TOKEN.into()), no_file),
-        Ok(None)
-    );
-    assert_eq!(
-        flags(None, None, None).resolve(true, true, Some(String::new()), no_file),
-        Ok(None)
-    );
-    // --api.manage takes the token from LAB_MANAGE_TOKEN, or a file.
-    let env = flags(Some(true), None, None).resolve(true, true, Some(TOKEN.into()), no_file);
-    assert_eq!(env.unwrap().unwrap().token.expose(), TOKEN);
-    let file = flags(None, None, Some("/run/secrets/t"))
-        .resolve(true, true, None, |_| Ok(format!("{TOKEN}\n")));
-    assert_eq!(file.unwrap().unwrap().token.expose(), TOKEN);
-    // Errors say what to do.
-    let e = flags(Some(true), None, None)
-        .resolve(true, true, None, no_file)
-        .unwrap_err();
-    assert!(e.contains("LAB_MANAGE_TOKEN"), "{e}");
-    let e = flags(None, Some("short"), None)
-        .resolve(true, true, None, no_file)
-        .unwrap_err();
-    assert!(e.contains("too short"), "{e}");
-    let e = flags(None, Some(TOKEN), None)
-        .resolve(false, true, None, no_file)
-        .unwrap_err();
-    assert!(e.contains("--api.insecure"), "{e}");
-    let e = flags(None, Some(TOKEN), None)
-        .resolve(true, false, None, no_file)
-        .unwrap_err();
-    assert!(e.contains("--providers.docker"), "{e}");
-    let e = flags(None, None, Some("/nope"))
-        .resolve(true, true, None, no_file)
-        .unwrap_err();
-    assert!(e.contains("/nope"), "{e}");
-}
-
-#[test]
-fn the_token_never_shows_in_debug_output() {
-    let o = flags(None, Some(TOKEN), None)
-        .resolve(true, true, None, no_file)
-        .unwrap()
-        .unwrap();
-    assert!(!format!("{o:?}").contains(TOKEN));
-}
-
-#[test]
-fn the_cli_reads_the_flags() {
-    let args: Vec<String> = [
-        "--api.insecure=true",
-        "--providers.docker",
-        &format!("--api.manage.token={TOKEN}"),
-    ]
-    .map(String::from)
-    .to_vec();
-    let cfg = match crate::cli::parse(&args, &[]).unwrap() {
-        crate::cli::Command::Run(c) => *c,
-        other => panic!("{other:?}"),
-    };
-    assert_eq!(cfg.manage.unwrap().token.expose(), TOKEN);
-    let env = [("api.manage.token".to_string(), String::new())];
-    let cfg = match crate::cli::parse(&args[..2], &env).unwrap() {
-        crate::cli::Command::Run(c) => *c,
-        other => panic!("{other:?}"),
-    };
-    assert_eq!(cfg.manage, None);
 }

@@ -136,11 +136,13 @@ fn container_config(
         &mut warnings,
     );
 
-    let address = address(
-        container,
-        parsed.docker_network.as_deref(),
-        opts,
+    let address = pick_address(
+        &container.networks,
+        parsed.docker_network.as_deref().or(opts.network.as_deref()),
+        container.compose().map(|(_, project)| project),
         scope,
+        |_| false,
+        ("container", &container.name),
         &mut warnings,
     )
     .ok_or_else(|| {
@@ -165,7 +167,7 @@ fn container_config(
                 ))
             })?;
         service.load_balancer.servers = vec![Server {
-            url: format!("http://{address}:{port}"),
+            url: format!("http://{address}:{port}").into(),
             name: container.name.clone(),
         }];
     }
@@ -228,46 +230,47 @@ pub(crate) fn fill_defaults(
     });
 }
 
-/// The container's address: on the labelled network, else the provider's network, else on
-/// the first network by name that the proxy reaches. IPv6 addresses come bracketed, ready for
-/// a URL.
-fn address(
-    container: &Container,
-    label_network: Option<&str>,
-    opts: &DockerOptions,
+/// The IP to reach a source (a container, a task, a virtual IP) at, among `networks` (network
+/// name -> IP): on the `wanted` network, by its full name or prefixed with the source's compose
+/// project or stack (`project`), as a compose or stack file writes it; else on the first network
+/// by name that the proxy reaches and `skip` does not exclude. IPv6 comes bracketed, ready for a
+/// URL. `source` is what kind of source it is and its name (`("container", "web-1")`), for the
+/// warning when it is not on the wanted network.
+pub(crate) fn pick_address(
+    networks: &BTreeMap<String, String>,
+    wanted: Option<&str>,
+    project: Option<&str>,
     scope: &Scope,
+    skip: impl Fn(&str) -> bool,
+    source: (&str, &str),
     warnings: &mut Vec<ConfigIssue>,
 ) -> Option<String> {
-    let usable = |ip: &String| !ip.is_empty();
+    let usable = |ip: &&String| !ip.is_empty();
     let mut chosen = None;
-    if let Some(wanted) = label_network.or(opts.network.as_deref()) {
+    if let Some(wanted) = wanted {
         // Compose prefixes network names with the project; accept the short name too (Traefik
         // would fall back to some network with a warning that users rarely see).
-        let prefixed = container
-            .compose()
-            .map(|(_, project)| format!("{project}_{wanted}"));
-        chosen = container
-            .networks
+        let prefixed = project.map(|project| format!("{project}_{wanted}"));
+        chosen = networks
             .get(wanted)
-            .or_else(|| prefixed.and_then(|p| container.networks.get(&p)))
-            .filter(|ip| usable(ip));
+            .or_else(|| prefixed.and_then(|p| networks.get(&p)))
+            .filter(usable);
         if chosen.is_none() {
+            let (kind, name) = source;
             warnings.push(ConfigIssue {
-                element: Element::Source(container.name.clone()),
+                element: Element::Source(name.to_owned()),
                 message: format!(
-                    "container `{}` is not on network `{wanted}` (its networks: {}); using its \
+                    "{kind} `{name}` is not on network `{wanted}` (its networks: {}); using its \
                      first network instead",
-                    container.name,
-                    join(container.networks.keys())
+                    join(networks.keys())
                 ),
             });
         }
     }
     let ip = chosen.or_else(|| {
-        container
-            .networks
+        networks
             .iter()
-            .find(|(name, ip)| usable(ip) && scope.has(name))
+            .find(|(name, ip)| usable(ip) && !skip(name) && scope.has(name))
             .map(|(_, ip)| ip)
     })?;
     Some(if ip.contains(':') {
@@ -433,7 +436,7 @@ mod tests {
             .load_balancer
             .servers
             .iter()
-            .map(|s| s.url.clone())
+            .map(|s| s.url.to_string())
             .collect()
     }
 

@@ -9,7 +9,9 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use bollard::errors::Error as BollardError;
-use bollard::models::{ContainerInspectResponse, ContainerStateStatusEnum, HealthStatusEnum};
+use bollard::models::{
+    ContainerInspectResponse, ContainerStateStatusEnum, EventActor, HealthStatusEnum,
+};
 use bollard::query_parameters::{EventsOptions, ListContainersOptions};
 use bollard::{Docker, API_DEFAULT_VERSION};
 use futures_util::future::BoxFuture;
@@ -39,6 +41,9 @@ const EVENTS: [&str; 8] = [
     "unpause",
     "health_status",
 ];
+
+/// The engine's events as [`Engine::follow`] reads them: `None` for one not followed.
+pub(crate) type EventStream<T> = BoxStream<'static, Result<Option<T>, BollardError>>;
 
 /// A Docker engine client that connects on first use and after every failure.
 #[derive(Clone)]
@@ -79,6 +84,40 @@ impl Engine {
     /// have been upgraded while it was away).
     pub async fn forget(&self) {
         *self.client.lock().await = None;
+    }
+
+    /// Events from the connected engine: `subscribe` opens the stream on the client and reads
+    /// each message (`None`: one the caller does not follow). A failure, or the engine closing
+    /// the stream, ends it with an error: an outage, so the caller reconnects and lists again.
+    pub(crate) fn follow<T: Send + 'static>(
+        &self,
+        subscribe: impl FnOnce(Docker) -> EventStream<T> + Send + 'static,
+    ) -> BoxStream<'static, Result<T, SourceError>> {
+        let engine = self.clone();
+        let connected = async move {
+            let docker = match engine.client().await {
+                Ok(docker) => docker,
+                Err(e) => return stream::iter([Err(e)]).boxed(),
+            };
+            let forget = engine.clone();
+            subscribe(docker)
+                .filter_map(|item| async move {
+                    match item {
+                        Ok(event) => event.map(Ok),
+                        Err(e) => Some(Err(SourceError::StreamEnded {
+                            reason: e.to_string(),
+                        })),
+                    }
+                })
+                .chain(stream::once(async move {
+                    forget.forget().await;
+                    Err(SourceError::StreamEnded {
+                        reason: "the engine closed it".to_owned(),
+                    })
+                }))
+                .boxed()
+        };
+        stream::once(connected).flatten().boxed()
     }
 
     fn error(&self, request: &str, e: BollardError) -> SourceError {
@@ -172,52 +211,36 @@ impl ContainerSource for Engine {
     }
 
     fn events(&self) -> BoxStream<'static, Result<ContainerEvent, SourceError>> {
-        let engine = self.clone();
-        let connected = async move {
-            let docker = match engine.client().await {
-                Ok(docker) => docker,
-                Err(e) => return stream::iter([Err(e)]).boxed(),
-            };
-            let options = EventsOptions {
-                filters: Some(HashMap::from([
-                    ("type".to_owned(), vec!["container".to_owned()]),
-                    ("event".to_owned(), EVENTS.map(str::to_owned).to_vec()),
-                ])),
-                ..Default::default()
-            };
-            let forget = engine.clone();
+        let options = EventsOptions {
+            filters: Some(HashMap::from([
+                ("type".to_owned(), vec!["container".to_owned()]),
+                ("event".to_owned(), EVENTS.map(str::to_owned).to_vec()),
+            ])),
+            ..Default::default()
+        };
+        self.follow(move |docker| {
             docker
                 .events(Some(options))
-                .filter_map(|item| async move {
-                    match item {
-                        Ok(message) => {
-                            let id = message.actor.as_ref()?.id.clone()?;
-                            let attributes: BTreeMap<String, String> = message
-                                .actor
-                                .and_then(|a| a.attributes)
-                                .unwrap_or_default()
-                                .into_iter()
-                                .collect();
-                            let action = Action::parse(message.action.as_deref()?, &attributes);
-                            Some(Ok(ContainerEvent { id, action }))
-                        }
-                        Err(e) => Some(Err(SourceError::StreamEnded {
-                            reason: e.to_string(),
-                        })),
-                    }
-                })
-                // The engine closing the stream is an outage too: say so, so the caller
-                // reconnects and lists again.
-                .chain(stream::once(async move {
-                    forget.forget().await;
-                    Err(SourceError::StreamEnded {
-                        reason: "the engine closed it".to_owned(),
+                .map(|item| {
+                    item.map(|message| {
+                        let id = message.actor.as_ref()?.id.clone()?;
+                        let attributes = attributes(message.actor);
+                        let action = Action::parse(message.action.as_deref()?, &attributes);
+                        Some(ContainerEvent { id, action })
                     })
-                }))
+                })
                 .boxed()
-        };
-        stream::once(connected).flatten().boxed()
+        })
     }
+}
+
+/// An event's attributes (a container's labels among them).
+pub(crate) fn attributes(actor: Option<EventActor>) -> BTreeMap<String, String> {
+    actor
+        .and_then(|a| a.attributes)
+        .unwrap_or_default()
+        .into_iter()
+        .collect()
 }
 
 /// An error and its sources, outermost first.

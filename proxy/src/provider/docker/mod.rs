@@ -24,7 +24,8 @@ pub use actions::{
 };
 pub use container::{Action, Container, ContainerEvent, Health, State};
 pub use desired::{build as desired_config, build_in, default_name, is_serving, normalize};
-pub(crate) use desired::{fill_defaults, Merged};
+pub(crate) use desired::{fill_defaults, pick_address, Merged};
+pub(crate) use engine::attributes;
 pub use engine::{Engine, DEFAULT_ENDPOINT};
 pub(crate) use scope::detect as detect_scope;
 pub use scope::Scope;

@@ -6,22 +6,20 @@
 //!   `die` and `destroy` remove it too.
 //! - `start`, `health_status`, `pause` and `unpause` re-inspect just that container, after a
 //!   short pause that gathers a burst (`compose up --scale` starts several at once).
-//! - A container that starts serving is routed once its port accepts connections (probed every
-//!   [`WARM_PROBE_EVERY`], for at most [`WARM_MAX`]): its process may need a moment to listen,
-//!   and a request sent before would be refused. Traefik routes it at once, and a client's
-//!   first request can fail.
+//! - A container that starts serving is routed once its port accepts connections (probed
+//!   every [`WARM_PROBE_EVERY`](crate::provider::engine_watch::WARM_PROBE_EVERY), for at most
+//!   [`WARM_MAX`]): its process may need a moment to listen, and a request sent before would be
+//!   refused. Traefik routes it at once, and a client's first request can fail.
 //! - The engine going away (socket missing, daemon restart, stream cut) leaves the last
 //!   configuration in place: the loop logs it once, retries with backoff, and on success lists
 //!   everything again to catch up. A full re-list also runs every [`RELIST_EVERY`], a safety
 //!   net for an event lost in transit.
 
 use std::collections::{BTreeMap, HashSet};
-use std::net::SocketAddr;
 use std::time::Duration;
 
-use futures_util::stream::StreamExt;
 use tokio::sync::mpsc;
-use tokio::time::{sleep, sleep_until, Instant};
+use tokio::time::{sleep_until, Instant};
 
 use super::container::{Action, Container, ContainerEvent};
 use super::desired;
@@ -29,21 +27,14 @@ use super::scope::{self, Scope};
 use super::source::{ContainerSource, Prober, SourceError};
 use super::DockerOptions;
 use crate::config::ProviderConfig;
+use crate::provider::engine_watch::WARM_MAX;
+use crate::provider::engine_watch::{self, forward, warm_up, Health};
 use crate::provider::Publisher;
 
 /// How long a burst of events is gathered before the containers they name are inspected.
 pub const GATHER: Duration = Duration::from_millis(15);
-/// First wait before reconnecting; it doubles up to [`BACKOFF_MAX`].
-pub const BACKOFF_MIN: Duration = Duration::from_millis(100);
-pub const BACKOFF_MAX: Duration = Duration::from_secs(5);
 /// A full list and inspect, even with no event.
 pub const RELIST_EVERY: Duration = Duration::from_secs(60);
-/// How long a newly started container may take to accept connections before it is routed
-/// anyway (its health is then the data plane's business: a proxy that cannot reach the
-/// containers' network, on a laptop's host, probes in vain).
-pub const WARM_MAX: Duration = Duration::from_secs(3);
-/// Time between two connection attempts to a starting container.
-pub const WARM_PROBE_EVERY: Duration = Duration::from_millis(20);
 /// Inspections in flight at once during a full list.
 const PARALLEL_INSPECTS: usize = 8;
 
@@ -118,50 +109,6 @@ impl Known {
     }
 }
 
-/// Outage bookkeeping: log the first failure and the recovery, nothing in between.
-#[derive(Debug)]
-struct Health {
-    endpoint: String,
-    down_since: Option<Instant>,
-    backoff: Duration,
-}
-
-impl Health {
-    fn failed(&mut self, error: &SourceError) {
-        if self.down_since.is_none() {
-            self.down_since = Some(Instant::now());
-            tracing::warn!(
-                "docker provider: {error}; keeping the last configuration, retrying in the \
-                 background (with backoff up to {}s) until the engine is back",
-                BACKOFF_MAX.as_secs()
-            );
-        } else {
-            tracing::debug!("docker provider: still unreachable: {error}");
-        }
-    }
-
-    fn connected(&mut self, containers: usize) {
-        self.backoff = BACKOFF_MIN;
-        match self.down_since.take() {
-            Some(since) => tracing::info!(
-                "docker provider: engine at {} is back after {:.1}s; listed {containers} \
-                 running containers",
-                self.endpoint,
-                since.elapsed().as_secs_f64()
-            ),
-            None => tracing::info!(
-                "docker provider: watching the engine at {}; {containers} running containers",
-                self.endpoint
-            ),
-        }
-    }
-
-    async fn wait(&mut self) {
-        sleep(self.backoff).await;
-        self.backoff = (self.backoff * 2).min(BACKOFF_MAX);
-    }
-}
-
 /// Runs forever (the caller drops it on shutdown).
 pub async fn watch<S>(source: &S, opts: &DockerOptions, publisher: &Publisher)
 where
@@ -174,11 +121,7 @@ where
         prober: source.prober(),
         ready: ready_tx,
     };
-    let mut health = Health {
-        endpoint: source.endpoint(),
-        down_since: None,
-        backoff: BACKOFF_MIN,
-    };
+    let mut health = Health::new("docker", source.endpoint());
     loop {
         let follow = follow(
             source,
@@ -210,16 +153,7 @@ where
     S: ContainerSource + ?Sized,
 {
     // Subscribe first, list second: an event that happens while listing is not lost.
-    let (tx, mut events) = mpsc::channel(256);
-    let mut stream = source.events();
-    let forward = tokio::spawn(async move {
-        while let Some(item) = stream.next().await {
-            if tx.send(item).await.is_err() {
-                break;
-            }
-        }
-    });
-    let _stop_forwarding = AbortOnDrop(forward);
+    let (mut events, _stop_forwarding) = forward(source.events());
 
     // After an outage the cache may be stale in any way (a container stopped and started
     // again while we were away): start from what the engine says now.
@@ -227,8 +161,8 @@ where
     for started in relist(source, known).await? {
         warm.probe(started, opts, &known.scope);
     }
-    health.connected(known.containers.len());
-    publish(publisher, known.desired(opts));
+    health.connected(&format!("{} running containers", known.containers.len()));
+    engine_watch::publish("docker", publisher, known.desired(opts));
 
     let mut gather_until: Option<Instant> = None;
     let mut relist_at = Instant::now() + RELIST_EVERY;
@@ -242,7 +176,7 @@ where
                 };
                 tracing::debug!(id = %short(&event.id), action = ?event.action, "docker event");
                 if known.apply(event) {
-                    publish(publisher, known.desired(opts));
+                    engine_watch::publish("docker", publisher, known.desired(opts));
                 }
                 if !known.dirty.is_empty() && gather_until.is_none() {
                     gather_until = Some(Instant::now() + GATHER);
@@ -265,11 +199,11 @@ where
                         }
                     }
                 }
-                publish(publisher, known.desired(opts));
+                engine_watch::publish("docker", publisher, known.desired(opts));
             }
             Some(id) = ready.recv() => {
                 if known.warming.remove(&id) {
-                    publish(publisher, known.desired(opts));
+                    engine_watch::publish("docker", publisher, known.desired(opts));
                 }
             }
             _ = sleep_until(relist_at) => {
@@ -277,7 +211,7 @@ where
                 for started in relist(source, known).await? {
                     warm.probe(started, opts, &known.scope);
                 }
-                publish(publisher, known.desired(opts));
+                engine_watch::publish("docker", publisher, known.desired(opts));
             }
         }
     }
@@ -349,39 +283,19 @@ impl Warm {
     /// Probes every address `container` would be routed at, then reports it ready (or after
     /// [`WARM_MAX`], ready or not).
     fn probe(&self, container: Container, opts: &DockerOptions, scope: &Scope) {
-        let addrs: Vec<SocketAddr> = desired::build_in([&container], opts, scope)
-            .config
-            .services
-            .values()
-            .flat_map(|s| s.load_balancer.servers.iter())
-            .filter_map(|server| socket_addr(&server.url))
-            .collect();
+        let addrs = engine_watch::addresses(&desired::build_in([&container], opts, scope));
         let (prober, ready) = (self.prober.clone(), self.ready.clone());
         tokio::spawn(async move {
             let started = Instant::now();
-            let mut waiting = addrs;
-            while !waiting.is_empty() {
-                let mut still = Vec::new();
-                for addr in waiting {
-                    if !prober(addr).await {
-                        still.push(addr);
-                    }
-                }
-                waiting = still;
-                if waiting.is_empty() {
-                    break;
-                }
-                if started.elapsed() >= WARM_MAX {
-                    tracing::info!(
-                        "docker provider: container `{}` does not accept connections at {:?} \
-                         after {}s; routing it anyway",
-                        container.name,
-                        waiting,
-                        WARM_MAX.as_secs()
-                    );
-                    break;
-                }
-                sleep(WARM_PROBE_EVERY).await;
+            let waiting = warm_up(&prober, addrs).await;
+            if !waiting.is_empty() {
+                tracing::info!(
+                    "docker provider: container `{}` does not accept connections at {:?} \
+                     after {}s; routing it anyway",
+                    container.name,
+                    waiting,
+                    WARM_MAX.as_secs()
+                );
             }
             tracing::debug!(
                 id = %short(&container.id),
@@ -393,55 +307,17 @@ impl Warm {
     }
 }
 
-/// `http://10.0.0.2:80` (or `http://[fd00::2]:80`) -> the socket address.
-fn socket_addr(url: &str) -> Option<SocketAddr> {
-    url.strip_prefix("http://")?
-        .trim_end_matches('/')
-        .parse()
-        .ok()
-}
-
-/// Publishes `config` if it differs from what was last published.
-fn publish(publisher: &Publisher, config: ProviderConfig) {
-    publisher.send_if_modified(|current| {
-        if *current == config {
-            return false;
-        }
-        let servers: usize = config
-            .config
-            .services
-            .values()
-            .map(|s| s.load_balancer.servers.len())
-            .sum();
-        tracing::info!(
-            routers = config.config.routers.len(),
-            services = config.config.services.len(),
-            servers,
-            issues = config.issues.len(),
-            "docker provider: configuration changed"
-        );
-        for issue in config.issues.iter().filter(|i| !current.issues.contains(i)) {
-            tracing::warn!("docker provider: {:?}: {}", issue.element, issue.message);
-        }
-        *current = config;
-        true
-    });
-}
-
 fn short(id: &str) -> &str {
     &id[..id.len().min(12)]
 }
 
-struct AbortOnDrop(tokio::task::JoinHandle<()>);
-
-impl Drop for AbortOnDrop {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use std::net::SocketAddr;
+
+    use futures_util::stream::StreamExt;
+
+    use crate::provider::engine_watch::{BACKOFF_MAX, WARM_PROBE_EVERY};
     use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
     use std::sync::{Arc, Mutex};
 

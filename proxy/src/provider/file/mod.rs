@@ -610,7 +610,7 @@ pilot: {}
                 prop_oneof![Just(String::new()), name()],
             )
                 .prop_map(|(host, port, name)| Server {
-                    url: format!("http://{host}:{port}"),
+                    url: format!("http://{host}:{port}").into(),
                     name,
                 });
             let cookie = (

@@ -24,7 +24,7 @@ use std::collections::BTreeSet;
 
 use crate::config::labels;
 use crate::config::{ConfigIssue, DynamicConfig, Element, ProviderConfig, Server};
-use crate::provider::docker::{fill_defaults, normalize, Merged, Scope};
+use crate::provider::docker::{fill_defaults, normalize, pick_address, Merged, Scope};
 
 use super::labels::split;
 use super::model::{SwarmService, Task, TaskState};
@@ -171,7 +171,7 @@ fn service_config(
         lb.servers = addresses
             .iter()
             .map(|(ip, server)| Server {
-                url: format!("http://{ip}:{port}"),
+                url: format!("http://{ip}:{port}").into(),
                 name: server.clone(),
             })
             .collect();
@@ -179,9 +179,8 @@ fn service_config(
     Ok(Some(config))
 }
 
-/// The address among `networks` (network name -> IP) to reach a task or a virtual IP at: on
-/// the wanted network (its full name, or the short name a stack file uses), else the first
-/// network by name the proxy shares (never `ingress`). IPv6 comes bracketed, ready for a URL.
+/// The address among `networks` to reach a task or a virtual IP at ([`pick_address`]): never on
+/// `ingress`, the routing mesh.
 fn pick(
     networks: &std::collections::BTreeMap<String, String>,
     wanted: Option<&str>,
@@ -189,37 +188,17 @@ fn pick(
     scope: &Scope,
     issues: &mut Vec<ConfigIssue>,
 ) -> Option<String> {
-    let usable = |ip: &&String| !ip.is_empty();
-    let mut chosen = None;
-    if let Some(wanted) = wanted {
-        let prefixed = service.stack().map(|stack| format!("{stack}_{wanted}"));
-        chosen = networks
-            .get(wanted)
-            .or_else(|| prefixed.and_then(|p| networks.get(&p)))
-            .filter(usable);
-        if chosen.is_none() {
-            issues.push(ConfigIssue {
-                element: Element::Source(service.name.clone()),
-                message: format!(
-                    "Swarm service `{}` is not on network `{wanted}` (its networks: {}); using its \
-                     first network instead",
-                    service.name,
-                    networks.keys().cloned().collect::<Vec<_>>().join(", ")
-                ),
-            });
-        }
-    }
-    let ip = chosen.or_else(|| {
-        networks
-            .iter()
-            .find(|(name, ip)| usable(ip) && *name != INGRESS && scope.has(name))
-            .map(|(_, ip)| ip)
-    })?;
-    Some(if ip.contains(':') {
-        format!("[{ip}]")
-    } else {
-        ip.clone()
-    })
+    let source = ("Swarm service", service.name.as_str());
+    let ingress = |name: &str| name == INGRESS;
+    pick_address(
+        networks,
+        wanted,
+        service.stack(),
+        scope,
+        ingress,
+        source,
+        issues,
+    )
 }
 
 #[cfg(test)]
@@ -313,7 +292,7 @@ mod tests {
                 s.load_balancer
                     .servers
                     .iter()
-                    .map(|s| s.url.clone())
+                    .map(|s| s.url.to_string())
                     .collect()
             })
             .unwrap_or_default()

@@ -10,7 +10,9 @@ use futures_util::future::BoxFuture;
 use futures_util::stream::{self, BoxStream, StreamExt};
 use serde::Deserialize;
 
-use crate::provider::docker::{detect_scope, Action, ContainerSource, Engine, Scope, SourceError};
+use crate::provider::docker::{
+    attributes, detect_scope, Action, ContainerSource, Engine, Scope, SourceError,
+};
 
 use super::model::{SwarmEvent, SwarmService, Task, TaskState};
 use super::raw::get_json;
@@ -73,20 +75,12 @@ impl SwarmSource for SwarmEngine {
     }
 
     fn events(&self) -> BoxStream<'static, Result<SwarmEvent, SourceError>> {
-        let engine = self.engine.clone();
-        let connected = async move {
-            let docker = match engine.client().await {
-                Ok(docker) => docker,
-                Err(e) => return stream::iter([Err(e)]).boxed(),
-            };
+        self.engine.follow(|docker| {
             // Two subscriptions: a `label` filter would also apply to service events, whose
             // attributes carry no labels.
             let changes = docker
                 .events(Some(filters(&[("type", &["service", "node"][..])])))
-                .map(|item| match item {
-                    Ok(_) => Ok(Some(SwarmEvent::Changed)),
-                    Err(e) => Err(e),
-                });
+                .map(|item| item.map(|_| Some(SwarmEvent::Changed)));
             let containers = docker
                 .events(Some(filters(&[
                     ("type", &["container"][..]),
@@ -95,39 +89,14 @@ impl SwarmSource for SwarmEngine {
                 ])))
                 .map(|item| {
                     item.map(|message| {
-                        let attributes: BTreeMap<String, String> = message
-                            .actor
-                            .and_then(|a| a.attributes)
-                            .unwrap_or_default()
-                            .into_iter()
-                            .collect();
+                        let attributes = attributes(message.actor);
                         let task_id = attributes.get(TASK_ID_LABEL)?.clone();
                         let action = Action::parse(message.action.as_deref()?, &attributes);
                         Some(SwarmEvent::Container { task_id, action })
                     })
                 });
-            let forget = engine.clone();
-            stream::select(changes, containers)
-                .filter_map(|item| async move {
-                    match item {
-                        Ok(Some(event)) => Some(Ok(event)),
-                        Ok(None) => None,
-                        Err(e) => Some(Err(SourceError::StreamEnded {
-                            reason: e.to_string(),
-                        })),
-                    }
-                })
-                // The engine closing either stream is an outage: say so, so the caller
-                // reconnects and polls again.
-                .chain(stream::once(async move {
-                    forget.forget().await;
-                    Err(SourceError::StreamEnded {
-                        reason: "the engine closed it".to_owned(),
-                    })
-                }))
-                .boxed()
-        };
-        stream::once(connected).flatten().boxed()
+            stream::select(changes, containers).boxed()
+        })
     }
 }
 

@@ -21,15 +21,15 @@
 //!   everything again when it is back.
 
 use std::collections::{BTreeMap, HashSet};
-use std::net::SocketAddr;
 use std::time::Duration;
 
-use futures_util::stream::StreamExt;
 use tokio::sync::mpsc;
-use tokio::time::{sleep, sleep_until, Instant};
+use tokio::time::{sleep_until, Instant};
 
 use crate::config::ProviderConfig;
 use crate::provider::docker::{Action, Prober, Scope, SourceError};
+use crate::provider::engine_watch::WARM_MAX;
+use crate::provider::engine_watch::{self, forward, warm_up, Health};
 use crate::provider::Publisher;
 
 use super::desired::{self, is_serving};
@@ -45,11 +45,6 @@ pub const FAST_FOR: Duration = Duration::from_secs(2);
 pub const CONVERGING_POLL: Duration = Duration::from_secs(1);
 /// How long a burst of events is gathered before the first poll.
 pub const GATHER: Duration = Duration::from_millis(15);
-pub const BACKOFF_MIN: Duration = Duration::from_millis(100);
-pub const BACKOFF_MAX: Duration = Duration::from_secs(5);
-/// How long a new task may take to accept connections before it is routed anyway.
-pub const WARM_MAX: Duration = Duration::from_secs(3);
-pub const WARM_PROBE_EVERY: Duration = Duration::from_millis(20);
 
 /// What the loop knows between polls.
 #[derive(Debug, Default)]
@@ -125,51 +120,6 @@ impl Known {
     }
 }
 
-/// Outage bookkeeping: log the first failure and the recovery, nothing in between.
-#[derive(Debug)]
-struct Health {
-    endpoint: String,
-    down_since: Option<Instant>,
-    backoff: Duration,
-}
-
-impl Health {
-    fn failed(&mut self, error: &SourceError) {
-        if self.down_since.is_none() {
-            self.down_since = Some(Instant::now());
-            tracing::warn!(
-                "swarm provider: {error}; keeping the last configuration, retrying in the \
-                 background (with backoff up to {}s)",
-                BACKOFF_MAX.as_secs()
-            );
-        } else {
-            tracing::debug!("swarm provider: still failing: {error}");
-        }
-    }
-
-    fn connected(&mut self, known: &Known) {
-        self.backoff = BACKOFF_MIN;
-        let (services, tasks) = (known.services.len(), known.tasks.len());
-        match self.down_since.take() {
-            Some(since) => tracing::info!(
-                "swarm provider: engine at {} is back after {:.1}s; {services} services, \
-                 {tasks} tasks",
-                self.endpoint,
-                since.elapsed().as_secs_f64()
-            ),
-            None => tracing::info!(
-                "swarm provider: watching the swarm at {}; {services} services, {tasks} tasks",
-                self.endpoint
-            ),
-        }
-    }
-
-    async fn wait(&mut self) {
-        sleep(self.backoff).await;
-        self.backoff = (self.backoff * 2).min(BACKOFF_MAX);
-    }
-}
-
 /// Runs forever (the caller drops it on shutdown).
 pub async fn watch<S>(source: &S, opts: &SwarmOptions, publisher: &Publisher)
 where
@@ -181,11 +131,7 @@ where
         prober: source.prober(),
         ready: ready_tx,
     };
-    let mut health = Health {
-        endpoint: source.endpoint(),
-        down_since: None,
-        backoff: BACKOFF_MIN,
-    };
+    let mut health = Health::new("swarm", source.endpoint());
     loop {
         let result = follow(
             source,
@@ -219,22 +165,17 @@ where
     S: SwarmSource + ?Sized,
 {
     // Subscribe first, poll second: a change that happens while polling is not lost.
-    let (tx, mut events) = mpsc::channel(256);
-    let mut stream = source.events();
-    let forward = tokio::spawn(async move {
-        while let Some(item) = stream.next().await {
-            if tx.send(item).await.is_err() {
-                break;
-            }
-        }
-    });
-    let _stop_forwarding = AbortOnDrop(forward);
+    let (mut events, _stop_forwarding) = forward(source.events());
 
     known.leaving.clear();
     known.scope = source.scope().await?;
     poll(source, opts, known, warm).await?;
-    health.connected(known);
-    publish(publisher, known.desired(opts));
+    health.connected(&format!(
+        "{} services, {} tasks",
+        known.services.len(),
+        known.tasks.len()
+    ));
+    engine_watch::publish("swarm", publisher, known.desired(opts));
 
     let mut fast_until = Instant::now();
     let mut next_poll = Instant::now() + next_interval(known, fast_until, opts);
@@ -249,7 +190,7 @@ where
                 tracing::debug!(?event, "swarm event");
                 if let SwarmEvent::Container { task_id, action } = event {
                     if known.apply(task_id, &action) {
-                        publish(publisher, known.desired(opts));
+                        engine_watch::publish("swarm", publisher, known.desired(opts));
                     }
                 }
                 fast_until = Instant::now() + FAST_FOR;
@@ -262,12 +203,12 @@ where
                     known.scope = source.scope().await?;
                 }
                 poll(source, opts, known, warm).await?;
-                publish(publisher, known.desired(opts));
+                engine_watch::publish("swarm", publisher, known.desired(opts));
                 next_poll = Instant::now() + next_interval(known, fast_until, opts);
             }
             Some(id) = ready.recv() => {
                 if known.warming.remove(&id) {
-                    publish(publisher, known.desired(opts));
+                    engine_watch::publish("swarm", publisher, known.desired(opts));
                 }
             }
         }
@@ -312,29 +253,10 @@ impl Warm {
     /// Probes every address `task` would be routed at, then reports it ready (or after
     /// [`WARM_MAX`], ready or not).
     fn probe(&self, task: Task, services: &[SwarmService], opts: &SwarmOptions, scope: &Scope) {
-        let addrs: Vec<SocketAddr> = desired::build(services, [&task], opts, scope)
-            .config
-            .services
-            .values()
-            .flat_map(|s| s.load_balancer.servers.iter())
-            .filter_map(|server| socket_addr(&server.url))
-            .collect();
+        let addrs = engine_watch::addresses(&desired::build(services, [&task], opts, scope));
         let (prober, ready) = (self.prober.clone(), self.ready.clone());
         tokio::spawn(async move {
-            let started = Instant::now();
-            let mut waiting = addrs;
-            while !waiting.is_empty() && started.elapsed() < WARM_MAX {
-                let mut still = Vec::new();
-                for addr in waiting {
-                    if !prober(addr).await {
-                        still.push(addr);
-                    }
-                }
-                waiting = still;
-                if !waiting.is_empty() {
-                    sleep(WARM_PROBE_EVERY).await;
-                }
-            }
+            let waiting = warm_up(&prober, addrs).await;
             if !waiting.is_empty() {
                 tracing::info!(
                     "swarm provider: task {} does not accept connections at {waiting:?} after \
@@ -348,50 +270,13 @@ impl Warm {
     }
 }
 
-fn socket_addr(url: &str) -> Option<SocketAddr> {
-    url.strip_prefix("http://")?
-        .trim_end_matches('/')
-        .parse()
-        .ok()
-}
-
-/// Publishes `config` if it differs from what was last published.
-fn publish(publisher: &Publisher, config: ProviderConfig) {
-    publisher.send_if_modified(|current| {
-        if *current == config {
-            return false;
-        }
-        let servers: usize = config
-            .config
-            .services
-            .values()
-            .map(|s| s.load_balancer.servers.len())
-            .sum();
-        tracing::info!(
-            routers = config.config.routers.len(),
-            services = config.config.services.len(),
-            servers,
-            issues = config.issues.len(),
-            "swarm provider: configuration changed"
-        );
-        for issue in config.issues.iter().filter(|i| !current.issues.contains(i)) {
-            tracing::warn!("swarm provider: {:?}: {}", issue.element, issue.message);
-        }
-        *current = config;
-        true
-    });
-}
-
-struct AbortOnDrop(tokio::task::JoinHandle<()>);
-
-impl Drop for AbortOnDrop {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use std::net::SocketAddr;
+
+    use futures_util::stream::StreamExt;
+
+    use crate::provider::engine_watch::{BACKOFF_MAX, WARM_PROBE_EVERY};
     use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
     use std::sync::{Arc, Mutex};
 

@@ -2,7 +2,7 @@
 //!
 //! The file holds what the flags hold, in Traefik's camelCase tree. Each value is flattened to
 //! the dotted key of its flag (`entryPoints: {web: {address: ":80"}}` is
-//! `--entrypoints.web.address=:80`) and goes through the flags' own parser ([`crate::cli`]), so
+//! `--entrypoints.web.address=:80`) and goes through the flags' own parser ([`super::flags`]), so
 //! a key means the same in both places and an unknown key gets the same error, naming the file,
 //! the key as written and its line.
 //!
@@ -16,7 +16,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::cli::{self, CliError};
+use super::{keys, CliError};
 
 /// One value read from the file, under its flag's key.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,7 +57,7 @@ pub(crate) struct Loaded {
 }
 
 impl Loaded {
-    /// Reads `path`; every key must be a flag's ([`cli::KEYS`]).
+    /// Reads `path`; every key must be a flag's ([`keys::KEYS`]).
     pub(crate) fn read(path: &Path) -> Result<Loaded, CliError> {
         let settings = load(path, key_shape).map_err(CliError::ConfigFile)?;
         let file = Loaded {
@@ -73,7 +73,7 @@ impl Loaded {
                     reason: "a configuration file cannot name another; pass --configFile on the command line".into(),
                 }));
             }
-            if !cli::is_key(&key) {
+            if !keys::is_key(&key) {
                 return Err(file.place(CliError::UnknownKey(s.written.clone())));
             }
         }
@@ -112,7 +112,7 @@ impl Loaded {
 /// What `key` (lower case) is in the flags' table: an on/off switch like `ping`, a section like
 /// `log` (a prefix of keys), or else a value or nothing known.
 fn key_shape(key: &str) -> KeyShape {
-    if cli::is_switch(key) {
+    if keys::is_switch(key) {
         return KeyShape::Switch;
     }
     let pattern = match key.strip_prefix("entrypoints.") {
@@ -123,7 +123,7 @@ fn key_shape(key: &str) -> KeyShape {
         None => key.to_string(),
     };
     let section = format!("{pattern}.");
-    if cli::KEYS.iter().any(|(k, _)| k.starts_with(&section)) {
+    if keys::KEYS.iter().any(|(k, _)| k.starts_with(&section)) {
         KeyShape::Section
     } else {
         KeyShape::Other
