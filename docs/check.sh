@@ -6,7 +6,9 @@
 #     that does not exist, or to a #fragment that is not an id in the target page;
 #   - any {{#include file:anchor}} whose file or anchor is missing, or left unexpanded;
 #   - any command file (docs/src/commands/*.sh) that bash cannot parse;
-#   - any SVG under docs/src that is not well-formed XML.
+#   - any SVG under docs/src that is not well-formed XML;
+#   - any source path the book names (`proxy/src/...rs`, `tests/src/...`) that does not exist, and
+#     any "`name` in `path.rs`" whose file defines no `name` (the code tour must follow the code).
 # Links to other sites (http://, https://) are not fetched: the check runs offline.
 #
 #   bash docs/check.sh            # from anywhere in the repository
@@ -60,6 +62,38 @@ for dirpath, _, files in os.walk(src):
 if errors:
     print("docs/check.sh: broken includes:", file=sys.stderr)
     for e in errors:
+        print("  " + e, file=sys.stderr)
+    sys.exit(1)
+PY
+
+# The book points students at the code by path and function name; a refactor that moves either
+# must update the book.
+python3 - docs/src <<'PY'
+import os, re, sys
+src = sys.argv[1]
+PATH = r"((?:proxy|tests|static-server|jokes-api|common|bench|testkit)/[\w/.-]+\.rs)"
+errors = []
+for dirpath, _, files in os.walk(src):
+    for f in files:
+        # performance-log.md is a dated log: its paths are the code as it was then.
+        if not f.endswith(".md") or f == "performance-log.md":
+            continue
+        md = os.path.join(dirpath, f)
+        text = open(md, encoding="utf-8").read()
+        where = os.path.relpath(md, src)
+        for path in set(re.findall(r"`" + PATH + r"`", text)):
+            if not os.path.isfile(path):
+                errors.append(f"{where}: `{path}` does not exist")
+        for name, path in re.findall(r"`([\w:]+)`(?: \([^)]*\))? in `" + PATH + r"`", text):
+            if not os.path.isfile(path):
+                continue
+            last = name.split("::")[-1]
+            code = open(path, encoding="utf-8").read()
+            if not re.search(r"\b(fn|struct|enum|trait|type|const|static|mod)\s+" + re.escape(last) + r"\b", code):
+                errors.append(f"{where}: `{name}` in `{path}`: the file defines no `{last}`")
+if errors:
+    print("docs/check.sh: the book names code that is not there:", file=sys.stderr)
+    for e in sorted(errors):
         print("  " + e, file=sys.stderr)
     sys.exit(1)
 PY
