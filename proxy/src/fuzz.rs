@@ -19,6 +19,7 @@ use crate::config::merge::merge;
 use crate::config::model::{ProviderConfig, Server, StickyCookie};
 use crate::config::rule::{Headers, RequestInfo, Rule, RuleSyntax};
 use crate::config::validate;
+use crate::dataplane::chunked::Chunked;
 use crate::dataplane::framing::{Framing, Refusal};
 use crate::dataplane::h1::{head, request, response};
 use crate::provider::file::{parse_str, Format};
@@ -313,8 +314,8 @@ pub fn h1(data: &[u8]) {
             );
         }
     }
-    let whole = response::Chunked::default().feed(bytes);
-    let mut cut = response::Chunked::default();
+    let whole = Chunked::default().feed(bytes);
+    let mut cut = Chunked::default();
     let mut total = Ok((0, false));
     for piece in bytes.chunks(usize::from(flags >> 5) + 1) {
         match cut.feed(piece) {

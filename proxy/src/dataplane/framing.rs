@@ -32,6 +32,8 @@ use std::task::{Context, Poll};
 use http::{header, HeaderValue, Method, Response, StatusCode};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
+use crate::dataplane::chunked::Chunked;
+
 /// hyper's default limit on the number of request headers (more is its 431).
 const MAX_HEADERS: usize = 100;
 
@@ -67,31 +69,6 @@ enum State {
     /// No longer looking: after an upgrade, a refusal, or input hyper itself refuses (hyper
     /// closes the connection then, so nothing after it is read as a request).
     Off,
-}
-
-/// A chunked body, step by step as hyper's decoder reads it (`proto/h1/decode.rs`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Chunked {
-    /// The first hex digit of a chunk size.
-    Start,
-    /// More hex digits of the size so far.
-    Size(u64),
-    /// Spaces after the size.
-    SizeLws(u64),
-    /// A chunk extension, up to CR.
-    Extension(u64),
-    /// The LF of the size line.
-    SizeLf(u64),
-    /// Chunk data: bytes left.
-    Data(u64),
-    DataCr,
-    DataLf,
-    /// After the last chunk: CR of the final empty line, or the start of a trailer line.
-    EndCr,
-    /// A trailer line, up to CR.
-    Trailer,
-    TrailerLf,
-    EndLf,
 }
 
 /// What the start of a buffer holds.
@@ -142,14 +119,14 @@ impl Framing {
                         self.state = State::Head;
                     }
                 }
-                State::Chunked(c) => match c.advance(&bytes[pos..]) {
+                State::Chunked(c) => match c.feed(&bytes[pos..]) {
                     Ok((used, done)) => {
                         pos += used;
                         if done {
                             self.state = State::Head;
                         }
                     }
-                    Err(()) => self.state = State::Off,
+                    Err(_) => self.state = State::Off,
                 },
                 State::Head => {
                     let rest = &bytes[pos..];
@@ -247,7 +224,7 @@ fn parse_head(buf: &[u8]) -> Head {
     } else if chunked {
         // hyper refuses a Transfer-Encoding whose last coding is not chunked, and any on
         // HTTP/1.0; it closes the connection then, so reading it as chunked is safe.
-        Ok(State::Chunked(Chunked::Start))
+        Ok(State::Chunked(Chunked::default()))
     } else if lengths == 1 {
         Ok(match length {
             Some(0) => State::Head,
@@ -272,65 +249,6 @@ fn digits(v: &[u8]) -> Option<u64> {
             None
         }
     })
-}
-
-fn hex(b: u8) -> Option<u64> {
-    (b as char).to_digit(16).map(u64::from)
-}
-
-impl Chunked {
-    /// Follows `bytes`; returns how many were used and whether the body ended, or `Err` where
-    /// hyper's decoder fails (it closes the connection then).
-    fn advance(&mut self, bytes: &[u8]) -> Result<(usize, bool), ()> {
-        use Chunked::*;
-        let mut i = 0;
-        while i < bytes.len() {
-            let b = bytes[i];
-            *self = match *self {
-                Data(left) => {
-                    let n = left.min((bytes.len() - i) as u64);
-                    i += n as usize;
-                    *self = if left == n { DataCr } else { Data(left - n) };
-                    continue;
-                }
-                Start => Size(hex(b).ok_or(())?),
-                Size(n) => match b {
-                    b'\t' | b' ' => SizeLws(n),
-                    b';' => Extension(n),
-                    b'\r' => SizeLf(n),
-                    _ => Size(n.checked_mul(16).ok_or(())? + hex(b).ok_or(())?),
-                },
-                SizeLws(n) => match b {
-                    b'\t' | b' ' => SizeLws(n),
-                    b';' => Extension(n),
-                    b'\r' => SizeLf(n),
-                    _ => return Err(()),
-                },
-                Extension(n) => match b {
-                    b'\r' => SizeLf(n),
-                    b'\n' => return Err(()),
-                    _ => Extension(n),
-                },
-                SizeLf(n) => match (b, n) {
-                    (b'\n', 0) => EndCr,
-                    (b'\n', n) => Data(n),
-                    _ => return Err(()),
-                },
-                DataCr if b == b'\r' => DataLf,
-                DataLf if b == b'\n' => Start,
-                DataCr | DataLf => return Err(()),
-                EndCr if b == b'\r' => EndLf,
-                EndCr => Trailer,
-                Trailer if b == b'\r' => TrailerLf,
-                Trailer => Trailer,
-                TrailerLf if b == b'\n' => EndCr,
-                EndLf if b == b'\n' => return Ok((i + 1, true)),
-                TrailerLf | EndLf => return Err(()),
-            };
-            i += 1;
-        }
-        Ok((i, false))
-    }
 }
 
 /// The client socket, with its request framing checked as it is read.
@@ -544,12 +462,6 @@ mod tests {
         let mut big = format!("GET / HTTP/1.1\r\nX: {}", "v".repeat(2000)).into_bytes();
         assert_eq!(f.feed(&mut big), None);
         assert_eq!(f.state, State::Off);
-    }
-
-    #[test]
-    fn chunk_sizes_that_overflow_stop_the_guard() {
-        let mut c = Chunked::Start;
-        assert_eq!(c.advance(b"fffffffffffffffff\r\n"), Err(()));
     }
 
     #[test]
