@@ -19,8 +19,9 @@ use crate::config::merge::merge;
 use crate::config::model::{ProviderConfig, Server, StickyCookie};
 use crate::config::rule::{Headers, RequestInfo, Rule, RuleSyntax};
 use crate::config::validate;
+use crate::dataplane::body_length::BadFraming;
 use crate::dataplane::chunked::Chunked;
-use crate::dataplane::framing::{Framing, Refusal};
+use crate::dataplane::framing::Framing;
 use crate::dataplane::h1::{head, request, response};
 use crate::provider::file::{parse_str, Format};
 
@@ -198,7 +199,7 @@ pub fn framing(data: &[u8]) {
     };
     const MAX: usize = 64 * 1024;
     let mut whole = stream.to_vec();
-    let whole_refused: Vec<Refusal> = Framing::new(MAX).feed(&mut whole).into_iter().collect();
+    let whole_refused: Vec<BadFraming> = Framing::new(MAX).feed(&mut whole).into_iter().collect();
     let mut cut = stream.to_vec();
     let mut guard = Framing::new(MAX);
     let mut refused = Vec::new();

@@ -32,30 +32,11 @@ use std::task::{Context, Poll};
 use http::{header, HeaderValue, Method, Response, StatusCode};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
+use crate::dataplane::body_length::{BadFraming, BodyLength, FramingHeaders, Message};
 use crate::dataplane::chunked::Chunked;
 
 /// hyper's default limit on the number of request headers (more is its 431).
 const MAX_HEADERS: usize = 100;
-
-/// Why a request was refused.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Refusal {
-    /// Both `Content-Length` and `Transfer-Encoding`.
-    ContentLengthAndTransferEncoding,
-    /// More than one `Content-Length` header.
-    SeveralContentLengths,
-}
-
-impl std::fmt::Display for Refusal {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Refusal::ContentLengthAndTransferEncoding => {
-                "both Content-Length and Transfer-Encoding"
-            }
-            Refusal::SeveralContentLengths => "several Content-Length headers",
-        })
-    }
-}
 
 /// Where the guard is in the client's byte stream.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -77,7 +58,7 @@ enum Head {
     /// A head `len` bytes long, and what follows it, or why it is refused.
     Complete {
         len: usize,
-        next: Result<State, Refusal>,
+        next: Result<State, BadFraming>,
     },
     /// The start of a head.
     Partial,
@@ -106,7 +87,7 @@ impl Framing {
 
     /// Follows `bytes`, the next bytes from the client. When they complete a request head that
     /// must be refused, overwrites its last byte so hyper's parser fails on it, and says why.
-    pub fn feed(&mut self, bytes: &mut [u8]) -> Option<Refusal> {
+    pub fn feed(&mut self, bytes: &mut [u8]) -> Option<BadFraming> {
         let mut pos = 0;
         while pos < bytes.len() {
             match &mut self.state {
@@ -187,7 +168,8 @@ impl Framing {
     }
 }
 
-/// Parses the head at the start of `buf` as hyper's server does, and decides its framing.
+/// Parses the head at the start of `buf` as hyper's server does, and decides its framing by the
+/// one body-length rule ([`crate::dataplane::body_length`]).
 fn parse_head(buf: &[u8]) -> Head {
     let mut headers = [MaybeUninit::uninit(); MAX_HEADERS];
     let mut req = httparse::Request::new(&mut []);
@@ -200,55 +182,23 @@ fn parse_head(buf: &[u8]) -> Head {
         Ok(httparse::Status::Partial) => return Head::Partial,
         Err(_) => return Head::Invalid,
     };
-    let mut lengths = 0;
-    let mut length: Option<u64> = None;
-    let mut chunked = false;
+    let mut framing = FramingHeaders::default();
     let mut upgrade = req.method == Some("CONNECT");
     for h in req.headers.iter() {
-        let name = h.name.as_bytes();
-        if name.eq_ignore_ascii_case(b"content-length") {
-            lengths += 1;
-            length = digits(h.value);
-        } else if name.eq_ignore_ascii_case(b"transfer-encoding") {
-            chunked = true;
-        } else if name.eq_ignore_ascii_case(b"upgrade") {
+        if !framing.add(h.name.as_bytes(), h.value) && h.name.eq_ignore_ascii_case("upgrade") {
             upgrade = true;
         }
     }
-    let next = if lengths > 0 && chunked {
-        Err(Refusal::ContentLengthAndTransferEncoding)
-    } else if lengths > 1 {
-        Err(Refusal::SeveralContentLengths)
-    } else if upgrade {
-        Ok(State::Off)
-    } else if chunked {
-        // hyper refuses a Transfer-Encoding whose last coding is not chunked, and any on
-        // HTTP/1.0; it closes the connection then, so reading it as chunked is safe.
-        Ok(State::Chunked(Chunked::default()))
-    } else if lengths == 1 {
-        Ok(match length {
-            Some(0) => State::Head,
-            Some(n) => State::Length(n),
-            None => State::Off, // hyper's 400
-        })
-    } else {
-        Ok(State::Head)
+    let next = match framing.body(Message::Request, req.version == Some(0)) {
+        Err(why @ (BadFraming::LengthAndEncoding | BadFraming::SeveralLengths)) => Err(why),
+        _ if upgrade => Ok(State::Off),
+        Ok(BodyLength::Empty) => Ok(State::Head),
+        Ok(BodyLength::Length(n)) => Ok(State::Length(n)),
+        Ok(BodyLength::Chunked) => Ok(State::Chunked(Chunked::default())),
+        // hyper refuses the others itself (400) and closes the connection.
+        Ok(BodyLength::UntilClose) | Err(_) => Ok(State::Off),
     };
     Head::Complete { len, next }
-}
-
-/// A `Content-Length` value as hyper reads it: ASCII digits only.
-fn digits(v: &[u8]) -> Option<u64> {
-    if v.is_empty() {
-        return None;
-    }
-    v.iter().try_fold(0u64, |n, &b| {
-        if b.is_ascii_digit() {
-            n.checked_mul(10)?.checked_add(u64::from(b - b'0'))
-        } else {
-            None
-        }
-    })
 }
 
 /// The client socket, with its request framing checked as it is read.
@@ -338,7 +288,7 @@ mod tests {
     const MAX: usize = 64 * 1024;
 
     /// Feeds `stream` cut at `cuts`; returns the bytes as hyper would read them and the refusals.
-    fn run(stream: &[u8], cuts: &[usize]) -> (Vec<u8>, Vec<Refusal>) {
+    fn run(stream: &[u8], cuts: &[usize]) -> (Vec<u8>, Vec<BadFraming>) {
         let mut f = Framing::new(MAX);
         let mut out = stream.to_vec();
         let mut refusals = Vec::new();
@@ -352,7 +302,7 @@ mod tests {
         (out, refusals)
     }
 
-    fn one_by_one(stream: &[u8]) -> (Vec<u8>, Vec<Refusal>) {
+    fn one_by_one(stream: &[u8]) -> (Vec<u8>, Vec<BadFraming>) {
         run(stream, &(0..stream.len()).collect::<Vec<_>>())
     }
 
@@ -387,7 +337,7 @@ mod tests {
         assert!(f.partial.is_empty());
     }
 
-    fn refused_at(bad: &str, want: Refusal) {
+    fn refused_at(bad: &str, want: BadFraming) {
         for prefix in ["", GET, POST_CL, POST_CHUNKED] {
             let stream = [prefix, bad, GET].concat();
             for (out, refused) in [run(stream.as_bytes(), &[]), one_by_one(stream.as_bytes())] {
@@ -406,28 +356,28 @@ mod tests {
 
     #[test]
     fn ambiguous_lengths_are_refused_on_any_request_of_a_connection() {
-        use Refusal::*;
+        use BadFraming::*;
         let te = "Transfer-Encoding: chunked\r\n";
         let cl = "Content-Length: 3\r\n";
         refused_at(
             &format!("POST / HTTP/1.1\r\n{cl}{te}\r\n3\r\nabc\r\n0\r\n\r\n"),
-            ContentLengthAndTransferEncoding,
+            LengthAndEncoding,
         );
         refused_at(
             &format!("POST / HTTP/1.1\r\n{te}{cl}\r\n3\r\nabc\r\n0\r\n\r\n"),
-            ContentLengthAndTransferEncoding,
+            LengthAndEncoding,
         );
         refused_at(
             "POST / HTTP/1.1\r\ncontent-length: 0\r\ntransfer-encoding: gzip\r\n\r\n",
-            ContentLengthAndTransferEncoding,
+            LengthAndEncoding,
         );
         refused_at(
             &format!("POST / HTTP/1.1\r\n{cl}{cl}\r\nabc"),
-            SeveralContentLengths,
+            SeveralLengths,
         );
         refused_at(
             "POST / HTTP/1.1\r\nContent-Length: 3\r\nCONTENT-LENGTH: 4\r\n\r\nabcd",
-            SeveralContentLengths,
+            SeveralLengths,
         );
     }
 
@@ -435,7 +385,7 @@ mod tests {
     fn bare_lf_heads_are_refused_too() {
         let stream = "POST / HTTP/1.1\nContent-Length: 1\nContent-Length: 1\n\nx";
         let (out, refused) = run(stream.as_bytes(), &[]);
-        assert_eq!(refused, [Refusal::SeveralContentLengths]);
+        assert_eq!(refused, [BadFraming::SeveralLengths]);
         let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
         assert!(httparse::Request::new(&mut headers).parse(&out).is_err());
     }
@@ -521,7 +471,7 @@ mod tests {
             let prefix = before.concat();
             let stream = [prefix.as_str(), bad, "0\r\n\r\n"].concat();
             let (out, refused) = run(stream.as_bytes(), &cuts);
-            prop_assert_eq!(refused, vec![Refusal::ContentLengthAndTransferEncoding]);
+            prop_assert_eq!(refused, vec![BadFraming::LengthAndEncoding]);
             let mut want = stream.into_bytes();
             want[prefix.len() + bad.len() - 1] = b':';
             prop_assert_eq!(out, want);

@@ -1,6 +1,7 @@
 //! The data plane: what happens to a request, from the socket it arrives on to the response.
 //!
-//! - [`chunked`]: where a chunked body ends, for the framing guard and the fast path.
+//! - [`body_length`] and [`chunked`]: where a message's body ends, for the framing guard and
+//!   the fast path.
 //! - [`entrypoint`]: the listening sockets; each connection (after TLS, if it is TLS) starts on
 //!   the fast path, or goes to hyper's HTTP/2 server.
 //! - [`pipeline`]: what is decided for a request (router, middlewares, sticky pick, tries, the
@@ -12,6 +13,7 @@
 //! - [`tls`]: TLS connections told from plain ones, the handshake, HTTP/2.
 //! - [`upstream`]: the pools of connections to servers.
 
+pub mod body_length;
 pub mod chunked;
 pub mod entrypoint;
 pub mod failover;

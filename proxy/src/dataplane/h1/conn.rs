@@ -14,9 +14,11 @@ use tokio::sync::watch;
 
 use super::head::{self, Forward};
 use super::request::{self, Info};
-use super::response::{self, Framing};
+use super::response;
 use crate::balance::ServerState;
 use crate::config::rule::{Headers, RequestInfo};
+use crate::dataplane::body_length::BodyLength;
+use crate::dataplane::chunked::Chunked;
 use crate::dataplane::entrypoint::MAX_BUF;
 use crate::dataplane::failover::{self, TryError};
 use crate::dataplane::hyper_path::{EntryCtx, Peer};
@@ -224,7 +226,7 @@ impl Transport for Fast<'_, '_, '_> {
             Err(e) => Err(format!("invalid response head: {e}")),
         }
         .map_err(|why| failed(false, why))?;
-        let close = info.close || rinfo.framing == Framing::Close || *self.stop.borrow();
+        let close = info.close || rinfo.body == BodyLength::UntilClose || *self.stop.borrow();
         let extra = head::Extra {
             edits: &a.rewrite.response_headers,
             set_cookie: a.set_cookie.map(|v| v.as_bytes()),
@@ -326,7 +328,7 @@ async fn exchange<'b>(
     // As on the hyper path: the duration is until the response head.
     outcome.status = StatusCode::from_u16(rinfo.status).unwrap_or(StatusCode::BAD_GATEWAY);
     outcome.duration = start.elapsed();
-    if let Framing::Length(n) = rinfo.framing {
+    if let BodyLength::Length(n) = rinfo.body {
         outcome.response_bytes = n;
     }
 
@@ -366,12 +368,12 @@ async fn relay(
 ) -> Result<Option<RawConn>, Cut> {
     let mut reusable = rinfo.keep_alive;
     let body = &ubuf[head_len..];
-    match rinfo.framing {
-        Framing::Empty => {
+    match rinfo.body {
+        BodyLength::Empty => {
             reusable &= body.is_empty();
             write_flush(client, out).await.map_err(|_| Cut)?;
         }
-        Framing::Length(n) => {
+        BodyLength::Length(n) => {
             let first = body.len().min(usize::try_from(n).unwrap_or(usize::MAX));
             reusable &= body.len() == first;
             out.extend_from_slice(&body[..first]);
@@ -389,7 +391,8 @@ async fn relay(
                 left -= take as u64;
             }
         }
-        Framing::Chunked(mut chunks) => {
+        BodyLength::Chunked => {
+            let mut chunks = Chunked::default();
             let Ok((used, mut done)) = chunks.feed(body) else {
                 // The head, at least; the broken body ends with the connection.
                 let _ = write_flush(client, out).await;
@@ -410,7 +413,7 @@ async fn relay(
                 write_flush(client, &ubuf[..used]).await.map_err(|_| Cut)?;
             }
         }
-        Framing::Close => {
+        BodyLength::UntilClose => {
             out.extend_from_slice(body);
             write_flush(client, out).await.map_err(|_| Cut)?;
             loop {

@@ -8,6 +8,7 @@
 
 use http::Method;
 
+use crate::dataplane::body_length::{BodyLength, FramingHeaders, Message};
 use crate::dataplane::hyper_path::{MAX_HEADERS_LEN, MAX_URI_LEN};
 
 /// Headers parsed per request head; a head with more goes to hyper (which allows 100).
@@ -54,7 +55,7 @@ pub fn classify<'b>(req: &httparse::Request<'_, 'b>) -> Result<Info<'b>, Slow> {
     };
     let mut host = None;
     let mut close = false;
-    let mut length_seen = false;
+    let mut framing = FramingHeaders::default();
     let (mut accept, mut content_type) = (None, None);
     let mut size = 0;
     for h in req.headers.iter() {
@@ -97,16 +98,13 @@ pub fn classify<'b>(req: &httparse::Request<'_, 'b>) -> Result<Info<'b>, Slow> {
                     }
                 }
             }
-            14 if name.eq_ignore_ascii_case(b"content-length") => {
-                // `0` once; anything else (a length, a second header) is the framing guard's.
-                let repeated = std::mem::replace(&mut length_seen, true);
-                if repeated || h.value != b"0" {
-                    return Err(Slow("a body"));
-                }
-            }
-            17 if name.eq_ignore_ascii_case(b"transfer-encoding") => return Err(Slow("a body")),
+            14 | 17 if framing.add(name, h.value) => {}
             _ => {}
         }
+    }
+    // No body: one, or a faulty framing, is hyper's (behind the framing guard).
+    if framing.body(Message::Request, false) != Ok(BodyLength::Empty) {
+        return Err(Slow("a body"));
     }
     if size > MAX_HEADERS_LEN {
         return Err(Slow("large headers"));

@@ -2,30 +2,17 @@
 //! another request afterwards. The body itself is relayed as it came (a chunked body stays
 //! chunked), so the proxy only has to know where it ends.
 
-use crate::dataplane::chunked::Chunked;
+use crate::dataplane::body_length::{BodyLength, FramingHeaders, Message};
 
 /// The server's answer cannot be relayed (the client gets a 502).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Bad(pub &'static str);
 
-/// Where a response body ends.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Framing {
-    /// No body (`HEAD`, 204, 304).
-    Empty,
-    /// `Content-Length`.
-    Length(u64),
-    /// `Transfer-Encoding: chunked`: the decoder finds the last chunk and the trailers.
-    Chunked(Chunked),
-    /// Until the server closes the connection.
-    Close,
-}
-
 /// What the relay needs of a response head.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Info {
     pub status: u16,
-    pub framing: Framing,
+    pub body: BodyLength,
     /// The server keeps the connection open after this response.
     pub keep_alive: bool,
 }
@@ -36,61 +23,33 @@ pub fn classify(resp: &httparse::Response<'_, '_>, head: bool) -> Result<Info, B
     if status < 100 {
         return Err(Bad("status below 100"));
     }
-    let mut keep_alive = resp.version == Some(1);
-    let mut length: Option<u64> = None;
-    let mut bad_length = false;
-    let mut chunked = None;
+    let http10 = resp.version == Some(0);
+    let mut keep_alive = !http10;
+    let mut framing = FramingHeaders::default();
     for h in resp.headers.iter() {
-        let name = h.name.as_bytes();
-        if name.eq_ignore_ascii_case(b"connection") {
-            for token in h.value.split(|&b| b == b',') {
-                let token = token.trim_ascii();
-                if token.eq_ignore_ascii_case(b"close") {
-                    keep_alive = false;
-                } else if token.eq_ignore_ascii_case(b"keep-alive") && resp.version == Some(0) {
-                    keep_alive = true;
-                }
-            }
-        } else if name.eq_ignore_ascii_case(b"transfer-encoding") {
-            if resp.version == Some(0) {
-                return Err(Bad("Transfer-Encoding in an HTTP/1.0 response"));
-            }
-            // The last coding decides; several headers are one list.
-            let last = h.value.rsplit(|&b| b == b',').next().unwrap_or_default();
-            chunked = Some(last.trim_ascii().eq_ignore_ascii_case(b"chunked"));
-        } else if name.eq_ignore_ascii_case(b"content-length") {
-            // A list of equal values is one value (RFC 9110 8.6), as hyper reads it.
-            for v in h.value.split(|&b| b == b',') {
-                let n = std::str::from_utf8(v.trim_ascii())
-                    .ok()
-                    .filter(|v| !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()))
-                    .and_then(|v| v.parse::<u64>().ok());
-                match (n, length) {
-                    (Some(n), Some(l)) if n != l => bad_length = true,
-                    (Some(n), _) => length = Some(n),
-                    (None, _) => bad_length = true,
-                }
+        if framing.add(h.name.as_bytes(), h.value) || !h.name.eq_ignore_ascii_case("connection") {
+            continue;
+        }
+        for token in h.value.split(|&b| b == b',') {
+            let token = token.trim_ascii();
+            if token.eq_ignore_ascii_case(b"close") {
+                keep_alive = false;
+            } else if token.eq_ignore_ascii_case(b"keep-alive") && http10 {
+                keep_alive = true;
             }
         }
     }
-    let framing = if head || status == 204 || status == 304 || (100..200).contains(&status) {
-        Framing::Empty
-    } else {
-        match (chunked, length) {
-            (Some(true), _) => Framing::Chunked(Chunked::default()),
-            (Some(false), _) => Framing::Close,
-            // A length only counts without Transfer-Encoding; then it must be one number.
-            _ if bad_length => return Err(Bad("invalid Content-Length")),
-            (None, Some(n)) => Framing::Length(n),
-            (None, None) => Framing::Close,
-        }
+    let message = Message::Response {
+        status,
+        to_head: head,
     };
-    if framing == Framing::Close {
+    let body = framing.body(message, http10).map_err(|e| Bad(e.as_str()))?;
+    if body == BodyLength::UntilClose {
         keep_alive = false;
     }
     Ok(Info {
         status,
-        framing,
+        body,
         keep_alive,
     })
 }
@@ -141,25 +100,25 @@ mod tests {
     #[test]
     fn framing_follows_rfc_9112() {
         let i = info("HTTP/1.1 200 OK\r\nContent-Length: 12\r\n\r\n", false).unwrap();
-        assert_eq!((i.framing, i.keep_alive), (Framing::Length(12), true));
+        assert_eq!((i.body, i.keep_alive), (BodyLength::Length(12), true));
         let i = info("HTTP/1.1 200 OK\r\nContent-Length: 12\r\n\r\n", true).unwrap();
-        assert_eq!(i.framing, Framing::Empty);
+        assert_eq!(i.body, BodyLength::Empty);
         let i = info(
             "HTTP/1.1 304 Not Modified\r\nContent-Length: 12\r\n\r\n",
             false,
         )
         .unwrap();
-        assert_eq!(i.framing, Framing::Empty);
+        assert_eq!(i.body, BodyLength::Empty);
         let i = info(
             "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\nContent-Length: 3\r\n\r\n",
             false,
         )
         .unwrap();
-        assert_eq!(i.framing, Framing::Chunked(Chunked::default()));
+        assert_eq!(i.body, BodyLength::Chunked);
         let i = info("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n", false).unwrap();
-        assert_eq!((i.framing, i.keep_alive), (Framing::Close, false));
+        assert_eq!((i.body, i.keep_alive), (BodyLength::UntilClose, false));
         let i = info("HTTP/1.1 200 OK\r\n\r\n", false).unwrap();
-        assert_eq!((i.framing, i.keep_alive), (Framing::Close, false));
+        assert_eq!((i.body, i.keep_alive), (BodyLength::UntilClose, false));
         let i = info(
             "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 1\r\n\r\n",
             false,
