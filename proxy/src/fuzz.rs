@@ -23,6 +23,7 @@ use crate::dataplane::body_length::BadFraming;
 use crate::dataplane::chunked::Chunked;
 use crate::dataplane::framing::Framing;
 use crate::dataplane::h1::{head, request, response};
+use crate::dataplane::limits::{FAST_PATH_HEADERS, MAX_REQUEST_HEAD};
 use crate::provider::file::{parse_str, Format};
 
 /// Rule text: parse; if it parses, match a few requests, check the path analysis, and check
@@ -197,11 +198,13 @@ pub fn framing(data: &[u8]) {
     let Some((&step, stream)) = data.split_first() else {
         return;
     };
-    const MAX: usize = 64 * 1024;
     let mut whole = stream.to_vec();
-    let whole_refused: Vec<BadFraming> = Framing::new(MAX).feed(&mut whole).into_iter().collect();
+    let whole_refused: Vec<BadFraming> = Framing::new(MAX_REQUEST_HEAD)
+        .feed(&mut whole)
+        .into_iter()
+        .collect();
     let mut cut = stream.to_vec();
-    let mut guard = Framing::new(MAX);
+    let mut guard = Framing::new(MAX_REQUEST_HEAD);
     let mut refused = Vec::new();
     for read in cut.chunks_mut(usize::from(step % 32) + 1) {
         refused.extend(guard.feed(read));
@@ -241,7 +244,7 @@ pub fn h1(data: &[u8]) {
             .filter(|h| h.name.eq_ignore_ascii_case(name))
             .count()
     };
-    let mut hs = [httparse::EMPTY_HEADER; request::MAX_HEADERS];
+    let mut hs = [httparse::EMPTY_HEADER; FAST_PATH_HEADERS];
     let mut req = httparse::Request::new(&mut hs);
     if let Ok(httparse::Status::Complete(_)) = req.parse(bytes) {
         if let Ok(info) = request::classify(&req) {
@@ -270,7 +273,7 @@ pub fn h1(data: &[u8]) {
                 info.host,
                 &f,
             );
-            let mut hs2 = [httparse::EMPTY_HEADER; request::MAX_HEADERS + 8];
+            let mut hs2 = [httparse::EMPTY_HEADER; FAST_PATH_HEADERS + 8];
             let mut again = httparse::Request::new(&mut hs2);
             let parsed = again.parse(&out);
             assert!(
@@ -290,7 +293,7 @@ pub fn h1(data: &[u8]) {
             }
         }
     }
-    let mut hs = [httparse::EMPTY_HEADER; request::MAX_HEADERS];
+    let mut hs = [httparse::EMPTY_HEADER; FAST_PATH_HEADERS];
     let mut resp = httparse::Response::new(&mut hs);
     if let Ok(httparse::Status::Complete(_)) = resp.parse(bytes) {
         if response::classify(&resp, flags & 8 == 8).is_ok() {
@@ -300,7 +303,7 @@ pub fn h1(data: &[u8]) {
                 set_cookie: Some(b"lb=x; Path=/"),
             };
             head::write_response(&mut out, &resp, &extra, flags & 16 == 16);
-            let mut hs2 = [httparse::EMPTY_HEADER; request::MAX_HEADERS + 8];
+            let mut hs2 = [httparse::EMPTY_HEADER; FAST_PATH_HEADERS + 8];
             let mut again = httparse::Response::new(&mut hs2);
             let parsed = again.parse(&out);
             assert!(

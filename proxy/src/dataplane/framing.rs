@@ -34,9 +34,7 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 use crate::dataplane::body_length::{BadFraming, BodyLength, FramingHeaders, Message};
 use crate::dataplane::chunked::Chunked;
-
-/// hyper's default limit on the number of request headers (more is its 431).
-const MAX_HEADERS: usize = 100;
+use crate::dataplane::limits::MAX_HEADERS;
 
 /// Where the guard is in the client's byte stream.
 #[derive(Debug, Clone, PartialEq, Eq)]

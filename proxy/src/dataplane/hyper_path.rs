@@ -25,6 +25,7 @@ use crate::answer::Answer;
 use crate::balance::{sticky, Balancer};
 use crate::config::rule::{Headers, RequestInfo};
 use crate::dataplane::failover::{self, TryError};
+use crate::dataplane::limits::{MAX_HEADERS_LEN, MAX_URI_LEN, REPLAY_LIMIT};
 use crate::dataplane::pipeline::{self, Attempt, Failure, Transport};
 use crate::dataplane::upstream::{self, PooledBody, SendError};
 use crate::middleware::{forwarded, hop_by_hop, Middleware};
@@ -36,13 +37,6 @@ use crate::runtime::Runtime;
 pub type Body = Either<Incoming, Full<Bytes>>;
 /// The body of a response to a client: a server's, or the proxy's own.
 pub type RespBody = Either<PooledBody, Full<Bytes>>;
-
-/// Request bodies up to this size are buffered so a failed try can be replayed elsewhere.
-pub const REPLAY_LIMIT: u64 = 64 * 1024;
-/// Longest request target accepted (nginx's default large buffer); longer: 414.
-pub const MAX_URI_LEN: usize = 8 * 1024;
-/// Largest total size of request headers accepted; larger: 431.
-pub const MAX_HEADERS_LEN: usize = 32 * 1024;
 
 /// What an entrypoint tells the data plane about itself.
 #[derive(Debug)]

@@ -4,6 +4,7 @@
 //!   the fast path.
 //! - [`entrypoint`]: the listening sockets; each connection (after TLS, if it is TLS) starts on
 //!   the fast path, or goes to hyper's HTTP/2 server.
+//! - [`limits`]: every size the data plane bounds, and what a client sees beyond it.
 //! - [`pipeline`]: what is decided for a request (router, middlewares, sticky pick, tries, the
 //!   answer, what is recorded), the same on both paths.
 //! - [`failover`]: which server a request tries next, and the 502/503/504 when none answered.
@@ -20,6 +21,7 @@ pub mod failover;
 pub mod framing;
 pub mod h1;
 pub mod hyper_path;
+pub mod limits;
 pub mod pipeline;
 pub mod tls;
 pub mod upstream;

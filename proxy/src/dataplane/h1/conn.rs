@@ -19,9 +19,11 @@ use crate::balance::ServerState;
 use crate::config::rule::{Headers, RequestInfo};
 use crate::dataplane::body_length::BodyLength;
 use crate::dataplane::chunked::Chunked;
-use crate::dataplane::entrypoint::MAX_BUF;
 use crate::dataplane::failover::{self, TryError};
 use crate::dataplane::hyper_path::{EntryCtx, Peer};
+use crate::dataplane::limits::{
+    FAST_PATH_HEADERS, MAX_HEADERS, MAX_REQUEST_HEAD, MAX_RESPONSE_HEAD, READ_CHUNK, RELAY_BUF,
+};
 use crate::dataplane::pipeline::{self, Attempt, Decision, Failure, Transport};
 use crate::dataplane::upstream::{self, RawConn};
 use crate::observe::{Outcome, Protocol};
@@ -57,17 +59,6 @@ pub struct Ctx<'a> {
     pub header_read_timeout: Duration,
 }
 
-/// Headers a response head may have (hyper's client allows as many).
-const MAX_RESPONSE_HEADERS: usize = 100;
-/// The largest response head read (hyper's client's default: 8 KB plus 4 KB per header).
-const MAX_RESPONSE_HEAD: usize = 8192 + 4096 * MAX_RESPONSE_HEADERS;
-
-/// Bytes asked of the kernel per read of a client's requests.
-const READ_CHUNK: usize = 4096;
-/// The buffer a response is relayed through (allocated per request, so idle connections hold
-/// none).
-const RELAY_BUF: usize = 16 * 1024;
-
 /// What comes after an exchange.
 enum Next {
     KeepAlive,
@@ -85,7 +76,7 @@ pub async fn serve<S: ClientIo>(
     loop {
         let deadline = tokio::time::Instant::now() + c.header_read_timeout;
         let (consumed, next) = loop {
-            let mut headers = [httparse::EMPTY_HEADER; request::MAX_HEADERS];
+            let mut headers = [httparse::EMPTY_HEADER; FAST_PATH_HEADERS];
             let mut req = httparse::Request::new(&mut headers);
             let parsed = if buf.is_empty() {
                 Ok(httparse::Status::Partial)
@@ -99,7 +90,7 @@ pub async fn serve<S: ClientIo>(
                     };
                     break (n, exchange(c, &req, info, &mut out, client, stop).await);
                 }
-                Ok(httparse::Status::Partial) if buf.len() < MAX_BUF => {}
+                Ok(httparse::Status::Partial) if buf.len() < MAX_REQUEST_HEAD => {}
                 // Malformed or too large: hyper gives the answer it always gave.
                 _ => return End::Handoff(buf),
             }
@@ -216,7 +207,7 @@ impl Transport for Fast<'_, '_, '_> {
             };
         // Parsed once; one that cannot be relayed is a failed try.
         let head_request = info.method == Method::HEAD;
-        let mut headers = [httparse::EMPTY_HEADER; MAX_RESPONSE_HEADERS];
+        let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
         let mut resp = httparse::Response::new(&mut headers);
         let rinfo = match resp.parse(&self.ubuf[..head_len]) {
             Ok(httparse::Status::Complete(_)) => {

@@ -9,10 +9,7 @@
 use http::Method;
 
 use crate::dataplane::body_length::{BodyLength, FramingHeaders, Message};
-use crate::dataplane::hyper_path::{MAX_HEADERS_LEN, MAX_URI_LEN};
-
-/// Headers parsed per request head; a head with more goes to hyper (which allows 100).
-pub const MAX_HEADERS: usize = 64;
+use crate::dataplane::limits::{MAX_HEADERS_LEN, MAX_URI_LEN};
 
 /// This request is not for the fast path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -167,10 +164,11 @@ fn plain_host(v: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::dataplane::limits::FAST_PATH_HEADERS;
     use proptest::prelude::*;
 
     fn classify_text(text: &str) -> Result<(String, Option<String>, String, bool), Slow> {
-        let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+        let mut headers = [httparse::EMPTY_HEADER; FAST_PATH_HEADERS];
         let mut req = httparse::Request::new(&mut headers);
         match req.parse(text.as_bytes()) {
             Ok(httparse::Status::Complete(_)) => {}
@@ -210,7 +208,7 @@ mod tests {
     fn the_metrics_protocol_headers_are_kept() {
         let text = "GET / HTTP/1.1\r\nHost: a\r\nACCEPT: text/event-stream\r\n\
                     Accept: */*\r\nContent-Type: application/grpc-web\r\n\r\n";
-        let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+        let mut headers = [httparse::EMPTY_HEADER; FAST_PATH_HEADERS];
         let mut req = httparse::Request::new(&mut headers);
         assert!(req.parse(text.as_bytes()).unwrap().is_complete());
         let info = classify(&req).unwrap();
@@ -277,7 +275,7 @@ mod tests {
                 text.push_str(&format!("{n}: {v}\r\n"));
             }
             text.push_str("\r\n");
-            let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+            let mut headers = [httparse::EMPTY_HEADER; FAST_PATH_HEADERS];
             let mut req = httparse::Request::new(&mut headers);
             if let Ok(httparse::Status::Complete(_)) = req.parse(text.as_bytes()) {
                 if let Ok(info) = classify(&req) {
