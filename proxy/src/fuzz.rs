@@ -12,6 +12,8 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::sync::atomic::AtomicUsize;
 use std::sync::Arc;
 
+use http::HeaderValue;
+
 use crate::balance::sticky::{self, CookieSettings};
 use crate::balance::{Balancer, Pick, ServerState};
 use crate::config::labels;
@@ -23,6 +25,7 @@ use crate::dataplane::body_length::BadFraming;
 use crate::dataplane::chunked::Chunked;
 use crate::dataplane::framing::Framing;
 use crate::dataplane::h1::{head, request, response};
+use crate::dataplane::header_policy::Forward;
 use crate::dataplane::limits::{FAST_PATH_HEADERS, MAX_REQUEST_HEAD};
 use crate::provider::file::{parse_str, Format};
 
@@ -247,32 +250,29 @@ pub fn h1(data: &[u8]) {
     let mut hs = [httparse::EMPTY_HEADER; FAST_PATH_HEADERS];
     let mut req = httparse::Request::new(&mut hs);
     if let Ok(httparse::Status::Complete(_)) = req.parse(bytes) {
-        if let Ok(info) = request::classify(&req) {
+        if request::classify(&req).is_ok() {
             let names = ["lb".to_string()];
             let prefix = [(
                 http::HeaderName::from_static("x-forwarded-prefix"),
-                Some(http::HeaderValue::from_static("/api")),
+                Some(HeaderValue::from_static("/api")),
             )];
-            let f = head::Forward {
-                client_ip: b"10.0.0.9",
+            let (ip, port) = (
+                HeaderValue::from_static("10.0.0.9"),
+                HeaderValue::from_static("80"),
+            );
+            let f = Forward {
+                client_ip: &ip,
                 trusted: flags & 1 == 1,
-                port: b"80",
-                proto: b"http",
+                port: &port,
+                proto: "http",
                 sticky_names: &names,
-                server_host: b"10.0.0.2:80",
                 pass_host: flags & 2 == 0,
                 edits: if flags & 4 == 4 { &prefix } else { &[] },
             };
             let target = req.path.unwrap_or("/");
             let mut out = Vec::new();
-            head::write_request(
-                &mut out,
-                req.method.unwrap_or("GET"),
-                target,
-                req.headers,
-                info.host,
-                &f,
-            );
+            let method = req.method.unwrap_or("GET");
+            f.write_request(&mut out, method, target, req.headers, b"10.0.0.2:80");
             let mut hs2 = [httparse::EMPTY_HEADER; FAST_PATH_HEADERS + 8];
             let mut again = httparse::Request::new(&mut hs2);
             let parsed = again.parse(&out);

@@ -8,6 +8,8 @@
 //! - [`pipeline`]: what is decided for a request (router, middlewares, sticky pick, tries, the
 //!   answer, what is recorded), the same on both paths.
 //! - [`failover`]: which server a request tries next, and the 502/503/504 when none answered.
+//! - [`header_policy`]: what the proxy changes in a request's headers (forwarded headers,
+//!   hop-by-hop headers, its own cookies), for both paths.
 //! - [`h1`]: the fast path, plain HTTP/1.1 read and written by our own code.
 //! - [`hyper_path`]: every other request (bodies, upgrades, HTTP/1.0...), with hyper, behind the
 //!   [`framing`] guard.
@@ -20,6 +22,7 @@ pub mod entrypoint;
 pub mod failover;
 pub mod framing;
 pub mod h1;
+pub mod header_policy;
 pub mod hyper_path;
 pub mod limits;
 pub mod pipeline;

@@ -12,7 +12,7 @@ use http::{Method, StatusCode};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::watch;
 
-use super::head::{self, Forward};
+use super::head;
 use super::request::{self, Info};
 use super::response;
 use crate::balance::ServerState;
@@ -20,6 +20,7 @@ use crate::config::rule::{Headers, RequestInfo};
 use crate::dataplane::body_length::BodyLength;
 use crate::dataplane::chunked::Chunked;
 use crate::dataplane::failover::{self, TryError};
+use crate::dataplane::header_policy::Forward;
 use crate::dataplane::hyper_path::{EntryCtx, Peer};
 use crate::dataplane::limits::{
     FAST_PATH_HEADERS, MAX_HEADERS, MAX_REQUEST_HEAD, MAX_RESPONSE_HEAD, READ_CHUNK, RELAY_BUF,
@@ -168,18 +169,18 @@ impl Transport for Fast<'_, '_, '_> {
             .target
             .as_deref()
             .unwrap_or_else(|| self.req.path.unwrap_or("/"));
-        let fwd = Forward {
-            client_ip: c.peer.ip_value.as_bytes(),
+        let policy = Forward {
+            client_ip: &c.peer.ip_value,
             trusted: c.peer.trusted,
-            port: c.ep.port_value.as_bytes(),
-            proto: c.peer.proto().as_bytes(),
+            port: &c.ep.port_value,
+            proto: c.peer.proto(),
             sticky_names: self.sticky_names,
-            server_host: a.server.host_value.as_bytes(),
             pass_host: self.pass_host,
             edits: &a.rewrite.request_headers,
         };
         let method = self.req.method.unwrap_or("GET");
-        head::write_request(self.out, method, target, self.req.headers, info.host, &fwd);
+        let server_host = a.server.host_value.as_bytes();
+        policy.write_request(self.out, method, target, self.req.headers, server_host);
         let failed = |reset, why| Failure {
             error: TryError::Failed {
                 reset,
