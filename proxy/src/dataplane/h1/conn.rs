@@ -5,6 +5,7 @@
 //! What is decided for a request (router, middlewares, sticky pick, tries, the answer) is
 //! [`crate::dataplane::pipeline`]'s, as on the hyper path; this file only reads and writes the bytes.
 
+use std::mem::MaybeUninit;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -77,12 +78,18 @@ pub async fn serve<S: ClientIo>(
     loop {
         let deadline = tokio::time::Instant::now() + c.header_read_timeout;
         let (consumed, next) = loop {
-            let mut headers = [httparse::EMPTY_HEADER; FAST_PATH_HEADERS];
-            let mut req = httparse::Request::new(&mut headers);
+            // Left uninitialized: httparse writes only the headers it parses, so no read pays
+            // for setting up all of them.
+            let mut headers = [MaybeUninit::uninit(); FAST_PATH_HEADERS];
+            let mut req = httparse::Request::new(&mut []);
             let parsed = if buf.is_empty() {
                 Ok(httparse::Status::Partial)
             } else {
-                req.parse(&buf)
+                httparse::ParserConfig::default().parse_request_with_uninit_headers(
+                    &mut req,
+                    &buf,
+                    &mut headers,
+                )
             };
             match parsed {
                 Ok(httparse::Status::Complete(n)) => {
@@ -208,9 +215,15 @@ impl Transport for Fast<'_, '_, '_> {
             };
         // Parsed once; one that cannot be relayed is a failed try.
         let head_request = info.method == Method::HEAD;
-        let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
-        let mut resp = httparse::Response::new(&mut headers);
-        let rinfo = match resp.parse(&self.ubuf[..head_len]) {
+        let mut headers = [MaybeUninit::uninit(); MAX_HEADERS];
+        let mut resp = httparse::Response::new(&mut []);
+        let parser = httparse::ParserConfig::default();
+        let parsed = parser.parse_response_with_uninit_headers(
+            &mut resp,
+            &self.ubuf[..head_len],
+            &mut headers,
+        );
+        let rinfo = match parsed {
             Ok(httparse::Status::Complete(_)) => {
                 response::classify(&resp, head_request).map_err(|e| e.0.to_string())
             }
