@@ -12,6 +12,8 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::sync::atomic::AtomicUsize;
 use std::sync::Arc;
 
+use http::HeaderValue;
+
 use crate::balance::sticky::{self, CookieSettings};
 use crate::balance::{Balancer, Pick, ServerState};
 use crate::config::labels;
@@ -19,8 +21,12 @@ use crate::config::merge::merge;
 use crate::config::model::{ProviderConfig, Server, StickyCookie};
 use crate::config::rule::{Headers, RequestInfo, Rule, RuleSyntax};
 use crate::config::validate;
-use crate::dataplane::framing::{Framing, Refusal};
+use crate::dataplane::body_length::BadFraming;
+use crate::dataplane::chunked::Chunked;
+use crate::dataplane::framing::Framing;
 use crate::dataplane::h1::{head, request, response};
+use crate::dataplane::header_policy::Forward;
+use crate::limits::{FAST_PATH_HEADERS, MAX_REQUEST_HEAD};
 use crate::provider::file::{parse_str, Format};
 
 /// Rule text: parse; if it parses, match a few requests, check the path analysis, and check
@@ -195,11 +201,13 @@ pub fn framing(data: &[u8]) {
     let Some((&step, stream)) = data.split_first() else {
         return;
     };
-    const MAX: usize = 64 * 1024;
     let mut whole = stream.to_vec();
-    let whole_refused: Vec<Refusal> = Framing::new(MAX).feed(&mut whole).into_iter().collect();
+    let whole_refused: Vec<BadFraming> = Framing::new(MAX_REQUEST_HEAD)
+        .feed(&mut whole)
+        .into_iter()
+        .collect();
     let mut cut = stream.to_vec();
-    let mut guard = Framing::new(MAX);
+    let mut guard = Framing::new(MAX_REQUEST_HEAD);
     let mut refused = Vec::new();
     for read in cut.chunks_mut(usize::from(step % 32) + 1) {
         refused.extend(guard.feed(read));
@@ -239,36 +247,33 @@ pub fn h1(data: &[u8]) {
             .filter(|h| h.name.eq_ignore_ascii_case(name))
             .count()
     };
-    let mut hs = [httparse::EMPTY_HEADER; request::MAX_HEADERS];
+    let mut hs = [httparse::EMPTY_HEADER; FAST_PATH_HEADERS];
     let mut req = httparse::Request::new(&mut hs);
     if let Ok(httparse::Status::Complete(_)) = req.parse(bytes) {
-        if let Ok(info) = request::classify(&req) {
+        if request::classify(&req).is_ok() {
             let names = ["lb".to_string()];
             let prefix = [(
                 http::HeaderName::from_static("x-forwarded-prefix"),
-                Some(http::HeaderValue::from_static("/api")),
+                Some(HeaderValue::from_static("/api")),
             )];
-            let f = head::Forward {
-                client_ip: b"10.0.0.9",
+            let (ip, port) = (
+                HeaderValue::from_static("10.0.0.9"),
+                HeaderValue::from_static("80"),
+            );
+            let f = Forward {
+                client_ip: &ip,
                 trusted: flags & 1 == 1,
-                port: b"80",
-                proto: b"http",
+                port: &port,
+                proto: "http",
                 sticky_names: &names,
-                server_host: b"10.0.0.2:80",
                 pass_host: flags & 2 == 0,
                 edits: if flags & 4 == 4 { &prefix } else { &[] },
             };
             let target = req.path.unwrap_or("/");
             let mut out = Vec::new();
-            head::write_request(
-                &mut out,
-                req.method.unwrap_or("GET"),
-                target,
-                req.headers,
-                info.host,
-                &f,
-            );
-            let mut hs2 = [httparse::EMPTY_HEADER; request::MAX_HEADERS + 8];
+            let method = req.method.unwrap_or("GET");
+            f.write_request(&mut out, method, target, req.headers, b"10.0.0.2:80");
+            let mut hs2 = [httparse::EMPTY_HEADER; FAST_PATH_HEADERS + 8];
             let mut again = httparse::Request::new(&mut hs2);
             let parsed = again.parse(&out);
             assert!(
@@ -288,7 +293,7 @@ pub fn h1(data: &[u8]) {
             }
         }
     }
-    let mut hs = [httparse::EMPTY_HEADER; request::MAX_HEADERS];
+    let mut hs = [httparse::EMPTY_HEADER; FAST_PATH_HEADERS];
     let mut resp = httparse::Response::new(&mut hs);
     if let Ok(httparse::Status::Complete(_)) = resp.parse(bytes) {
         if response::classify(&resp, flags & 8 == 8).is_ok() {
@@ -298,7 +303,7 @@ pub fn h1(data: &[u8]) {
                 set_cookie: Some(b"lb=x; Path=/"),
             };
             head::write_response(&mut out, &resp, &extra, flags & 16 == 16);
-            let mut hs2 = [httparse::EMPTY_HEADER; request::MAX_HEADERS + 8];
+            let mut hs2 = [httparse::EMPTY_HEADER; FAST_PATH_HEADERS + 8];
             let mut again = httparse::Response::new(&mut hs2);
             let parsed = again.parse(&out);
             assert!(
@@ -313,8 +318,8 @@ pub fn h1(data: &[u8]) {
             );
         }
     }
-    let whole = response::Chunked::default().feed(bytes);
-    let mut cut = response::Chunked::default();
+    let whole = Chunked::default().feed(bytes);
+    let mut cut = Chunked::default();
     let mut total = Ok((0, false));
     for piece in bytes.chunks(usize::from(flags >> 5) + 1) {
         match cut.feed(piece) {

@@ -12,6 +12,7 @@ pub mod config;
 pub mod dataplane;
 pub mod entrypoint_http;
 pub mod fuzz;
+pub mod limits;
 pub mod middleware;
 pub mod observe;
 pub mod parse;

@@ -24,20 +24,10 @@ use hyper::body::Incoming;
 use hyper::client::conn::http1::SendRequest;
 use tokio::net::TcpStream;
 
+use crate::limits::{KEEP_IDLE, MAX_IDLE, SURPLUS_IDLE};
+
 /// The body of a request to a server: the client's, streamed, or buffered to be replayed.
 pub type Body = Either<Incoming, Full<Bytes>>;
-
-/// Idle connections kept per server and data-plane thread; more are closed. Above the
-/// concurrency one thread sends one server in practice (the benchmark's 256 connections spread
-/// over 3 servers and 2 threads use about 45), and each idle connection holds its buffers.
-pub const MAX_IDLE: usize = 128;
-
-/// Idle connections per server and thread kept for the whole `idleconntimeout`.
-pub const KEEP_IDLE: usize = 8;
-/// Beyond [`KEEP_IDLE`], an idle connection unused this long is closed: round robin spreads
-/// every client's requests over all servers, so without this each server would keep as many
-/// connections as the peak number of clients, each holding ~16 KB of buffers.
-pub const SURPLUS_IDLE: Duration = Duration::from_secs(2);
 
 /// Stacks of idle connections per server: one per data-plane thread, up to this many threads
 /// (more threads share stacks).

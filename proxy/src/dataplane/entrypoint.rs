@@ -24,12 +24,11 @@ use tokio::sync::{mpsc, watch};
 
 use crate::dataplane::framing::{self, Guard};
 use crate::dataplane::hyper_path::{self, EntryCtx, Peer};
+use crate::limits::MAX_REQUEST_HEAD;
 use crate::dataplane::{h1, tls};
 use crate::observe::metrics;
 use crate::runtime::Runtime;
 
-/// hyper's read buffer limit; requests whose head does not fit get 431.
-pub const MAX_BUF: usize = 64 * 1024;
 /// How long closing a TLS connection may wait for its `close_notify` to be sent.
 const CLOSE_NOTIFY: Duration = Duration::from_secs(1);
 
@@ -213,12 +212,12 @@ async fn serve_http1<S>(
             Ok::<_, std::convert::Infallible>(resp)
         }
     });
-    let io = Guard::new(h1::Prefixed::new(prefix, stream), remote, MAX_BUF);
+    let io = Guard::new(h1::Prefixed::new(prefix, stream), remote, MAX_REQUEST_HEAD);
     let http = http1::Builder::new()
         .timer(TokioTimer::new())
         .keep_alive(true)
         .header_read_timeout(header_read_timeout)
-        .max_buf_size(MAX_BUF)
+        .max_buf_size(MAX_REQUEST_HEAD)
         .serve_connection(TokioIo::new(io), svc)
         .with_upgrades();
     tokio::pin!(http);

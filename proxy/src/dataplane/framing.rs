@@ -32,28 +32,9 @@ use std::task::{Context, Poll};
 use http::{header, HeaderValue, Method, Response, StatusCode};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
-/// hyper's default limit on the number of request headers (more is its 431).
-const MAX_HEADERS: usize = 100;
-
-/// Why a request was refused.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Refusal {
-    /// Both `Content-Length` and `Transfer-Encoding`.
-    ContentLengthAndTransferEncoding,
-    /// More than one `Content-Length` header.
-    SeveralContentLengths,
-}
-
-impl std::fmt::Display for Refusal {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Refusal::ContentLengthAndTransferEncoding => {
-                "both Content-Length and Transfer-Encoding"
-            }
-            Refusal::SeveralContentLengths => "several Content-Length headers",
-        })
-    }
-}
+use crate::dataplane::body_length::{BadFraming, BodyLength, FramingHeaders, Message};
+use crate::dataplane::chunked::Chunked;
+use crate::limits::MAX_HEADERS;
 
 /// Where the guard is in the client's byte stream.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,38 +50,13 @@ enum State {
     Off,
 }
 
-/// A chunked body, step by step as hyper's decoder reads it (`proto/h1/decode.rs`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Chunked {
-    /// The first hex digit of a chunk size.
-    Start,
-    /// More hex digits of the size so far.
-    Size(u64),
-    /// Spaces after the size.
-    SizeLws(u64),
-    /// A chunk extension, up to CR.
-    Extension(u64),
-    /// The LF of the size line.
-    SizeLf(u64),
-    /// Chunk data: bytes left.
-    Data(u64),
-    DataCr,
-    DataLf,
-    /// After the last chunk: CR of the final empty line, or the start of a trailer line.
-    EndCr,
-    /// A trailer line, up to CR.
-    Trailer,
-    TrailerLf,
-    EndLf,
-}
-
 /// What the start of a buffer holds.
 #[derive(Debug, PartialEq, Eq)]
 enum Head {
     /// A head `len` bytes long, and what follows it, or why it is refused.
     Complete {
         len: usize,
-        next: Result<State, Refusal>,
+        next: Result<State, BadFraming>,
     },
     /// The start of a head.
     Partial,
@@ -129,7 +85,7 @@ impl Framing {
 
     /// Follows `bytes`, the next bytes from the client. When they complete a request head that
     /// must be refused, overwrites its last byte so hyper's parser fails on it, and says why.
-    pub fn feed(&mut self, bytes: &mut [u8]) -> Option<Refusal> {
+    pub fn feed(&mut self, bytes: &mut [u8]) -> Option<BadFraming> {
         let mut pos = 0;
         while pos < bytes.len() {
             match &mut self.state {
@@ -142,14 +98,14 @@ impl Framing {
                         self.state = State::Head;
                     }
                 }
-                State::Chunked(c) => match c.advance(&bytes[pos..]) {
+                State::Chunked(c) => match c.feed(&bytes[pos..]) {
                     Ok((used, done)) => {
                         pos += used;
                         if done {
                             self.state = State::Head;
                         }
                     }
-                    Err(()) => self.state = State::Off,
+                    Err(_) => self.state = State::Off,
                 },
                 State::Head => {
                     let rest = &bytes[pos..];
@@ -210,7 +166,8 @@ impl Framing {
     }
 }
 
-/// Parses the head at the start of `buf` as hyper's server does, and decides its framing.
+/// Parses the head at the start of `buf` as hyper's server does, and decides its framing by the
+/// one body-length rule ([`crate::dataplane::body_length`]).
 fn parse_head(buf: &[u8]) -> Head {
     let mut headers = [MaybeUninit::uninit(); MAX_HEADERS];
     let mut req = httparse::Request::new(&mut []);
@@ -223,114 +180,23 @@ fn parse_head(buf: &[u8]) -> Head {
         Ok(httparse::Status::Partial) => return Head::Partial,
         Err(_) => return Head::Invalid,
     };
-    let mut lengths = 0;
-    let mut length: Option<u64> = None;
-    let mut chunked = false;
+    let mut framing = FramingHeaders::default();
     let mut upgrade = req.method == Some("CONNECT");
     for h in req.headers.iter() {
-        let name = h.name.as_bytes();
-        if name.eq_ignore_ascii_case(b"content-length") {
-            lengths += 1;
-            length = digits(h.value);
-        } else if name.eq_ignore_ascii_case(b"transfer-encoding") {
-            chunked = true;
-        } else if name.eq_ignore_ascii_case(b"upgrade") {
+        if !framing.add(h.name.as_bytes(), h.value) && h.name.eq_ignore_ascii_case("upgrade") {
             upgrade = true;
         }
     }
-    let next = if lengths > 0 && chunked {
-        Err(Refusal::ContentLengthAndTransferEncoding)
-    } else if lengths > 1 {
-        Err(Refusal::SeveralContentLengths)
-    } else if upgrade {
-        Ok(State::Off)
-    } else if chunked {
-        // hyper refuses a Transfer-Encoding whose last coding is not chunked, and any on
-        // HTTP/1.0; it closes the connection then, so reading it as chunked is safe.
-        Ok(State::Chunked(Chunked::Start))
-    } else if lengths == 1 {
-        Ok(match length {
-            Some(0) => State::Head,
-            Some(n) => State::Length(n),
-            None => State::Off, // hyper's 400
-        })
-    } else {
-        Ok(State::Head)
+    let next = match framing.body(Message::Request, req.version == Some(0)) {
+        Err(why @ (BadFraming::LengthAndEncoding | BadFraming::SeveralLengths)) => Err(why),
+        _ if upgrade => Ok(State::Off),
+        Ok(BodyLength::Empty) => Ok(State::Head),
+        Ok(BodyLength::Length(n)) => Ok(State::Length(n)),
+        Ok(BodyLength::Chunked) => Ok(State::Chunked(Chunked::default())),
+        // hyper refuses the others itself (400) and closes the connection.
+        Ok(BodyLength::UntilClose) | Err(_) => Ok(State::Off),
     };
     Head::Complete { len, next }
-}
-
-/// A `Content-Length` value as hyper reads it: ASCII digits only.
-fn digits(v: &[u8]) -> Option<u64> {
-    if v.is_empty() {
-        return None;
-    }
-    v.iter().try_fold(0u64, |n, &b| {
-        if b.is_ascii_digit() {
-            n.checked_mul(10)?.checked_add(u64::from(b - b'0'))
-        } else {
-            None
-        }
-    })
-}
-
-fn hex(b: u8) -> Option<u64> {
-    (b as char).to_digit(16).map(u64::from)
-}
-
-impl Chunked {
-    /// Follows `bytes`; returns how many were used and whether the body ended, or `Err` where
-    /// hyper's decoder fails (it closes the connection then).
-    fn advance(&mut self, bytes: &[u8]) -> Result<(usize, bool), ()> {
-        use Chunked::*;
-        let mut i = 0;
-        while i < bytes.len() {
-            let b = bytes[i];
-            *self = match *self {
-                Data(left) => {
-                    let n = left.min((bytes.len() - i) as u64);
-                    i += n as usize;
-                    *self = if left == n { DataCr } else { Data(left - n) };
-                    continue;
-                }
-                Start => Size(hex(b).ok_or(())?),
-                Size(n) => match b {
-                    b'\t' | b' ' => SizeLws(n),
-                    b';' => Extension(n),
-                    b'\r' => SizeLf(n),
-                    _ => Size(n.checked_mul(16).ok_or(())? + hex(b).ok_or(())?),
-                },
-                SizeLws(n) => match b {
-                    b'\t' | b' ' => SizeLws(n),
-                    b';' => Extension(n),
-                    b'\r' => SizeLf(n),
-                    _ => return Err(()),
-                },
-                Extension(n) => match b {
-                    b'\r' => SizeLf(n),
-                    b'\n' => return Err(()),
-                    _ => Extension(n),
-                },
-                SizeLf(n) => match (b, n) {
-                    (b'\n', 0) => EndCr,
-                    (b'\n', n) => Data(n),
-                    _ => return Err(()),
-                },
-                DataCr if b == b'\r' => DataLf,
-                DataLf if b == b'\n' => Start,
-                DataCr | DataLf => return Err(()),
-                EndCr if b == b'\r' => EndLf,
-                EndCr => Trailer,
-                Trailer if b == b'\r' => TrailerLf,
-                Trailer => Trailer,
-                TrailerLf if b == b'\n' => EndCr,
-                EndLf if b == b'\n' => return Ok((i + 1, true)),
-                TrailerLf | EndLf => return Err(()),
-            };
-            i += 1;
-        }
-        Ok((i, false))
-    }
 }
 
 /// The client socket, with its request framing checked as it is read.
@@ -420,7 +286,7 @@ mod tests {
     const MAX: usize = 64 * 1024;
 
     /// Feeds `stream` cut at `cuts`; returns the bytes as hyper would read them and the refusals.
-    fn run(stream: &[u8], cuts: &[usize]) -> (Vec<u8>, Vec<Refusal>) {
+    fn run(stream: &[u8], cuts: &[usize]) -> (Vec<u8>, Vec<BadFraming>) {
         let mut f = Framing::new(MAX);
         let mut out = stream.to_vec();
         let mut refusals = Vec::new();
@@ -434,7 +300,7 @@ mod tests {
         (out, refusals)
     }
 
-    fn one_by_one(stream: &[u8]) -> (Vec<u8>, Vec<Refusal>) {
+    fn one_by_one(stream: &[u8]) -> (Vec<u8>, Vec<BadFraming>) {
         run(stream, &(0..stream.len()).collect::<Vec<_>>())
     }
 
@@ -469,7 +335,7 @@ mod tests {
         assert!(f.partial.is_empty());
     }
 
-    fn refused_at(bad: &str, want: Refusal) {
+    fn refused_at(bad: &str, want: BadFraming) {
         for prefix in ["", GET, POST_CL, POST_CHUNKED] {
             let stream = [prefix, bad, GET].concat();
             for (out, refused) in [run(stream.as_bytes(), &[]), one_by_one(stream.as_bytes())] {
@@ -488,28 +354,28 @@ mod tests {
 
     #[test]
     fn ambiguous_lengths_are_refused_on_any_request_of_a_connection() {
-        use Refusal::*;
+        use BadFraming::*;
         let te = "Transfer-Encoding: chunked\r\n";
         let cl = "Content-Length: 3\r\n";
         refused_at(
             &format!("POST / HTTP/1.1\r\n{cl}{te}\r\n3\r\nabc\r\n0\r\n\r\n"),
-            ContentLengthAndTransferEncoding,
+            LengthAndEncoding,
         );
         refused_at(
             &format!("POST / HTTP/1.1\r\n{te}{cl}\r\n3\r\nabc\r\n0\r\n\r\n"),
-            ContentLengthAndTransferEncoding,
+            LengthAndEncoding,
         );
         refused_at(
             "POST / HTTP/1.1\r\ncontent-length: 0\r\ntransfer-encoding: gzip\r\n\r\n",
-            ContentLengthAndTransferEncoding,
+            LengthAndEncoding,
         );
         refused_at(
             &format!("POST / HTTP/1.1\r\n{cl}{cl}\r\nabc"),
-            SeveralContentLengths,
+            SeveralLengths,
         );
         refused_at(
             "POST / HTTP/1.1\r\nContent-Length: 3\r\nCONTENT-LENGTH: 4\r\n\r\nabcd",
-            SeveralContentLengths,
+            SeveralLengths,
         );
     }
 
@@ -517,7 +383,7 @@ mod tests {
     fn bare_lf_heads_are_refused_too() {
         let stream = "POST / HTTP/1.1\nContent-Length: 1\nContent-Length: 1\n\nx";
         let (out, refused) = run(stream.as_bytes(), &[]);
-        assert_eq!(refused, [Refusal::SeveralContentLengths]);
+        assert_eq!(refused, [BadFraming::SeveralLengths]);
         let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
         assert!(httparse::Request::new(&mut headers).parse(&out).is_err());
     }
@@ -544,12 +410,6 @@ mod tests {
         let mut big = format!("GET / HTTP/1.1\r\nX: {}", "v".repeat(2000)).into_bytes();
         assert_eq!(f.feed(&mut big), None);
         assert_eq!(f.state, State::Off);
-    }
-
-    #[test]
-    fn chunk_sizes_that_overflow_stop_the_guard() {
-        let mut c = Chunked::Start;
-        assert_eq!(c.advance(b"fffffffffffffffff\r\n"), Err(()));
     }
 
     #[test]
@@ -609,7 +469,7 @@ mod tests {
             let prefix = before.concat();
             let stream = [prefix.as_str(), bad, "0\r\n\r\n"].concat();
             let (out, refused) = run(stream.as_bytes(), &cuts);
-            prop_assert_eq!(refused, vec![Refusal::ContentLengthAndTransferEncoding]);
+            prop_assert_eq!(refused, vec![BadFraming::LengthAndEncoding]);
             let mut want = stream.into_bytes();
             want[prefix.len() + bad.len() - 1] = b':';
             prop_assert_eq!(out, want);

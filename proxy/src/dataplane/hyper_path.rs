@@ -22,12 +22,14 @@ use hyper::body::{Body as _, Incoming};
 use hyper_util::rt::TokioIo;
 
 use crate::answer::Answer;
-use crate::balance::{sticky, Balancer};
+use crate::balance::Balancer;
 use crate::config::rule::{Headers, RequestInfo};
 use crate::dataplane::failover::{self, TryError};
+use crate::dataplane::header_policy::{self, Forward};
+use crate::limits::{MAX_HEADERS_LEN, MAX_URI_LEN, REPLAY_LIMIT};
 use crate::dataplane::pipeline::{self, Attempt, Failure, Transport};
 use crate::dataplane::upstream::{self, PooledBody, SendError};
-use crate::middleware::{forwarded, hop_by_hop, Middleware};
+use crate::middleware::Middleware;
 use crate::observe::{Outcome, Protocol};
 use crate::parse::IpNet;
 use crate::runtime::Runtime;
@@ -35,13 +37,6 @@ use crate::runtime::Runtime;
 pub use crate::balance::pool::Body;
 /// The body of a response to a client: a server's, or the proxy's own.
 pub type RespBody = Either<PooledBody, Full<Bytes>>;
-
-/// Request bodies up to this size are buffered so a failed try can be replayed elsewhere.
-pub const REPLAY_LIMIT: u64 = 64 * 1024;
-/// Longest request target accepted (nginx's default large buffer); longer: 414.
-pub const MAX_URI_LEN: usize = 8 * 1024;
-/// Largest total size of request headers accepted; larger: 431.
-pub const MAX_HEADERS_LEN: usize = 32 * 1024;
 
 /// What an entrypoint tells the data plane about itself.
 #[derive(Debug)]
@@ -81,7 +76,7 @@ impl Peer {
     pub fn new(addr: SocketAddr, ep: &EntryCtx, tls: bool) -> Self {
         Self {
             addr,
-            ip_value: forwarded::ip_value(addr.ip()),
+            ip_value: header_policy::ip_value(addr.ip()),
             trusted: ep.trusts(addr.ip()),
             tls,
         }
@@ -249,7 +244,8 @@ struct Hyper {
     replay: Replay,
     /// A request a failed try handed back unsent: the next try sends it as it is.
     pending: Option<Request<Body>>,
-    pass_host: bool,
+    /// The header policy left no `Host`: each try sets its server's.
+    set_host: bool,
     dial_timeout: Duration,
 }
 
@@ -282,7 +278,7 @@ impl Transport for Hyper {
             }
         };
         *up.uri_mut() = Uri::from(self.path_and_query.clone());
-        if !self.pass_host || !up.headers().contains_key(header::HOST) {
+        if self.set_host {
             up.headers_mut()
                 .insert(header::HOST, a.server.host_value.clone());
         }
@@ -392,7 +388,7 @@ pub async fn handle(
     };
     let route = routed.route;
     let balancer: &Balancer = &route.balancer;
-    let upgrade = hop_by_hop::wants_upgrade(req.headers());
+    let upgrade = header_policy::wants_upgrade(req.headers());
     let client_upgrade = upgrade.then(|| hyper::upgrade::on(&mut req));
     let (mut parts, body) = req.into_parts();
     let log_path = if rt.access_log {
@@ -401,28 +397,17 @@ pub async fn handle(
         String::new()
     };
 
-    // What the server sees: our cookies out, hop-by-hop headers out, X-Forwarded-* in, then
-    // what the middlewares changed.
-    if !snap.sticky_cookie_names.is_empty() && parts.headers.contains_key(header::COOKIE) {
-        strip_own_cookies(&mut parts.headers, &snap.sticky_cookie_names);
-    }
-    hop_by_hop::remove(&mut parts.headers, upgrade);
-    forwarded::apply(
-        &mut parts.headers,
-        &peer.ip_value,
-        peer.trusted,
-        &ep.port_value,
-        peer.proto(),
-    );
-    if !balancer.pass_host_header {
-        parts.headers.remove(header::HOST);
-    }
-    for (name, value) in &routed.rewrite.request_headers {
-        parts.headers.remove(name);
-        if let Some(v) = value {
-            parts.headers.insert(name, v.clone());
-        }
-    }
+    let policy = Forward {
+        client_ip: &peer.ip_value,
+        trusted: peer.trusted,
+        port: &ep.port_value,
+        proto: peer.proto(),
+        sticky_names: &snap.sticky_cookie_names,
+        pass_host: balancer.pass_host_header,
+        edits: &routed.rewrite.request_headers,
+    };
+    policy.apply(&mut parts.headers, upgrade);
+    let set_host = !parts.headers.contains_key(header::HOST);
     let path_and_query = match &routed.rewrite.target {
         Some(t) => PathAndQuery::try_from(t.as_str()).ok(),
         None => parts.uri.path_and_query().cloned(),
@@ -454,7 +439,7 @@ pub async fn handle(
         path_and_query,
         replay,
         pending: None,
-        pass_host: balancer.pass_host_header,
+        set_host,
         dial_timeout: rt.dial_timeout,
     };
     let decision = pipeline::forward(
@@ -470,7 +455,7 @@ pub async fn handle(
             let server_upgrade = (resp.status() == StatusCode::SWITCHING_PROTOCOLS)
                 .then(|| hyper::upgrade::on(&mut resp));
             let (mut rparts, rbody) = resp.into_parts();
-            hop_by_hop::remove(&mut rparts.headers, server_upgrade.is_some());
+            header_policy::remove_hop_by_hop(&mut rparts.headers, server_upgrade.is_some());
             if let (Some(server_up), Some(client_up)) = (server_upgrade, client_upgrade) {
                 tokio::spawn(async move {
                     if let (Ok(s), Ok(c)) = tokio::join!(server_up, client_up) {
@@ -521,29 +506,6 @@ fn from_h2<B>(req: &mut Request<B>) {
         let joined: Vec<&[u8]> = cookies.iter().map(HeaderValue::as_bytes).collect();
         if let Ok(v) = HeaderValue::from_bytes(&joined.join(&b"; "[..])) {
             req.headers_mut().insert(header::COOKIE, v);
-        }
-    }
-}
-
-/// Removes the proxy's sticky cookies from the `Cookie` header(s), keeping the others.
-fn strip_own_cookies(headers: &mut http::HeaderMap, names: &[String]) {
-    let mentions = headers.get_all(header::COOKIE).iter().any(|v| {
-        v.to_str()
-            .is_ok_and(|s| names.iter().any(|n| s.contains(n.as_str())))
-    });
-    if !mentions {
-        return;
-    }
-    let values: Vec<String> = headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .filter_map(|v| sticky::strip_cookies(v, names))
-        .collect();
-    headers.remove(header::COOKIE);
-    if !values.is_empty() {
-        if let Ok(v) = HeaderValue::from_str(&values.join("; ")) {
-            headers.insert(header::COOKIE, v);
         }
     }
 }
@@ -607,19 +569,5 @@ mod tests {
         assert_eq!(r.headers()[header::HOST], "a.lab:8443");
         assert_eq!(r.headers().get_all(header::COOKIE).iter().count(), 1);
         assert_eq!(r.headers()[header::COOKIE], "a=1; _lb=2");
-    }
-
-    #[test]
-    fn own_cookies_are_stripped() {
-        let mut h = http::HeaderMap::new();
-        h.insert(header::COOKIE, "a=1; _abcde=zz".parse().unwrap());
-        h.append(header::COOKIE, "_abcde=yy".parse().unwrap());
-        strip_own_cookies(&mut h, &["_abcde".into()]);
-        assert_eq!(h.get_all(header::COOKIE).iter().count(), 1);
-        assert_eq!(h[header::COOKIE], "a=1");
-        let mut h = http::HeaderMap::new();
-        h.insert(header::COOKIE, "_abcde=zz".parse().unwrap());
-        strip_own_cookies(&mut h, &["_abcde".into()]);
-        assert!(!h.contains_key(header::COOKIE));
     }
 }

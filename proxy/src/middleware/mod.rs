@@ -10,9 +10,7 @@
 //! registry, nothing in the data plane.
 
 pub mod add_prefix;
-pub mod forwarded;
 pub mod headers;
-pub mod hop_by_hop;
 pub mod redirect_scheme;
 pub mod replace_path;
 pub mod retry;

@@ -5,6 +5,7 @@
 //! What is decided for a request (router, middlewares, sticky pick, tries, the answer) is
 //! [`crate::dataplane::pipeline`]'s, as on the hyper path; this file only reads and writes the bytes.
 
+use std::mem::MaybeUninit;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -12,14 +13,19 @@ use http::{Method, StatusCode};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::watch;
 
-use super::head::{self, Forward};
+use super::head;
 use super::request::{self, Info};
-use super::response::{self, Framing};
+use super::response;
 use crate::balance::ServerState;
 use crate::config::rule::{Headers, RequestInfo};
-use crate::dataplane::entrypoint::MAX_BUF;
+use crate::dataplane::body_length::BodyLength;
+use crate::dataplane::chunked::Chunked;
 use crate::dataplane::failover::{self, TryError};
+use crate::dataplane::header_policy::Forward;
 use crate::dataplane::hyper_path::{EntryCtx, Peer};
+use crate::limits::{
+    FAST_PATH_HEADERS, MAX_HEADERS, MAX_REQUEST_HEAD, MAX_RESPONSE_HEAD, READ_CHUNK, RELAY_BUF,
+};
 use crate::dataplane::pipeline::{self, Attempt, Decision, Failure, Transport};
 use crate::dataplane::upstream::{self, RawConn};
 use crate::observe::{Outcome, Protocol};
@@ -55,17 +61,6 @@ pub struct Ctx<'a> {
     pub header_read_timeout: Duration,
 }
 
-/// Headers a response head may have (hyper's client allows as many).
-const MAX_RESPONSE_HEADERS: usize = 100;
-/// The largest response head read (hyper's client's default: 8 KB plus 4 KB per header).
-const MAX_RESPONSE_HEAD: usize = 8192 + 4096 * MAX_RESPONSE_HEADERS;
-
-/// Bytes asked of the kernel per read of a client's requests.
-const READ_CHUNK: usize = 4096;
-/// The buffer a response is relayed through (allocated per request, so idle connections hold
-/// none).
-const RELAY_BUF: usize = 16 * 1024;
-
 /// What comes after an exchange.
 enum Next {
     KeepAlive,
@@ -83,12 +78,18 @@ pub async fn serve<S: ClientIo>(
     loop {
         let deadline = tokio::time::Instant::now() + c.header_read_timeout;
         let (consumed, next) = loop {
-            let mut headers = [httparse::EMPTY_HEADER; request::MAX_HEADERS];
-            let mut req = httparse::Request::new(&mut headers);
+            // Left uninitialized: httparse writes only the headers it parses, so no read pays
+            // for setting up all of them.
+            let mut headers = [MaybeUninit::uninit(); FAST_PATH_HEADERS];
+            let mut req = httparse::Request::new(&mut []);
             let parsed = if buf.is_empty() {
                 Ok(httparse::Status::Partial)
             } else {
-                req.parse(&buf)
+                httparse::ParserConfig::default().parse_request_with_uninit_headers(
+                    &mut req,
+                    &buf,
+                    &mut headers,
+                )
             };
             match parsed {
                 Ok(httparse::Status::Complete(n)) => {
@@ -97,7 +98,7 @@ pub async fn serve<S: ClientIo>(
                     };
                     break (n, exchange(c, &req, info, &mut out, client, stop).await);
                 }
-                Ok(httparse::Status::Partial) if buf.len() < MAX_BUF => {}
+                Ok(httparse::Status::Partial) if buf.len() < MAX_REQUEST_HEAD => {}
                 // Malformed or too large: hyper gives the answer it always gave.
                 _ => return End::Handoff(buf),
             }
@@ -175,18 +176,18 @@ impl Transport for Fast<'_, '_, '_> {
             .target
             .as_deref()
             .unwrap_or_else(|| self.req.path.unwrap_or("/"));
-        let fwd = Forward {
-            client_ip: c.peer.ip_value.as_bytes(),
+        let policy = Forward {
+            client_ip: &c.peer.ip_value,
             trusted: c.peer.trusted,
-            port: c.ep.port_value.as_bytes(),
-            proto: c.peer.proto().as_bytes(),
+            port: &c.ep.port_value,
+            proto: c.peer.proto(),
             sticky_names: self.sticky_names,
-            server_host: a.server.host_value.as_bytes(),
             pass_host: self.pass_host,
             edits: &a.rewrite.request_headers,
         };
         let method = self.req.method.unwrap_or("GET");
-        head::write_request(self.out, method, target, self.req.headers, info.host, &fwd);
+        let server_host = a.server.host_value.as_bytes();
+        policy.write_request(self.out, method, target, self.req.headers, server_host);
         let failed = |reset, why| Failure {
             error: TryError::Failed {
                 reset,
@@ -214,9 +215,15 @@ impl Transport for Fast<'_, '_, '_> {
             };
         // Parsed once; one that cannot be relayed is a failed try.
         let head_request = info.method == Method::HEAD;
-        let mut headers = [httparse::EMPTY_HEADER; MAX_RESPONSE_HEADERS];
-        let mut resp = httparse::Response::new(&mut headers);
-        let rinfo = match resp.parse(&self.ubuf[..head_len]) {
+        let mut headers = [MaybeUninit::uninit(); MAX_HEADERS];
+        let mut resp = httparse::Response::new(&mut []);
+        let parser = httparse::ParserConfig::default();
+        let parsed = parser.parse_response_with_uninit_headers(
+            &mut resp,
+            &self.ubuf[..head_len],
+            &mut headers,
+        );
+        let rinfo = match parsed {
             Ok(httparse::Status::Complete(_)) => {
                 response::classify(&resp, head_request).map_err(|e| e.0.to_string())
             }
@@ -224,7 +231,7 @@ impl Transport for Fast<'_, '_, '_> {
             Err(e) => Err(format!("invalid response head: {e}")),
         }
         .map_err(|why| failed(false, why))?;
-        let close = info.close || rinfo.framing == Framing::Close || *self.stop.borrow();
+        let close = info.close || rinfo.body == BodyLength::UntilClose || *self.stop.borrow();
         let extra = head::Extra {
             edits: &a.rewrite.response_headers,
             set_cookie: a.set_cookie.map(|v| v.as_bytes()),
@@ -326,7 +333,7 @@ async fn exchange<'b>(
     // As on the hyper path: the duration is until the response head.
     outcome.status = StatusCode::from_u16(rinfo.status).unwrap_or(StatusCode::BAD_GATEWAY);
     outcome.duration = start.elapsed();
-    if let Framing::Length(n) = rinfo.framing {
+    if let BodyLength::Length(n) = rinfo.body {
         outcome.response_bytes = n;
     }
 
@@ -366,12 +373,12 @@ async fn relay(
 ) -> Result<Option<RawConn>, Cut> {
     let mut reusable = rinfo.keep_alive;
     let body = &ubuf[head_len..];
-    match rinfo.framing {
-        Framing::Empty => {
+    match rinfo.body {
+        BodyLength::Empty => {
             reusable &= body.is_empty();
             write_flush(client, out).await.map_err(|_| Cut)?;
         }
-        Framing::Length(n) => {
+        BodyLength::Length(n) => {
             let first = body.len().min(usize::try_from(n).unwrap_or(usize::MAX));
             reusable &= body.len() == first;
             out.extend_from_slice(&body[..first]);
@@ -389,7 +396,8 @@ async fn relay(
                 left -= take as u64;
             }
         }
-        Framing::Chunked(mut chunks) => {
+        BodyLength::Chunked => {
+            let mut chunks = Chunked::default();
             let Ok((used, mut done)) = chunks.feed(body) else {
                 // The head, at least; the broken body ends with the connection.
                 let _ = write_flush(client, out).await;
@@ -410,7 +418,7 @@ async fn relay(
                 write_flush(client, &ubuf[..used]).await.map_err(|_| Cut)?;
             }
         }
-        Framing::Close => {
+        BodyLength::UntilClose => {
             out.extend_from_slice(body);
             write_flush(client, out).await.map_err(|_| Cut)?;
             loop {

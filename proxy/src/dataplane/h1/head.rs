@@ -1,77 +1,11 @@
 //! Writing heads: the request as the server must see it, the response as the client must.
 //!
-//! The rules are the hyper path's (`crate::dataplane::hyper_path::handle` with `crate::middleware`), applied
-//! while copying httparse's headers instead of through a header map: hop-by-hop headers and
-//! those named in `Connection` are dropped, `X-Forwarded-*` and `X-Real-Ip` set (kept from
-//! trusted clients), the proxy's sticky cookies removed, `Host` kept or replaced.
-
-use http::{HeaderName, HeaderValue};
+//! The request's headers follow the one header policy ([`crate::dataplane::header_policy`],
+//! which writes them); the response keeps the server's headers but the hop-by-hop ones, and
+//! gets the middlewares' headers, a sticky cookie and `Connection: close` when asked for.
 
 use crate::answer::Answer;
-
-use crate::balance::sticky;
-use crate::middleware::forwarded::{
-    X_FORWARDED_HOST, X_FORWARDED_PORT, X_FORWARDED_PROTO, X_REAL_IP,
-};
-use crate::middleware::hop_by_hop::is_hop_by_hop;
-
-/// The `X-Forwarded-*` family, replaced for untrusted clients, kept for trusted ones.
-static FORWARDED_SET: [&HeaderName; 4] = [
-    &X_REAL_IP,
-    &X_FORWARDED_PROTO,
-    &X_FORWARDED_PORT,
-    &X_FORWARDED_HOST,
-];
-
-/// Header names listed in `Connection` headers (beyond `close` and `keep-alive`).
-fn connection_named<'b>(headers: &[httparse::Header<'b>]) -> Vec<&'b [u8]> {
-    let mut named = Vec::new();
-    for h in headers {
-        if h.name.eq_ignore_ascii_case("connection") {
-            for t in h.value.split(|&b| b == b',') {
-                let t = t.trim_ascii();
-                if !t.is_empty()
-                    && !t.eq_ignore_ascii_case(b"close")
-                    && !t.eq_ignore_ascii_case(b"keep-alive")
-                {
-                    named.push(t);
-                }
-            }
-        }
-    }
-    named
-}
-
-fn header(out: &mut Vec<u8>, name: &[u8], value: &[u8]) {
-    out.extend_from_slice(name);
-    out.extend_from_slice(b": ");
-    out.extend_from_slice(value);
-    out.extend_from_slice(b"\r\n");
-}
-
-/// What a forwarded request gets from the proxy.
-#[derive(Debug)]
-pub struct Forward<'a> {
-    /// The client's address, for `X-Forwarded-For` and `X-Real-Ip`.
-    pub client_ip: &'a [u8],
-    /// The client may set `X-Forwarded-*` itself.
-    pub trusted: bool,
-    /// The entrypoint's port, for `X-Forwarded-Port`.
-    pub port: &'a [u8],
-    /// The connection's scheme (`http`, `https`), for `X-Forwarded-Proto`.
-    pub proto: &'a [u8],
-    /// Every sticky cookie's name: removed from `Cookie`.
-    pub sticky_names: &'a [String],
-    /// The server's own `Host` (its URL's authority).
-    pub server_host: &'a [u8],
-    /// Keep the client's `Host` (`passHostHeader`, on by default); else the server's.
-    pub pass_host: bool,
-    /// Headers the middlewares set (replacing the client's) or, without a value, removed.
-    pub edits: &'a [Edit],
-}
-
-/// A header a middleware sets, or without a value removes (see `crate::middleware::Rewrite`).
-pub type Edit = (HeaderName, Option<HeaderValue>);
+use crate::dataplane::header_policy::{header, is_hop_by_hop, ConnectionNamed, Edit};
 
 fn edited(edits: &[Edit], name: &str) -> bool {
     edits
@@ -85,102 +19,6 @@ fn write_edits(out: &mut Vec<u8>, edits: &[Edit]) {
             header(out, n.as_str().as_bytes(), v.as_bytes());
         }
     }
-}
-
-/// Writes the request line and headers for the server into `out` (cleared first).
-/// `target` is the path and query the server gets.
-pub fn write_request(
-    out: &mut Vec<u8>,
-    method: &str,
-    target: &str,
-    headers: &[httparse::Header<'_>],
-    client_host: &str,
-    f: &Forward<'_>,
-) {
-    out.clear();
-    out.extend_from_slice(method.as_bytes());
-    out.push(b' ');
-    out.extend_from_slice(target.as_bytes());
-    out.extend_from_slice(b" HTTP/1.1\r\n");
-    let named = connection_named(headers);
-    let strip_cookies = !f.sticky_names.is_empty()
-        && headers.iter().any(|h| {
-            h.name.eq_ignore_ascii_case("cookie")
-                && f.sticky_names
-                    .iter()
-                    .any(|n| h.value.windows(n.len()).any(|w| w == n.as_bytes()))
-        });
-    let mut cookies: Vec<String> = Vec::new();
-    let mut xff: Vec<&[u8]> = Vec::new();
-    let mut seen = [false; FORWARDED_SET.len()];
-    // `Connection: host` removes the client's Host, as on the hyper path: the server's then.
-    let host_named = named.iter().any(|n| n.eq_ignore_ascii_case(b"host"));
-    let pass_host = f.pass_host && !host_named;
-    for h in headers {
-        let name = h.name;
-        if is_hop_by_hop(name)
-            || named
-                .iter()
-                .any(|n| name.as_bytes().eq_ignore_ascii_case(n))
-            || (!f.edits.is_empty() && edited(f.edits, name))
-        {
-            continue;
-        }
-        if name.eq_ignore_ascii_case("host") {
-            if pass_host {
-                header(out, name.as_bytes(), h.value);
-            }
-        } else if name.eq_ignore_ascii_case("x-forwarded-for") {
-            if f.trusted {
-                xff.push(h.value);
-            }
-        } else if let Some(i) = FORWARDED_SET
-            .iter()
-            .position(|n| name.eq_ignore_ascii_case(n.as_str()))
-        {
-            if f.trusted {
-                seen[i] = true;
-                header(out, name.as_bytes(), h.value);
-            }
-        } else if name.eq_ignore_ascii_case("forwarded") {
-            if f.trusted {
-                header(out, name.as_bytes(), h.value);
-            }
-        } else if strip_cookies && name.eq_ignore_ascii_case("cookie") {
-            // The classifier let only ASCII cookies through.
-            if let Some(kept) = std::str::from_utf8(h.value)
-                .ok()
-                .and_then(|v| sticky::strip_cookies(v, f.sticky_names))
-            {
-                cookies.push(kept);
-            }
-        } else {
-            header(out, name.as_bytes(), h.value);
-        }
-    }
-    if !pass_host {
-        header(out, b"host", f.server_host);
-    }
-    out.extend_from_slice(b"x-forwarded-for: ");
-    for v in &xff {
-        out.extend_from_slice(v);
-        out.extend_from_slice(b", ");
-    }
-    out.extend_from_slice(f.client_ip);
-    out.extend_from_slice(b"\r\n");
-    let values: [&[u8]; 4] = [f.client_ip, f.proto, f.port, client_host.as_bytes()];
-    for (i, name) in FORWARDED_SET.iter().enumerate() {
-        // Without the client's Host there is no X-Forwarded-Host to give.
-        let no_value = host_named && **name == X_FORWARDED_HOST;
-        if !seen[i] && !no_value {
-            header(out, name.as_str().as_bytes(), values[i]);
-        }
-    }
-    write_edits(out, f.edits);
-    if !cookies.is_empty() {
-        header(out, b"cookie", cookies.join("; ").as_bytes());
-    }
-    out.extend_from_slice(b"\r\n");
 }
 
 fn status_line(out: &mut Vec<u8>, code: u16, reason: &str) {
@@ -224,7 +62,12 @@ pub fn write_response(
             .unwrap_or(""),
     };
     status_line(out, code, reason);
-    let named = connection_named(resp.headers);
+    let named = ConnectionNamed::of(
+        resp.headers
+            .iter()
+            .filter(|h| h.name.eq_ignore_ascii_case("connection"))
+            .map(|h| h.value),
+    );
     let coded = resp
         .headers
         .iter()
@@ -240,11 +83,7 @@ pub fn write_response(
         // came, so its coding stays.
         if (is_hop_by_hop(name) && !name.eq_ignore_ascii_case("transfer-encoding"))
             || (coded && name.eq_ignore_ascii_case("content-length"))
-            || (!framing
-                && (named
-                    .iter()
-                    .any(|n| name.as_bytes().eq_ignore_ascii_case(n))
-                    || edited(extra.edits, name)))
+            || (!framing && (named.contains(name) || edited(extra.edits, name)))
         {
             continue;
         }
@@ -315,120 +154,6 @@ fn date(out: &mut Vec<u8>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn forward(text: &str, f: &Forward<'_>, target: &str) -> String {
-        let mut headers = [httparse::EMPTY_HEADER; 32];
-        let mut r = httparse::Request::new(&mut headers);
-        assert!(r.parse(text.as_bytes()).unwrap().is_complete());
-        let host = r
-            .headers
-            .iter()
-            .find(|h| h.name.eq_ignore_ascii_case("host"))
-            .map(|h| std::str::from_utf8(h.value).unwrap())
-            .unwrap_or("");
-        let mut out = Vec::new();
-        write_request(&mut out, r.method.unwrap(), target, r.headers, host, f);
-        String::from_utf8(out).unwrap()
-    }
-
-    const UNTRUSTED: Forward<'static> = Forward {
-        client_ip: b"10.0.0.9",
-        trusted: false,
-        port: b"80",
-        proto: b"http",
-        sticky_names: &[],
-        server_host: b"10.0.0.2:80",
-        pass_host: true,
-        edits: &[],
-    };
-
-    #[test]
-    fn untrusted_clients_cannot_spoof_and_hop_by_hop_headers_stay() {
-        let out = forward(
-            "GET /x HTTP/1.1\r\nHost: demo.res.ch\r\nX-Forwarded-For: 1.2.3.4\r\n\
-             X-Forwarded-Host: evil\r\nX-Real-Ip: 1.1.1.1\r\nForwarded: for=1.2.3.4\r\n\
-             Connection: keep-alive, x-secret\r\nX-Secret: 1\r\nKeep-Alive: timeout=5\r\n\
-             TE: trailers\r\nProxy-Connection: keep-alive\r\nProxy-Authorization: Basic eA==\r\n\
-             Accept: */*\r\n\r\n",
-            &UNTRUSTED,
-            "/base/x?y=1",
-        );
-        assert_eq!(
-            out,
-            "GET /base/x?y=1 HTTP/1.1\r\nHost: demo.res.ch\r\nAccept: */*\r\n\
-             x-forwarded-for: 10.0.0.9\r\nx-real-ip: 10.0.0.9\r\nx-forwarded-proto: http\r\n\
-             x-forwarded-port: 80\r\nx-forwarded-host: demo.res.ch\r\n\r\n"
-        );
-    }
-
-    #[test]
-    fn trusted_clients_are_appended_to_and_kept() {
-        let f = Forward {
-            trusted: true,
-            ..UNTRUSTED
-        };
-        let out = forward(
-            "GET / HTTP/1.1\r\nHost: a\r\nX-Forwarded-For: 1.2.3.4\r\nx-forwarded-for: 5.6.7.8\r\n\
-             X-Forwarded-Proto: https\r\nForwarded: for=1.2.3.4\r\n\r\n",
-            &f,
-            "/",
-        );
-        assert!(
-            out.contains("x-forwarded-for: 1.2.3.4, 5.6.7.8, 10.0.0.9\r\n"),
-            "{out}"
-        );
-        assert!(out.contains("X-Forwarded-Proto: https\r\n") && !out.contains("http\r\n"));
-        assert!(out.contains("Forwarded: for=1.2.3.4\r\n"));
-        assert!(out.contains("x-forwarded-host: a\r\n"));
-    }
-
-    #[test]
-    fn host_prefix_and_sticky_cookies() {
-        let names = ["_lb".to_string()];
-        let edits = [(
-            HeaderName::from_static("x-forwarded-prefix"),
-            Some(HeaderValue::from_static("/api")),
-        )];
-        let f = Forward {
-            sticky_names: &names,
-            pass_host: false,
-            edits: &edits,
-            ..UNTRUSTED
-        };
-        let out = forward(
-            "GET / HTTP/1.1\r\nHost: a\r\nCookie: x=1; _lb=abc\r\nCookie: _lb=zz\r\n\
-             X-Forwarded-Prefix: /evil\r\n\r\n",
-            &f,
-            "/",
-        );
-        assert!(
-            !out.contains("Host: a") && out.contains("host: 10.0.0.2:80\r\n"),
-            "{out}"
-        );
-        assert!(out.contains("x-forwarded-host: a\r\n"));
-        assert!(out.contains("x-forwarded-prefix: /api\r\n") && !out.contains("/evil"));
-        assert!(
-            out.contains("cookie: x=1\r\n") && !out.contains("_lb"),
-            "{out}"
-        );
-        let out = forward(
-            "GET / HTTP/1.1\r\nHost: a\r\nCookie: _lb=abc\r\n\r\n",
-            &f,
-            "/",
-        );
-        assert!(!out.to_ascii_lowercase().contains("cookie"), "{out}");
-        // `Connection: host` drops the client's Host: the server's instead, no X-Forwarded-Host.
-        let out = forward(
-            "GET / HTTP/1.1\r\nHost: a\r\nConnection: host\r\n\r\n",
-            &UNTRUSTED,
-            "/",
-        );
-        assert!(
-            out.contains("host: 10.0.0.2:80\r\n") && !out.contains("Host: a"),
-            "{out}"
-        );
-        assert!(!out.contains("x-forwarded-host"), "{out}");
-    }
 
     fn respond(text: &str, cookie: Option<&str>, close: bool) -> String {
         let mut headers = [httparse::EMPTY_HEADER; 32];

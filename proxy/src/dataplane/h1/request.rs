@@ -8,10 +8,8 @@
 
 use http::Method;
 
-use crate::dataplane::hyper_path::{MAX_HEADERS_LEN, MAX_URI_LEN};
-
-/// Headers parsed per request head; a head with more goes to hyper (which allows 100).
-pub const MAX_HEADERS: usize = 64;
+use crate::dataplane::body_length::{BodyLength, FramingHeaders, Message};
+use crate::limits::{MAX_HEADERS_LEN, MAX_URI_LEN};
 
 /// This request is not for the fast path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,7 +52,7 @@ pub fn classify<'b>(req: &httparse::Request<'_, 'b>) -> Result<Info<'b>, Slow> {
     };
     let mut host = None;
     let mut close = false;
-    let mut length_seen = false;
+    let mut framing = FramingHeaders::default();
     let (mut accept, mut content_type) = (None, None);
     let mut size = 0;
     for h in req.headers.iter() {
@@ -97,16 +95,13 @@ pub fn classify<'b>(req: &httparse::Request<'_, 'b>) -> Result<Info<'b>, Slow> {
                     }
                 }
             }
-            14 if name.eq_ignore_ascii_case(b"content-length") => {
-                // `0` once; anything else (a length, a second header) is the framing guard's.
-                let repeated = std::mem::replace(&mut length_seen, true);
-                if repeated || h.value != b"0" {
-                    return Err(Slow("a body"));
-                }
-            }
-            17 if name.eq_ignore_ascii_case(b"transfer-encoding") => return Err(Slow("a body")),
+            14 | 17 if framing.add(name, h.value) => {}
             _ => {}
         }
+    }
+    // No body: one, or a faulty framing, is hyper's (behind the framing guard).
+    if framing.body(Message::Request, false) != Ok(BodyLength::Empty) {
+        return Err(Slow("a body"));
     }
     if size > MAX_HEADERS_LEN {
         return Err(Slow("large headers"));
@@ -169,10 +164,11 @@ fn plain_host(v: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::limits::FAST_PATH_HEADERS;
     use proptest::prelude::*;
 
     fn classify_text(text: &str) -> Result<(String, Option<String>, String, bool), Slow> {
-        let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+        let mut headers = [httparse::EMPTY_HEADER; FAST_PATH_HEADERS];
         let mut req = httparse::Request::new(&mut headers);
         match req.parse(text.as_bytes()) {
             Ok(httparse::Status::Complete(_)) => {}
@@ -212,7 +208,7 @@ mod tests {
     fn the_metrics_protocol_headers_are_kept() {
         let text = "GET / HTTP/1.1\r\nHost: a\r\nACCEPT: text/event-stream\r\n\
                     Accept: */*\r\nContent-Type: application/grpc-web\r\n\r\n";
-        let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+        let mut headers = [httparse::EMPTY_HEADER; FAST_PATH_HEADERS];
         let mut req = httparse::Request::new(&mut headers);
         assert!(req.parse(text.as_bytes()).unwrap().is_complete());
         let info = classify(&req).unwrap();
@@ -279,7 +275,7 @@ mod tests {
                 text.push_str(&format!("{n}: {v}\r\n"));
             }
             text.push_str("\r\n");
-            let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+            let mut headers = [httparse::EMPTY_HEADER; FAST_PATH_HEADERS];
             let mut req = httparse::Request::new(&mut headers);
             if let Ok(httparse::Status::Complete(_)) = req.parse(text.as_bytes()) {
                 if let Ok(info) = classify(&req) {

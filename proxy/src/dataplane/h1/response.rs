@@ -2,28 +2,17 @@
 //! another request afterwards. The body itself is relayed as it came (a chunked body stays
 //! chunked), so the proxy only has to know where it ends.
 
+use crate::dataplane::body_length::{BodyLength, FramingHeaders, Message};
+
 /// The server's answer cannot be relayed (the client gets a 502).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Bad(pub &'static str);
-
-/// Where a response body ends.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Framing {
-    /// No body (`HEAD`, 204, 304).
-    Empty,
-    /// `Content-Length`.
-    Length(u64),
-    /// `Transfer-Encoding: chunked`: the decoder finds the last chunk and the trailers.
-    Chunked(Chunked),
-    /// Until the server closes the connection.
-    Close,
-}
 
 /// What the relay needs of a response head.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Info {
     pub status: u16,
-    pub framing: Framing,
+    pub body: BodyLength,
     /// The server keeps the connection open after this response.
     pub keep_alive: bool,
 }
@@ -34,61 +23,33 @@ pub fn classify(resp: &httparse::Response<'_, '_>, head: bool) -> Result<Info, B
     if status < 100 {
         return Err(Bad("status below 100"));
     }
-    let mut keep_alive = resp.version == Some(1);
-    let mut length: Option<u64> = None;
-    let mut bad_length = false;
-    let mut chunked = None;
+    let http10 = resp.version == Some(0);
+    let mut keep_alive = !http10;
+    let mut framing = FramingHeaders::default();
     for h in resp.headers.iter() {
-        let name = h.name.as_bytes();
-        if name.eq_ignore_ascii_case(b"connection") {
-            for token in h.value.split(|&b| b == b',') {
-                let token = token.trim_ascii();
-                if token.eq_ignore_ascii_case(b"close") {
-                    keep_alive = false;
-                } else if token.eq_ignore_ascii_case(b"keep-alive") && resp.version == Some(0) {
-                    keep_alive = true;
-                }
-            }
-        } else if name.eq_ignore_ascii_case(b"transfer-encoding") {
-            if resp.version == Some(0) {
-                return Err(Bad("Transfer-Encoding in an HTTP/1.0 response"));
-            }
-            // The last coding decides; several headers are one list.
-            let last = h.value.rsplit(|&b| b == b',').next().unwrap_or_default();
-            chunked = Some(last.trim_ascii().eq_ignore_ascii_case(b"chunked"));
-        } else if name.eq_ignore_ascii_case(b"content-length") {
-            // A list of equal values is one value (RFC 9110 8.6), as hyper reads it.
-            for v in h.value.split(|&b| b == b',') {
-                let n = std::str::from_utf8(v.trim_ascii())
-                    .ok()
-                    .filter(|v| !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()))
-                    .and_then(|v| v.parse::<u64>().ok());
-                match (n, length) {
-                    (Some(n), Some(l)) if n != l => bad_length = true,
-                    (Some(n), _) => length = Some(n),
-                    (None, _) => bad_length = true,
-                }
+        if framing.add(h.name.as_bytes(), h.value) || !h.name.eq_ignore_ascii_case("connection") {
+            continue;
+        }
+        for token in h.value.split(|&b| b == b',') {
+            let token = token.trim_ascii();
+            if token.eq_ignore_ascii_case(b"close") {
+                keep_alive = false;
+            } else if token.eq_ignore_ascii_case(b"keep-alive") && http10 {
+                keep_alive = true;
             }
         }
     }
-    let framing = if head || status == 204 || status == 304 || (100..200).contains(&status) {
-        Framing::Empty
-    } else {
-        match (chunked, length) {
-            (Some(true), _) => Framing::Chunked(Chunked::default()),
-            (Some(false), _) => Framing::Close,
-            // A length only counts without Transfer-Encoding; then it must be one number.
-            _ if bad_length => return Err(Bad("invalid Content-Length")),
-            (None, Some(n)) => Framing::Length(n),
-            (None, None) => Framing::Close,
-        }
+    let message = Message::Response {
+        status,
+        to_head: head,
     };
-    if framing == Framing::Close {
+    let body = framing.body(message, http10).map_err(|e| Bad(e.as_str()))?;
+    if body == BodyLength::UntilClose {
         keep_alive = false;
     }
     Ok(Info {
         status,
-        framing,
+        body,
         keep_alive,
     })
 }
@@ -125,131 +86,9 @@ pub fn may_be_http(buf: &[u8]) -> bool {
     buf[..n] == START[..n]
 }
 
-/// Finds the end of a chunked body in the bytes as they come.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Chunked {
-    state: State,
-    size: u64,
-    digits: u8,
-}
-
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-enum State {
-    #[default]
-    Size,
-    Extension,
-    SizeLf,
-    Data,
-    DataCr,
-    DataLf,
-    TrailerStart,
-    Trailer,
-    EndLf,
-    Done,
-}
-
-impl Chunked {
-    /// Takes the next bytes of the body: returns how many of them belong to it and whether the
-    /// body ended there.
-    pub fn feed(&mut self, bytes: &[u8]) -> Result<(usize, bool), Bad> {
-        let mut i = 0;
-        while i < bytes.len() {
-            let b = bytes[i];
-            match self.state {
-                State::Size => {
-                    if let Some(v) = (b as char).to_digit(16) {
-                        if self.digits >= 15 {
-                            return Err(Bad("chunk size too large"));
-                        }
-                        self.size = self.size * 16 + u64::from(v);
-                        self.digits += 1;
-                    } else if self.digits == 0 {
-                        return Err(Bad("no chunk size"));
-                    } else if b == b';' || b == b' ' || b == b'\t' {
-                        self.state = State::Extension;
-                    } else if b == b'\r' {
-                        self.state = State::SizeLf;
-                    } else {
-                        return Err(Bad("invalid chunk size"));
-                    }
-                    i += 1;
-                }
-                State::Extension => {
-                    match b {
-                        b'\r' => self.state = State::SizeLf,
-                        b'\n' => return Err(Bad("bare LF in chunk extension")),
-                        _ => {}
-                    }
-                    i += 1;
-                }
-                State::SizeLf => {
-                    if b != b'\n' {
-                        return Err(Bad("chunk size line"));
-                    }
-                    i += 1;
-                    self.state = if self.size == 0 {
-                        State::TrailerStart
-                    } else {
-                        State::Data
-                    };
-                }
-                State::Data => {
-                    let n = self.size.min((bytes.len() - i) as u64);
-                    i += n as usize;
-                    self.size -= n;
-                    if self.size == 0 {
-                        self.state = State::DataCr;
-                    }
-                }
-                State::DataCr | State::DataLf => {
-                    let want = if self.state == State::DataCr {
-                        b'\r'
-                    } else {
-                        b'\n'
-                    };
-                    if b != want {
-                        return Err(Bad("chunk data not followed by CRLF"));
-                    }
-                    i += 1;
-                    if self.state == State::DataCr {
-                        self.state = State::DataLf;
-                    } else {
-                        self.state = State::Size;
-                        self.digits = 0;
-                    }
-                }
-                State::TrailerStart => {
-                    self.state = if b == b'\r' {
-                        State::EndLf
-                    } else {
-                        State::Trailer
-                    };
-                    i += 1;
-                }
-                State::Trailer => {
-                    if b == b'\n' {
-                        self.state = State::TrailerStart;
-                    }
-                    i += 1;
-                }
-                State::EndLf => {
-                    if b != b'\n' {
-                        return Err(Bad("chunked body end"));
-                    }
-                    self.state = State::Done;
-                    return Ok((i + 1, true));
-                }
-                State::Done => return Ok((i, true)),
-            }
-        }
-        Ok((i, self.state == State::Done))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use proptest::prelude::*;
 
     fn info(text: &str, head: bool) -> Result<Info, Bad> {
         let mut headers = [httparse::EMPTY_HEADER; 32];
@@ -261,25 +100,25 @@ mod tests {
     #[test]
     fn framing_follows_rfc_9112() {
         let i = info("HTTP/1.1 200 OK\r\nContent-Length: 12\r\n\r\n", false).unwrap();
-        assert_eq!((i.framing, i.keep_alive), (Framing::Length(12), true));
+        assert_eq!((i.body, i.keep_alive), (BodyLength::Length(12), true));
         let i = info("HTTP/1.1 200 OK\r\nContent-Length: 12\r\n\r\n", true).unwrap();
-        assert_eq!(i.framing, Framing::Empty);
+        assert_eq!(i.body, BodyLength::Empty);
         let i = info(
             "HTTP/1.1 304 Not Modified\r\nContent-Length: 12\r\n\r\n",
             false,
         )
         .unwrap();
-        assert_eq!(i.framing, Framing::Empty);
+        assert_eq!(i.body, BodyLength::Empty);
         let i = info(
             "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\nContent-Length: 3\r\n\r\n",
             false,
         )
         .unwrap();
-        assert_eq!(i.framing, Framing::Chunked(Chunked::default()));
+        assert_eq!(i.body, BodyLength::Chunked);
         let i = info("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n", false).unwrap();
-        assert_eq!((i.framing, i.keep_alive), (Framing::Close, false));
+        assert_eq!((i.body, i.keep_alive), (BodyLength::UntilClose, false));
         let i = info("HTTP/1.1 200 OK\r\n\r\n", false).unwrap();
-        assert_eq!((i.framing, i.keep_alive), (Framing::Close, false));
+        assert_eq!((i.body, i.keep_alive), (BodyLength::UntilClose, false));
         let i = info(
             "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 1\r\n\r\n",
             false,
@@ -316,47 +155,5 @@ mod tests {
         assert_eq!(status_of(b"HTTP/2.0 200 OK\r\n\r\n"), None);
         assert_eq!(status_of(b"HTTP/1.1 2x0 OK\r\n\r\n"), None);
         assert!(may_be_http(b"HTT") && may_be_http(b"HTTP/1.1 200") && !may_be_http(b"NOT HTTP"));
-    }
-
-    const BODY: &[u8] =
-        b"5;ext=1\r\nhello\r\n1a\r\nabcdefghijklmnopqrstuvwxyz\r\n0\r\nX-Sum: 1\r\n\r\n";
-
-    #[test]
-    fn chunked_end_is_found() {
-        let mut c = Chunked::default();
-        let mut with_next = BODY.to_vec();
-        with_next.extend_from_slice(b"HTTP/1.1 200 OK\r\n");
-        assert_eq!(c.feed(&with_next), Ok((BODY.len(), true)));
-        let mut c = Chunked::default();
-        assert_eq!(c.feed(b"0\r\n\r\n"), Ok((5, true)));
-        for bad in [
-            &b"x\r\n"[..],
-            b"5\nhello",
-            b"1\r\nab\r\n",
-            b"ffffffffffffffff\r\n",
-        ] {
-            assert!(Chunked::default().feed(bad).is_err(), "{bad:?}");
-        }
-    }
-
-    proptest! {
-        #[test]
-        fn chunked_end_is_found_however_the_bytes_are_split(cuts in proptest::collection::vec(0..BODY.len(), 0..8)) {
-            let mut cuts = cuts;
-            cuts.push(BODY.len());
-            cuts.sort_unstable();
-            let mut c = Chunked::default();
-            let (mut start, mut seen) = (0, 0);
-            let mut ended = false;
-            for cut in cuts {
-                let (n, end) = c.feed(&BODY[start..cut]).unwrap();
-                prop_assert!(!ended || n == 0);
-                seen += n;
-                ended |= end;
-                start = cut;
-            }
-            prop_assert!(ended);
-            prop_assert_eq!(seen, BODY.len());
-        }
     }
 }
