@@ -24,8 +24,8 @@ use tokio::sync::{mpsc, watch};
 
 use crate::dataplane::framing::{self, Guard};
 use crate::dataplane::hyper_path::{self, EntryCtx, Peer};
-use crate::limits::MAX_REQUEST_HEAD;
 use crate::dataplane::{h1, tls};
+use crate::limits::MAX_REQUEST_HEAD;
 use crate::observe::metrics;
 use crate::runtime::Runtime;
 

@@ -23,11 +23,11 @@ use crate::dataplane::chunked::Chunked;
 use crate::dataplane::failover::{self, TryError};
 use crate::dataplane::header_policy::Forward;
 use crate::dataplane::hyper_path::{EntryCtx, Peer};
+use crate::dataplane::pipeline::{self, Attempt, Decision, Failure, Transport};
+use crate::dataplane::upstream::{self, RawConn};
 use crate::limits::{
     FAST_PATH_HEADERS, MAX_HEADERS, MAX_REQUEST_HEAD, MAX_RESPONSE_HEAD, READ_CHUNK, RELAY_BUF,
 };
-use crate::dataplane::pipeline::{self, Attempt, Decision, Failure, Transport};
-use crate::dataplane::upstream::{self, RawConn};
 use crate::observe::{Outcome, Protocol};
 use crate::runtime::Runtime;
 
