@@ -14,14 +14,7 @@ const STOP_LIMIT: Duration = Duration::from_secs(8);
 
 /// The binary with `args` and `env` (its log quiet); the process and the URL it printed.
 fn start_server(args: &[&str], env: &[(&str, &str)]) -> (Running, String) {
-    let mut server = Running::start(
-        Command::new(BIN)
-            .args(args)
-            .envs(env.iter().copied())
-            .env("RUST_LOG", "warn"),
-    );
-    let url = server.listening_url();
-    (server, url)
+    Running::server(BIN, args, env)
 }
 
 #[tokio::test]

@@ -85,6 +85,19 @@ impl Running {
         self.wait_listening("a `listening on http://ADDR` line", |seen| !seen.is_empty())[0].url()
     }
 
+    /// One of our servers (`static-server`, `jokes-api`) started from its binary `bin` with
+    /// `args` and `env`, its log quiet (`RUST_LOG=warn`): the guard, and the URL it printed.
+    pub fn server(bin: &str, args: &[&str], env: &[(&str, &str)]) -> (Running, String) {
+        let mut server = Running::start(
+            Command::new(bin)
+                .args(args)
+                .envs(env.iter().copied())
+                .env("RUST_LOG", "warn"),
+        );
+        let url = server.listening_url();
+        (server, url)
+    }
+
     /// Reads stdout until `done` holds for the addresses seen, within [`START_LIMIT`]. The
     /// servers print their addresses first: any other line before them fails.
     fn wait_listening(
