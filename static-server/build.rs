@@ -9,7 +9,11 @@ use std::path::{Path, PathBuf};
 use std::time::UNIX_EPOCH;
 
 fn main() {
-    let site = Path::new(env!("CARGO_MANIFEST_DIR")).join("site");
+    // Read at run time, not with `env!`: a build script compiled in another checkout (a copied
+    // `target/`) would otherwise embed that checkout's site.
+    let manifest_dir =
+        std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
+    let site = Path::new(&manifest_dir).join("site");
     // A directory here makes cargo re-run this script when anything inside it changes.
     println!("cargo:rerun-if-changed={}", site.display());
 
